@@ -1,0 +1,116 @@
+// Package cli is the command tree's root: Main wires signals, runs the command and maps its
+// outcome to an exit status.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cvmtail/cvmtail/internal/cli/listcvms"
+	"github.com/cvmtail/cvmtail/internal/cli/logs"
+	"github.com/cvmtail/cvmtail/internal/cli/tail"
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
+)
+
+// version is set at build time with -ldflags "-X github.com/cvmtail/cvmtail/internal/cli.version=...".
+var version = "dev"
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cvmtail",
+		Short: "Follow the logs of a whole Nutanix cluster from one terminal",
+		Long: `cvmtail follows log files on the Controller VMs (CVMs) of Nutanix clusters, many CVMs and
+many files at once, over SSH, and interleaves their lines on stdout, each prefixed with the
+CVM and the log it came from. It finds the CVMs through Prism, or takes them by address.`,
+		Example: `  cvmtail tail genesis --cvm 10.1.1.11,10.1.1.12
+  cvmtail tail 'stargate*' --prism pe.example.com -o json | jq .
+  cvmtail list-cvms --prism pc.example.com --cluster prod -o address`,
+		Version:       f.Version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+	}
+	root.SetVersionTemplate("cvmtail {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Err: err, Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
+	})
+	root.SetOut(f.IOStreams.Out)
+	root.SetErr(f.IOStreams.ErrOut)
+	root.CompletionOptions.HiddenDefaultCmd = false
+
+	root.AddCommand(tail.NewCmdTail(f, nil))
+	root.AddCommand(listcvms.NewCmdListCVMs(f, nil))
+	root.AddCommand(logs.NewCmdLogs(f, nil))
+	return root
+}
+
+// Main runs cvmtail and returns its exit status.
+func Main() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// A closed stdout must surface as EPIPE from Write so that we can stop quietly, not as a
+	// SIGPIPE that kills us before the SSH channels are closed.
+	signal.Ignore(syscall.SIGPIPE)
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var stoppedBy os.Signal
+	stopped := make(chan struct{})
+	go func() {
+		s := <-sigs
+		stoppedBy = s
+		close(stopped)
+		cancel()
+		// A second signal means "now": skip the clean shutdown.
+		s2 := <-sigs
+		os.Exit(signalStatus(s2))
+	}()
+
+	f := cmdutil.New(version)
+	root := NewRootCmd(f)
+	err := root.ExecuteContext(ctx)
+
+	select {
+	case <-stopped:
+		return signalStatus(stoppedBy)
+	default:
+	}
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	PrintError(f.IOStreams.ErrOut, err)
+	return cmdutil.ExitCode(err)
+}
+
+func signalStatus(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return cmdutil.ExitSIGTERM
+	}
+	return cmdutil.ExitSIGINT
+}
+
+// PrintError reports err on stderr as "cvmtail: ..." with a hint line when there is a way forward.
+func PrintError(w io.Writer, err error) {
+	var se *cmdutil.SilentError
+	var pe *cmdutil.PartialError
+	if errors.As(err, &se) || errors.As(err, &pe) {
+		return // already reported stream by stream
+	}
+	msg := err.Error()
+	// cobra's own messages ("unknown command ...") start with a capital or carry a period.
+	msg = strings.TrimSuffix(msg, ".")
+	fmt.Fprintf(w, "cvmtail: %s\n", msg)
+	if h := cmdutil.HintOf(err); h != "" {
+		fmt.Fprintf(w, "cvmtail: hint: %s\n", h)
+	}
+}

@@ -1,0 +1,48 @@
+// Package cmdutil holds what every command shares: the factory of dependencies, the error
+// kinds that map to exit statuses, and the flags that choose CVMs.
+package cmdutil
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/iostreams"
+)
+
+// Factory carries the dependencies a command needs, injectable in tests.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	Version   string
+	Now       func() time.Time
+	Getenv    func(string) string
+	// HomeDir, CacheDir and ConfigDir return the user's directories (os.UserHomeDir etc.).
+	HomeDir   func() (string, error)
+	CacheDir  func() (string, error)
+	ConfigDir func() (string, error)
+}
+
+// New returns the factory of the real process.
+func New(version string) *Factory {
+	return &Factory{
+		IOStreams: iostreams.System(),
+		Version:   version,
+		Now:       time.Now,
+		Getenv:    os.Getenv,
+		HomeDir:   os.UserHomeDir,
+		CacheDir: func() (string, error) {
+			d, err := os.UserCacheDir()
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(d, "cvmtail"), nil
+		},
+		ConfigDir: func() (string, error) {
+			d, err := os.UserConfigDir()
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(d, "cvmtail"), nil
+		},
+	}
+}

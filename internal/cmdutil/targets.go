@@ -1,0 +1,84 @@
+package cmdutil
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Target is one CVM to talk to.
+type Target struct {
+	Name    string // the CVM's name from Prism, or the address as given
+	Address string // where to SSH (IP or host name)
+	Cluster string // cluster name, when known
+	State   string // CVM state from Prism ("normal", "maintenance", ...), when known
+}
+
+// TargetOptions are the flags that choose CVMs (CLI.md "Choosing CVMs").
+type TargetOptions struct {
+	Prism        string
+	Clusters     []string
+	CVMs         []string
+	Username     string
+	PasswordFile string
+	Insecure     bool
+	CACert       string
+	Refresh      bool
+}
+
+// AddTargetFlags registers the CVM-choosing flags on cmd.
+func AddTargetFlags(cmd *cobra.Command, o *TargetOptions) {
+	fl := cmd.Flags()
+	fl.StringVar(&o.Prism, "prism", "", "Prism Element or Prism Central address HOST[:PORT] (port 9440 when omitted; env CVMTAIL_PRISM)")
+	fl.StringArrayVar(&o.Clusters, "cluster", nil, "with Prism Central: cluster `NAME|UUID` to use (repeatable)")
+	fl.StringSliceVar(&o.CVMs, "cvm", nil, "CVM `NAME|IP` (repeatable, comma-separated); without --prism these addresses are the CVMs")
+	fl.StringVar(&o.Username, "username", "", "Prism user (env CVMTAIL_USERNAME, default admin)")
+	fl.StringVar(&o.PasswordFile, "password-file", "", "read the Prism password from `FILE` (or env CVMTAIL_PASSWORD, or a prompt on a terminal)")
+	fl.BoolVar(&o.Insecure, "insecure", false, "do not verify Prism's TLS certificate")
+	fl.StringVar(&o.CACert, "ca-cert", "", "trust this CA bundle `FILE` for Prism")
+	fl.BoolVar(&o.Refresh, "refresh", false, "ask Prism again instead of using the cached CVM list")
+}
+
+// ResolveTargets turns the flags into CVMs: the --cvm addresses as given, or through Prism.
+func ResolveTargets(ctx context.Context, f *Factory, o *TargetOptions) ([]Target, error) {
+	if o.Prism == "" && f.Getenv != nil {
+		o.Prism = f.Getenv("CVMTAIL_PRISM")
+	}
+	cvms := splitList(o.CVMs)
+	if o.Prism != "" {
+		return resolvePrism(ctx, f, o, cvms)
+	}
+	if len(o.Clusters) > 0 {
+		return nil, UsageWithHint(fmt.Errorf("--cluster needs --prism"),
+			"name the Prism Central address with --prism HOST or CVMTAIL_PRISM")
+	}
+	if len(cvms) == 0 {
+		return nil, UsageWithHint(fmt.Errorf("no CVM selected"),
+			"name CVMs with --cvm ADDR[,ADDR...], or a cluster with --prism HOST")
+	}
+	seen := map[string]bool{}
+	var out []Target
+	for _, c := range cvms {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, Target{Name: c, Address: c})
+	}
+	return out, nil
+}
+
+// splitList flattens repeated and comma-separated values, dropping empty ones.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

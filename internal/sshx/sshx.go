@@ -1,13 +1,24 @@
 // Package sshx opens SSH connections to CVMs the way OpenSSH would: ssh_config, keys and
 // ssh-agent, known_hosts checking, ProxyJump, timeouts bounded by a context, keepalives.
+//
+// It reads no environment variable: the caller passes the agent socket and home directory.
 package sshx
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/kevinburke/ssh_config"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 )
 
 // HostKeyPolicy is --host-key-check.
@@ -33,24 +44,373 @@ type Options struct {
 	HomeDir        string        // for ~ in paths
 	// Warn receives notices worth a stderr line, e.g. a new host key recorded.
 	Warn func(msg string)
+
+	// ServerAliveInterval and ServerAliveCountMax override ssh_config's (default 10s and 3):
+	// a peer is declared dead after CountMax keepalives without an answer. A negative
+	// interval turns keepalives off.
+	ServerAliveInterval time.Duration
+	ServerAliveCountMax int
 }
 
-// Dialer opens connections to CVMs.
-type Dialer struct{}
+// Dialer opens connections to CVMs. It is safe for concurrent use.
+type Dialer struct {
+	opts       Options
+	configFile string             // for messages; "" when there is none
+	config     *ssh_config.Config // nil when there is no ssh_config
 
-// Client is a connection to one CVM.
-type Client struct {
-	*ssh.Client
+	explicitSigners []ssh.Signer // from -i, in order
+
+	keyMu    sync.Mutex
+	keyCache map[string]identity // ssh_config and default identity files, by path
+
+	knownHostsMu sync.Mutex // serialises accept-new appends
+
+	agentWarn sync.Once
 }
 
-// NewDialer loads ssh_config, keys and known_hosts. A bad config or an unreadable key file
-// is a *ConfigError.
+// identity is a key file from ssh_config or the defaults: a signer, or why there is none.
+type identity struct {
+	signer   ssh.Signer
+	missing  bool // skipped silently, as OpenSSH does
+	unusable bool // encrypted or unparsable: named in an *AuthError's hint
+}
+
+// NewDialer loads ssh_config and the -i key files. A bad config or an unreadable,
+// unparsable or encrypted key file is a *ConfigError naming the file.
 func NewDialer(opts Options) (*Dialer, error) {
-	return nil, errors.New("sshx: not implemented yet")
+	switch opts.HostKeyCheck {
+	case "", HostKeyStrict, HostKeyAcceptNew, HostKeyOff:
+	default:
+		return nil, &ConfigError{Err: fmt.Errorf("invalid host key policy %q: use strict, accept-new or off", opts.HostKeyCheck)}
+	}
+	if opts.Port < 0 || opts.Port > 65535 {
+		return nil, &ConfigError{Err: fmt.Errorf("invalid ssh port %d", opts.Port)}
+	}
+	if opts.ConnectTimeout < 0 {
+		return nil, &ConfigError{Err: fmt.Errorf("invalid connect timeout %s", opts.ConnectTimeout)}
+	}
+	d := &Dialer{opts: opts, keyCache: map[string]identity{}}
+	if d.opts.Warn == nil {
+		d.opts.Warn = func(string) {}
+	}
+
+	configFile, explicit := opts.ConfigFile, opts.ConfigFile != ""
+	if !explicit && opts.HomeDir != "" {
+		configFile = filepath.Join(opts.HomeDir, ".ssh", "config")
+	}
+	if configFile != "" {
+		configFile = d.expandPath(configFile, nil)
+		data, err := os.ReadFile(configFile)
+		switch {
+		case err == nil:
+			cfg, err := parseConfigData(configFile, data)
+			if err != nil {
+				return nil, err
+			}
+			d.config, d.configFile = cfg, configFile
+		case !explicit && errors.Is(err, fs.ErrNotExist):
+			// No ~/.ssh/config: the defaults decide.
+		default:
+			return nil, &ConfigError{Err: fmt.Errorf("ssh config %s: %w", configFile, unwrapPathError(err))}
+		}
+	}
+
+	var agentKeys map[string]bool // loaded only if an -i key turns out to be encrypted
+	for _, path := range opts.IdentityFiles {
+		path = d.expandPath(path, nil)
+		signer, err := loadKey(path)
+		var encrypted *ssh.PassphraseMissingError
+		switch {
+		case err == nil:
+			d.explicitSigners = append(d.explicitSigners, signer)
+		case errors.As(err, &encrypted):
+			// Fine if ssh-agent holds it (the user ran ssh-add): the agent signs.
+			if agentKeys == nil {
+				agentKeys = d.agentKeys()
+			}
+			pub := encrypted.PublicKey
+			if pub == nil {
+				pub = readPublicKey(path + ".pub")
+			}
+			if pub != nil && agentKeys[string(pub.Marshal())] {
+				continue
+			}
+			return nil, &ConfigError{Err: &keyFileError{Path: path, Err: errors.New("encrypted, and cvmtail cannot ask for a passphrase"),
+				hint: fmt.Sprintf("load it into ssh-agent: ssh-add %s", path)}}
+		default:
+			return nil, &ConfigError{Err: &keyFileError{Path: path, Err: err}}
+		}
+	}
+	return d, nil
+}
+
+// loadKey reads a private key file.
+func loadKey(path string) (ssh.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	signer, err := ssh.ParsePrivateKey(data)
+	if err != nil {
+		var encrypted *ssh.PassphraseMissingError
+		if errors.As(err, &encrypted) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("not a private key: %s", describeNetError(err))
+	}
+	return signer, nil
+}
+
+func readPublicKey(path string) ssh.PublicKey {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
+	if err != nil {
+		return nil
+	}
+	return pub
+}
+
+// unwrapPathError drops the path from an *fs.PathError: our messages name the file already.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// agentKeys lists the public keys ssh-agent holds, by their wire form.
+func (d *Dialer) agentKeys() map[string]bool {
+	keys := map[string]bool{}
+	if d.opts.AgentSocket == "" {
+		return keys
+	}
+	conn, err := net.DialTimeout("unix", d.opts.AgentSocket, 2*time.Second)
+	if err != nil {
+		return keys
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	list, err := agent.NewClient(conn).List()
+	if err != nil {
+		return keys
+	}
+	for _, k := range list {
+		keys[string(k.Marshal())] = true
+	}
+	return keys
+}
+
+// identityFile loads a key file named by ssh_config or the defaults, once.
+func (d *Dialer) identityFile(path string) identity {
+	d.keyMu.Lock()
+	defer d.keyMu.Unlock()
+	if id, ok := d.keyCache[path]; ok {
+		return id
+	}
+	var id identity
+	signer, err := loadKey(path)
+	switch {
+	case err == nil:
+		id.signer = signer
+	case errors.Is(err, fs.ErrNotExist):
+		id.missing = true
+	default:
+		id.unusable = true
+	}
+	d.keyCache[path] = id
+	return id
 }
 
 // Dial connects to host (a CVM address or ssh_config alias), bounded by ctx and the
-// connect timeout.
+// connect timeout, through the ProxyJump hosts if any. Errors are *DialError,
+// *HostKeyError, *AuthError, *JumpError (wrapping one of those for a hop) or *ConfigError.
 func (d *Dialer) Dial(ctx context.Context, host string) (*Client, error) {
-	return nil, errors.New("sshx: not implemented yet")
+	hc, err := d.resolve(host, nil)
+	if err != nil {
+		return nil, err
+	}
+	var jumps []*ssh.Client
+	closeJumps := func() {
+		for i := len(jumps) - 1; i >= 0; i-- {
+			_ = jumps[i].Close()
+		}
+	}
+	var via *ssh.Client
+	for _, hop := range hc.ProxyJump {
+		spec, err := parseJump(hop)
+		if err != nil {
+			closeJumps()
+			return nil, &ConfigError{Err: fmt.Errorf("ssh config %s: host %s: %w", d.configFile, host, err)}
+		}
+		// A hop's own ProxyJump is not followed: `Host *` with ProxyJump would loop.
+		jhc, err := d.resolve(spec.host, &spec)
+		if err != nil {
+			closeJumps()
+			return nil, err
+		}
+		jhc.Host = hop
+		jc, err := d.dialOne(ctx, jhc, via)
+		if err != nil {
+			closeJumps()
+			return nil, &JumpError{Host: host, Jump: hop, Err: err}
+		}
+		jumps = append(jumps, jc)
+		via = jc
+	}
+	c, err := d.dialOne(ctx, hc, via)
+	if err != nil {
+		closeJumps()
+		return nil, err
+	}
+	interval, countMax := hc.ServerAliveInterval, hc.ServerAliveCountMax
+	if d.opts.ServerAliveInterval != 0 {
+		interval = max(d.opts.ServerAliveInterval, 0)
+	}
+	if d.opts.ServerAliveCountMax > 0 {
+		countMax = d.opts.ServerAliveCountMax
+	}
+	return newClient(c, jumps, hc, interval, countMax), nil
+}
+
+// dialOne connects to one host, directly or through via, within ctx and hc.ConnectTimeout:
+// TCP connect, SSH handshake and authentication together.
+func (d *Dialer) dialOne(parent context.Context, hc HostConfig, via *ssh.Client) (*ssh.Client, error) {
+	ctx, cancel := context.WithTimeout(parent, hc.ConnectTimeout)
+	defer cancel()
+	addr := hc.Addr()
+	dialErr := func(err error) error {
+		if parent.Err() != nil {
+			return &DialError{Host: hc.Host, Addr: addr, Err: parent.Err()}
+		}
+		if ctx.Err() != nil {
+			return &DialError{Host: hc.Host, Addr: addr, Timeout: hc.ConnectTimeout, Err: ctx.Err()}
+		}
+		return &DialError{Host: hc.Host, Addr: addr, Err: err}
+	}
+
+	config, offered, skipped, release, err := d.clientConfig(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	var conn net.Conn
+	if via == nil {
+		var nd net.Dialer
+		conn, err = nd.DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = via.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, dialErr(err)
+	}
+
+	// The handshake takes no context: a deadline bounds it on a TCP connection, and closing
+	// the connection when ctx ends aborts it anywhere (channels over a jump host take no
+	// deadline).
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	stopWatch := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, config)
+	if !stopWatch() {
+		if err == nil {
+			_ = sc.Close()
+		}
+		return nil, dialErr(context.Cause(ctx))
+	}
+	if err != nil {
+		_ = conn.Close()
+		var hkErr *HostKeyError
+		var cfgErr *ConfigError
+		switch {
+		case errors.As(err, &hkErr):
+			return nil, hkErr
+		case errors.As(err, &cfgErr):
+			return nil, cfgErr
+		case isAuthFailure(err):
+			return nil, &AuthError{Host: hc.Host, User: hc.User, Offered: offered, Skipped: skipped, Err: err}
+		}
+		if ctx.Err() == nil && isTimeout(err) {
+			// The deadline fired a moment before ctx noticed.
+			return nil, &DialError{Host: hc.Host, Addr: addr, Timeout: hc.ConnectTimeout, Err: context.DeadlineExceeded}
+		}
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			inner = err
+		}
+		return nil, dialErr(fmt.Errorf("ssh handshake failed: %w", inner))
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+func isAuthFailure(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "unable to authenticate")
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// clientConfig builds the handshake settings for hc: keys to offer (files, then agent),
+// host key checking. release closes the agent connection once the handshake is over.
+func (d *Dialer) clientConfig(ctx context.Context, hc HostConfig) (config *ssh.ClientConfig, offered int, skipped []string, release func(), err error) {
+	release = func() {}
+	var signers []ssh.Signer
+	seen := map[string]bool{}
+	add := func(s ssh.Signer) {
+		k := string(s.PublicKey().Marshal())
+		if !seen[k] {
+			seen[k] = true
+			signers = append(signers, s)
+		}
+	}
+	for _, s := range d.explicitSigners {
+		add(s)
+	}
+	for _, path := range hc.IdentityFiles[len(d.opts.IdentityFiles):] {
+		id := d.identityFile(path)
+		switch {
+		case id.signer != nil:
+			add(id.signer)
+		case id.unusable:
+			skipped = append(skipped, path)
+		}
+	}
+	if d.opts.AgentSocket != "" {
+		var nd net.Dialer
+		conn, err := nd.DialContext(ctx, "unix", d.opts.AgentSocket)
+		if err != nil {
+			d.agentWarn.Do(func() {
+				d.opts.Warn(fmt.Sprintf("ssh-agent at %s: %s", d.opts.AgentSocket, describeNetError(err)))
+			})
+		} else {
+			release = func() { _ = conn.Close() }
+			agentSigners, err := agent.NewClient(conn).Signers()
+			if err == nil {
+				for _, s := range agentSigners {
+					add(s)
+				}
+			}
+		}
+	}
+
+	hostKeyCallback, algorithms, err := d.hostKeyCallback(hc)
+	if err != nil {
+		release()
+		return nil, 0, nil, func() {}, err
+	}
+	config = &ssh.ClientConfig{
+		User:              hc.User,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(signers...)},
+		HostKeyCallback:   hostKeyCallback,
+		HostKeyAlgorithms: algorithms,
+	}
+	return config, len(signers), skipped, release, nil
 }

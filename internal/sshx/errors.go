@@ -1,0 +1,207 @@
+package sshx
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Every error Dial returns names the host as the caller gave it and, through Hint, the way
+// forward; the CLI prints Hint as a "cvmtail: hint: ..." line. Test them with errors.As.
+
+// HostKeyError is a host key that the known_hosts policy refused.
+type HostKeyError struct {
+	Host           string // as given to Dial (or the jump host as written)
+	Addr           string // host:port the key came from
+	Changed        bool   // false: no key known for Addr; true: known_hosts holds another key
+	Fingerprint    string // SHA256:... of the key the server presented
+	KnownHostsFile string
+	Line           int  // Changed or Revoked: the line in KnownHostsFile holding the other key
+	Revoked        bool // the key presented is marked @revoked in KnownHostsFile
+}
+
+func (e *HostKeyError) Error() string {
+	if e.Revoked {
+		return fmt.Sprintf("%s: host key %s is revoked (%s:%d)", e.Host, e.Fingerprint, e.KnownHostsFile, e.Line)
+	}
+	if e.Changed {
+		return fmt.Sprintf("%s: HOST KEY CHANGED (now %s; %s:%d has another)", e.Host, e.Fingerprint, e.KnownHostsFile, e.Line)
+	}
+	return fmt.Sprintf("%s: unknown host key %s", e.Host, e.Fingerprint)
+}
+
+// Hint says how to get past the refusal, and when not to.
+func (e *HostKeyError) Hint() string {
+	if e.Revoked {
+		return "someone may be intercepting the connection; ask the cluster's administrator"
+	}
+	if e.Changed {
+		return fmt.Sprintf("if the CVM was reinstalled, remove the old key: ssh-keygen -R %s -f %s; otherwise someone may be intercepting the connection",
+			hostInKnownHosts(e.Addr), e.KnownHostsFile)
+	}
+	return fmt.Sprintf("verify the fingerprint, then run with --host-key-check accept-new (or ssh-keyscan %s >> %s)",
+		keyscanArgs(e.Addr), e.KnownHostsFile)
+}
+
+// AuthError is a server that accepted none of the keys offered.
+type AuthError struct {
+	Host string
+	User string
+	// Offered counts the public keys offered (files and agent); 0 means none was found.
+	Offered int
+	// Skipped lists key files from ssh_config or the default locations that could not be
+	// used: encrypted (there is no passphrase prompt) or unreadable.
+	Skipped []string
+	Err     error // the ssh library's error
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("%s: permission denied for user %s (publickey)", e.Host, e.User)
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// Hint names the three ways to fix authentication.
+func (e *AuthError) Hint() string {
+	var b strings.Builder
+	if e.Offered == 0 {
+		b.WriteString("no key was offered; ")
+	}
+	if len(e.Skipped) > 0 {
+		fmt.Fprintf(&b, "skipped %s (load encrypted keys with ssh-add); ", strings.Join(e.Skipped, ", "))
+	}
+	fmt.Fprintf(&b, "give the CVM's key with -i FILE or load it into ssh-agent (ssh-add), or choose another user with --ssh-user (now %s)", e.User)
+	return b.String()
+}
+
+// DialError is a connection that could not be made or did not finish its SSH handshake:
+// refused, timed out, cancelled, reset.
+type DialError struct {
+	Host string
+	Addr string
+	// Timeout is the connect timeout that ran out, 0 when the error is not a timeout.
+	Timeout time.Duration
+	Err     error
+}
+
+func (e *DialError) Error() string {
+	if e.Timeout > 0 {
+		return fmt.Sprintf("%s: connect to %s: timed out after %s", e.Host, e.Addr, e.Timeout)
+	}
+	return fmt.Sprintf("%s: connect to %s: %s", e.Host, e.Addr, describeNetError(e.Err))
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Hint says what to check; empty when the dial was cancelled.
+func (e *DialError) Hint() string {
+	port := "22"
+	if _, p, err := net.SplitHostPort(e.Addr); err == nil {
+		port = p
+	}
+	switch {
+	case e.Timeout > 0:
+		return fmt.Sprintf("check the address and that port %s is reachable, or raise --connect-timeout", port)
+	case isRefused(e.Err):
+		return fmt.Sprintf("check the address and that sshd listens on port %s (--ssh-port, or Port in ssh_config)", port)
+	}
+	return ""
+}
+
+// ConfigError is a bad option, ssh_config or key file. The CLI maps it to exit status 2.
+type ConfigError struct {
+	Err error
+}
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Hint is empty unless the message alone does not say what to do.
+func (e *ConfigError) Hint() string {
+	var h interface{ Hint() string }
+	if errors.As(e.Err, &h) {
+		return h.Hint()
+	}
+	return ""
+}
+
+// keyFileError is an identity file that cannot be used, with the way forward.
+type keyFileError struct {
+	Path string
+	Err  error
+	hint string
+}
+
+func (e *keyFileError) Error() string {
+	return fmt.Sprintf("identity file %s: %s", e.Path, describeNetError(e.Err))
+}
+
+func (e *keyFileError) Unwrap() error { return e.Err }
+
+func (e *keyFileError) Hint() string { return e.hint }
+
+// JumpError is a failure reaching a ProxyJump hop on the way to Host. Unwrap gives the
+// hop's own *HostKeyError, *AuthError or *DialError.
+type JumpError struct {
+	Host string // the CVM as given to Dial
+	Jump string // the hop as written in ProxyJump
+	Err  error
+}
+
+func (e *JumpError) Error() string {
+	return fmt.Sprintf("%s: through jump host %s", e.Host, e.Err.Error())
+}
+
+func (e *JumpError) Unwrap() error { return e.Err }
+
+// Hint is the hop's hint.
+func (e *JumpError) Hint() string {
+	var h interface{ Hint() string }
+	if errors.As(e.Err, &h) {
+		return h.Hint()
+	}
+	return ""
+}
+
+func isRefused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// describeNetError turns "dial tcp 127.0.0.11:22: connect: connection refused" into
+// "connection refused": the address is already in our message.
+func describeNetError(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	if opErr, ok := err.(*net.OpError); ok && opErr.Err != nil {
+		err = opErr.Err
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "connect: "); i >= 0 {
+		msg = msg[i+len("connect: "):]
+	}
+	msg = strings.TrimPrefix(msg, "ssh: handshake failed: ")
+	msg = strings.TrimPrefix(msg, "ssh: ")
+	return msg
+}
+
+// hostInKnownHosts is how known_hosts (and ssh-keygen -R) spells addr.
+func hostInKnownHosts(addr string) string {
+	return normalizeAddr(addr)
+}
+
+// keyscanArgs is the ssh-keyscan argument list that fetches addr's key.
+func keyscanArgs(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if port == "22" {
+		return host
+	}
+	return "-p " + port + " " + host
+}

@@ -1,7 +1,11 @@
 // Package catalog knows the CVM log files by name: names, paths, globs.
+//
+// It is plain data and pure functions: no flags, no environment, no I/O, so that the tail
+// command, `cvmtail logs` and shell completion all agree on what a name means.
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -10,6 +14,9 @@ import (
 
 // LogDir is where CVM services write their logs.
 const LogDir = "/home/nutanix/data/logs"
+
+// SyslogPath is where rsyslog on a CVM writes what other Linux hosts keep in /var/log/messages.
+const SyslogPath = "/home/log/messages"
 
 // Entry is one log the catalog knows by name.
 type Entry struct {
@@ -26,42 +33,138 @@ type Log struct {
 	Sudo bool
 }
 
+// outServices write their stdout and stderr to LogDir/<name>.out. The list is the services
+// of CLI.md plus the .out files found on AOS CVMs by public tools (loghoi's realtime log list).
 var outServices = []struct{ name, desc string }{
+	{"acropolis", "AHV management: VM lifecycle, scheduling, host and network configuration"},
+	{"alert_manager", "raises alerts and health events for Prism"},
+	{"anduril", "VM management for ESXi clusters through vCenter"},
+	{"aplos", "v3 REST API gateway (intents)"},
+	{"aplos_engine", "executes the intents of the v3 REST API"},
+	{"arithmos", "statistics store behind Prism's charts"},
+	{"athena", "authentication service for Prism and the APIs"},
+	{"cassandra", "Cassandra distributed metadata store"},
+	{"catalina", "Tomcat container of the Prism gateway"},
+	{"catalog", "catalog of images and other artifacts"},
+	{"cerebro", "data protection: snapshots, replication, disaster recovery"},
+	{"cfs", "Collector Framework Service: Pulse and Insights telemetry"},
+	{"chronos", "schedules and runs Curator's background tasks"},
+	{"cluster_config", "cluster configuration service"},
+	{"cluster_health", "scheduled NCC health checks"},
+	{"cluster_sync", "keeps configuration files in sync across the CVMs"},
+	{"counters_collector", "performance counters collection"},
+	{"curator", "storage maintenance: MapReduce scans, ILM, garbage collection"},
+	{"curator_cli", "curator_cli tool"},
+	{"dynamic_ring_changer", "adds and removes nodes in the Cassandra ring"},
+	{"ergon", "task manager behind Prism's tasks"},
+	{"flow", "Flow network security policies"},
+	{"fluent_bit", "Fluent Bit log forwarder"},
 	{"genesis", "cluster bring-up and service manager"},
-	{"acropolis", "AHV virtualization management"},
-	{"cerebro", "data protection and replication"},
-	{"prism", "Prism web console and API"},
-	{"zookeeper", "cluster configuration store"},
-	{"stargate", "storage I/O manager"},
-	{"curator", "storage maintenance (MapReduce)"},
-	{"uhura", "VM management service"},
-	{"ergon", "task manager"},
-	{"hades", "disk monitoring and management"},
+	{"gflags_collector", "collects the services' gflags for diagnostics"},
+	{"go_ergon", "task manager (Go implementation)"},
+	{"hades", "disk monitoring: adds, removes and repairs disks"},
+	{"ikat_control_plane", "configures the IKAT API gateway proxy"},
+	{"ikat_proxy", "IKAT: Envoy-based API gateway proxy"},
+	{"insights_collector", "collects entity and metric data for Insights"},
+	{"insights_data_transfer", "replicates Insights data between Prism Element and Prism Central"},
+	{"insights_receiver", "receives Insights data"},
+	{"insights_server", "Insights Data Fabric (IDF): entity and metrics database"},
+	{"insights_uploader", "uploads statistics into Insights"},
+	{"lazan", "Acropolis Dynamic Scheduling: VM placement and hotspot resolution"},
+	{"lcm_ops", "Life Cycle Manager (LCM) inventory and upgrade operations"},
+	{"log_collector", "log collection"},
+	{"logbay_service_monitor", "Logbay log collection service monitor"},
+	{"mantle", "secure key store for secrets and encryption keys"},
+	{"mercury", "HTTP front end and request router of Prism"},
+	{"microsegmentation", "Flow microsegmentation rules on the hosts"},
+	{"minerva_cvm", "Nutanix Files management on the CVM"},
+	{"nutanix_guest_tools", "Nutanix Guest Tools (NGT) service"},
 	{"pithos", "vDisk configuration store"},
-	{"cassandra", "distributed metadata store"},
-	{"alert_manager", "alerts and health events"},
+	{"placement_solver", "VM placement solver"},
+	{"prism", "Prism web console and REST API"},
+	{"scavenger", "log and core file retention: compresses and deletes old files"},
+	{"secure_file_sync", "syncs certificates and keys across the CVMs"},
+	{"ssl_terminator", "TLS termination for the cluster's services"},
+	{"stargate", "storage I/O manager: NFS, iSCSI and SMB data path"},
+	{"sys_stat_collector", "system statistics collection (top, iostat, ...)"},
+	{"uhura", "VM management service for Prism"},
+	{"vip_monitor", "watches and moves the cluster virtual IP"},
+	{"zookeeper", "Zookeeper cluster configuration store (Zeus)"},
 }
 
-var glogServices = []string{"stargate", "cerebro", "curator", "alert_manager"}
+// glogServices also write Google-glog level files LogDir/<name>.INFO|.WARNING|.ERROR|.FATAL:
+// relative symlinks to the active <name>.<host>.nutanix.log.<LEVEL>.<time>.<pid> file.
+var glogServices = []struct{ name, desc string }{
+	{"alert_manager", "alert manager"},
+	{"cassandra_monitor", "Cassandra monitor (starts and watches Cassandra)"},
+	{"cerebro", "data protection"},
+	{"curator", "storage maintenance"},
+	{"dynamic_ring_changer", "Cassandra ring changes"},
+	{"pithos", "vDisk configuration store"},
+	{"stargate", "storage I/O manager"},
+}
+
+// glogLevels are glog's severities; each file holds its level and every worse one.
+var glogLevels = []string{"INFO", "WARNING", "ERROR", "FATAL"}
+
+// otherLogs have no <name>.out shape.
+var otherLogs = []Entry{
+	{Name: "prism_gateway", Path: LogDir + "/prism_gateway.log", Description: "Prism gateway: REST API and web console requests (Java)"},
+	{Name: "cassandra_system", Path: LogDir + "/cassandra/system.log", Description: "Cassandra's own system log"},
+	{Name: "syslog", Path: SyslogPath, Description: "CVM system log (/var/log/messages; read with sudo -n)", Sudo: true},
+}
 
 var entries = func() []Entry {
 	var es []Entry
 	for _, s := range outServices {
-		es = append(es, Entry{Name: s.name, Path: LogDir + "/" + s.name + ".out", Description: s.desc + " (stdout/stderr)"})
+		es = append(es, Entry{Name: s.name, Path: LogDir + "/" + s.name + ".out", Description: s.desc})
 	}
 	for _, s := range glogServices {
-		for _, lvl := range []string{"INFO", "WARNING", "ERROR", "FATAL"} {
-			es = append(es, Entry{Name: s + "." + lvl, Path: LogDir + "/" + s + "." + lvl,
-				Description: s + " glog, " + lvl + " and worse"})
+		for _, lvl := range glogLevels {
+			es = append(es, Entry{Name: s.name + "." + lvl, Path: LogDir + "/" + s.name + "." + lvl,
+				Description: s.desc + ", glog " + lvl + " and worse"})
 		}
 	}
-	es = append(es, Entry{Name: "syslog", Path: "/home/log/messages", Description: "CVM system log (read with sudo -n)", Sudo: true})
+	es = append(es, otherLogs...)
 	sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
 	return es
 }()
 
+var byName = func() map[string]Entry {
+	m := make(map[string]Entry, len(entries))
+	for _, e := range entries {
+		if _, dup := m[e.Name]; dup {
+			panic("catalog: duplicate name " + e.Name)
+		}
+		m[e.Name] = e
+	}
+	return m
+}()
+
 // All returns every catalog entry, sorted by name.
 func All() []Entry { return append([]Entry(nil), entries...) }
+
+// Lookup returns the entry called name, exactly.
+func Lookup(name string) (Entry, bool) {
+	e, ok := byName[name]
+	return e, ok
+}
+
+// CompleteNames returns the names that start with prefix as shell completions,
+// "name\tdescription", in catalog order. A prefix that starts like a path gets none:
+// paths on a CVM cannot be completed locally.
+func CompleteNames(prefix string) []string {
+	if strings.HasPrefix(prefix, "/") {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name, prefix) {
+			out = append(out, e.Name+"\t"+e.Description)
+		}
+	}
+	return out
+}
 
 // UnknownError is an unknown LOG name.
 type UnknownError struct {
@@ -79,7 +182,32 @@ func (e *UnknownError) Hint() string {
 	return "did you mean " + strings.Join(e.Suggestions, ", ") + "? ('cvmtail logs' lists every name)"
 }
 
-// Resolve turns LOG arguments into logs: a catalog name, a glob over names, or an absolute path.
+// PathError is a LOG argument that is neither a name nor an absolute path.
+type PathError struct {
+	Arg    string
+	Reason string
+}
+
+func (e *PathError) Error() string { return fmt.Sprintf("log %q: %s", e.Arg, e.Reason) }
+
+// Hint says how to name the file instead.
+func (e *PathError) Hint() string {
+	rel := strings.TrimPrefix(e.Arg, "./")
+	switch {
+	case strings.HasPrefix(rel, "~/"):
+		return fmt.Sprintf("'~' is not expanded on the CVM: give the absolute path, e.g. /home/nutanix/%s", rel[2:])
+	case strings.Contains(e.Reason, "relative") && !strings.HasPrefix(rel, "../") && rel != "..":
+		return fmt.Sprintf("give an absolute path, e.g. %s/%s", LogDir, rel)
+	}
+	return "give a catalog name ('cvmtail logs' lists them) or an absolute path on the CVM"
+}
+
+// ErrBadGlob is wrapped by the error of a malformed glob pattern.
+var ErrBadGlob = errors.New("malformed glob pattern")
+
+// Resolve turns LOG arguments into logs: a catalog name, a glob over names, or an absolute
+// path. A file named twice is kept once, where it was first named. Every error is the
+// user's to fix: an *UnknownError, a *PathError or an ErrBadGlob.
 func Resolve(args []string) ([]Log, error) {
 	var out []Log
 	seen := map[string]bool{}
@@ -91,9 +219,29 @@ func Resolve(args []string) ([]Log, error) {
 	}
 	for _, a := range args {
 		switch {
+		case a == "":
+			return nil, &PathError{Arg: a, Reason: "empty name"}
+		case strings.ContainsRune(a, 0):
+			return nil, &PathError{Arg: a, Reason: "NUL byte in name"}
 		case strings.HasPrefix(a, "/"):
-			add(Log{Name: path.Base(a), Path: a})
-		case strings.ContainsAny(a, "*?["):
+			if strings.HasSuffix(a, "/") {
+				return nil, &PathError{Arg: a, Reason: "a directory, not a file"}
+			}
+			// The path is kept as given: cleaning "a/../b" would be wrong when a is a symlink.
+			l := Log{Name: path.Base(a), Path: a}
+			for _, e := range entries {
+				if e.Path == a {
+					l.Sudo = e.Sudo
+					break
+				}
+			}
+			add(l)
+		case strings.Contains(a, "/") || a == "." || a == "..":
+			return nil, &PathError{Arg: a, Reason: "a relative path: the CVM has no working directory to resolve it against"}
+		case strings.ContainsAny(a, "*?[\\"):
+			if _, err := path.Match(a, ""); err != nil {
+				return nil, fmt.Errorf("log %q: %w", a, ErrBadGlob)
+			}
 			n := 0
 			for _, e := range entries {
 				if ok, _ := path.Match(a, e.Name); ok {
@@ -102,10 +250,16 @@ func Resolve(args []string) ([]Log, error) {
 				}
 			}
 			if n == 0 {
-				return nil, &UnknownError{Name: a, Suggestions: suggest(a)}
+				stem := strings.Map(func(r rune) rune {
+					if strings.ContainsRune("*?[]\\", r) {
+						return -1
+					}
+					return r
+				}, a)
+				return nil, &UnknownError{Name: a, Suggestions: suggest(stem)}
 			}
 		default:
-			e, ok := lookup(a)
+			e, ok := byName[a]
 			if !ok {
 				return nil, &UnknownError{Name: a, Suggestions: suggest(a)}
 			}
@@ -115,36 +269,53 @@ func Resolve(args []string) ([]Log, error) {
 	return out, nil
 }
 
-func lookup(name string) (Entry, bool) {
-	for _, e := range entries {
-		if e.Name == name {
-			return e, true
-		}
-	}
-	return Entry{}, false
-}
+// maxSuggestions is how many names an unknown name's hint offers.
+const maxSuggestions = 3
 
+// suggest returns up to maxSuggestions names near name: close in edit distance (typos),
+// or starting with it or containing it (a partial name), or the stem of it ("genesis" for
+// "genesis.out"), best first.
 func suggest(name string) []string {
+	name = strings.ToLower(name)
+	if name == "" {
+		return nil
+	}
+	// A typo budget that grows with the name, so "ab" does not match half the catalog.
+	budget := 1 + len(name)/4
 	type cand struct {
-		name string
-		d    int
+		name  string
+		score int // lower is better
 	}
 	var cs []cand
 	for _, e := range entries {
-		d := distance(strings.ToLower(name), strings.ToLower(e.Name))
-		if d <= 2 || strings.HasPrefix(e.Name, name) {
-			cs = append(cs, cand{e.Name, d})
+		lower := strings.ToLower(e.Name)
+		d := distance(name, lower)
+		score := -1
+		switch {
+		case strings.HasPrefix(name, lower+"."):
+			// "genesis.out", "stargate.log": the file name of a catalog name.
+			score = 0
+		case d <= budget:
+			score = d
+		case len(name) >= 3 && strings.HasPrefix(lower, name):
+			score = budget + 1
+		case len(name) >= 3 && strings.Contains(lower, name):
+			score = budget + 2
+		}
+		if score >= 0 {
+			cs = append(cs, cand{e.Name, score})
 		}
 	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	// entries are sorted by name, so a stable sort keeps ties alphabetical.
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].score < cs[j].score })
 	var out []string
-	for i := 0; i < len(cs) && i < 3; i++ {
+	for i := 0; i < len(cs) && i < maxSuggestions; i++ {
 		out = append(out, cs[i].name)
 	}
 	return out
 }
 
-// distance is the Levenshtein edit distance.
+// distance is the Levenshtein edit distance, in bytes.
 func distance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)

@@ -1,0 +1,223 @@
+package catalog
+
+import (
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestContractNames(t *testing.T) {
+	// CLI.md promises these names, each at LogDir/<name>.out.
+	for _, name := range []string{"genesis", "acropolis", "cerebro", "prism", "zookeeper", "stargate",
+		"curator", "uhura", "ergon", "hades", "pithos", "cassandra", "alert_manager"} {
+		e, ok := Lookup(name)
+		if !ok {
+			t.Errorf("%s: not in the catalog", name)
+			continue
+		}
+		if want := "/home/nutanix/data/logs/" + name + ".out"; e.Path != want {
+			t.Errorf("%s: path %q, want %q", name, e.Path, want)
+		}
+		if e.Sudo {
+			t.Errorf("%s: Sudo set on a nutanix-owned log", name)
+		}
+	}
+	for _, svc := range []string{"stargate", "cerebro", "curator", "alert_manager"} {
+		for _, lvl := range []string{"INFO", "WARNING", "ERROR", "FATAL"} {
+			e, ok := Lookup(svc + "." + lvl)
+			if !ok || e.Path != LogDir+"/"+svc+"."+lvl {
+				t.Errorf("%s.%s: got %+v, %v", svc, lvl, e, ok)
+			}
+		}
+	}
+	e, ok := Lookup("syslog")
+	if !ok || e.Path != "/home/log/messages" || !e.Sudo {
+		t.Errorf("syslog: got %+v, %v; want /home/log/messages read with sudo", e, ok)
+	}
+}
+
+func TestAllIsSortedAndDescribed(t *testing.T) {
+	all := All()
+	if !sort.SliceIsSorted(all, func(i, j int) bool { return all[i].Name < all[j].Name }) {
+		t.Error("All() is not sorted by name")
+	}
+	for _, e := range all {
+		switch {
+		case e.Description == "" || strings.ContainsAny(e.Description, "\t\n"):
+			t.Errorf("%s: description %q must be one line, without tabs", e.Name, e.Description)
+		case !strings.HasPrefix(e.Path, "/"):
+			t.Errorf("%s: path %q is not absolute", e.Name, e.Path)
+		case strings.ContainsAny(e.Name, "/*?[\\ \t") || e.Name == "":
+			t.Errorf("%s: a name must not look like a path or a glob", e.Name)
+		}
+	}
+	// All returns a copy: callers cannot change the catalog.
+	all[0].Name = "changed"
+	if All()[0].Name == "changed" {
+		t.Error("All() shares its backing array")
+	}
+}
+
+func TestResolve(t *testing.T) {
+	stargateAll := []Log{
+		{Name: "stargate", Path: LogDir + "/stargate.out"},
+		{Name: "stargate.ERROR", Path: LogDir + "/stargate.ERROR"},
+		{Name: "stargate.FATAL", Path: LogDir + "/stargate.FATAL"},
+		{Name: "stargate.INFO", Path: LogDir + "/stargate.INFO"},
+		{Name: "stargate.WARNING", Path: LogDir + "/stargate.WARNING"},
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []Log
+	}{
+		{"name", []string{"genesis"}, []Log{{Name: "genesis", Path: LogDir + "/genesis.out"}}},
+		{"glog level", []string{"cerebro.WARNING"}, []Log{{Name: "cerebro.WARNING", Path: LogDir + "/cerebro.WARNING"}}},
+		{"syslog needs sudo", []string{"syslog"}, []Log{{Name: "syslog", Path: "/home/log/messages", Sudo: true}}},
+		{"non-.out log", []string{"prism_gateway"}, []Log{{Name: "prism_gateway", Path: LogDir + "/prism_gateway.log"}}},
+		{"glob", []string{"stargate*"}, stargateAll},
+		{"glob over levels", []string{"curator.[EF]*"}, []Log{
+			{Name: "curator.ERROR", Path: LogDir + "/curator.ERROR"},
+			{Name: "curator.FATAL", Path: LogDir + "/curator.FATAL"},
+		}},
+		{"absolute path, name is its base name", []string{"/home/nutanix/data/logs/foo bar;$(x).log"},
+			[]Log{{Name: "foo bar;$(x).log", Path: "/home/nutanix/data/logs/foo bar;$(x).log"}}},
+		{"absolute path kept as given", []string{"/home/nutanix/data/logs/../logs/x"},
+			[]Log{{Name: "x", Path: "/home/nutanix/data/logs/../logs/x"}}},
+		{"absolute syslog path keeps sudo", []string{"/home/log/messages"}, []Log{{Name: "messages", Path: "/home/log/messages", Sudo: true}}},
+		{"duplicates keep first-seen order", []string{"stargate.INFO", "genesis", "stargate*", "genesis"}, []Log{
+			{Name: "stargate.INFO", Path: LogDir + "/stargate.INFO"},
+			{Name: "genesis", Path: LogDir + "/genesis.out"},
+			{Name: "stargate", Path: LogDir + "/stargate.out"},
+			{Name: "stargate.ERROR", Path: LogDir + "/stargate.ERROR"},
+			{Name: "stargate.FATAL", Path: LogDir + "/stargate.FATAL"},
+			{Name: "stargate.WARNING", Path: LogDir + "/stargate.WARNING"},
+		}},
+		{"name and its path are one file", []string{"genesis", LogDir + "/genesis.out"}, []Log{{Name: "genesis", Path: LogDir + "/genesis.out"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Resolve(tt.args)
+			if err != nil {
+				t.Fatalf("Resolve(%q): %v", tt.args, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Resolve(%q)\n got %+v\nwant %+v", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveUnknown(t *testing.T) {
+	tests := []struct {
+		arg  string
+		want []string // suggestions, best first
+	}{
+		{"stargat", []string{"stargate", "stargate.ERROR", "stargate.FATAL"}},
+		{"genisis", []string{"genesis"}},
+		{"Genesis", []string{"genesis"}},
+		{"genesis.out", []string{"genesis"}},
+		{"zookeper", []string{"zookeeper"}},
+		{"gateway", []string{"prism_gateway"}},
+		{"stargte*", []string{"stargate"}},
+		{"nosuchthing", nil},
+		{"x*", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			_, err := Resolve([]string{"genesis", tt.arg})
+			var ue *UnknownError
+			if !errors.As(err, &ue) {
+				t.Fatalf("Resolve(%q): got %v, want *UnknownError", tt.arg, err)
+			}
+			if ue.Name != tt.arg {
+				t.Errorf("Name = %q, want %q", ue.Name, tt.arg)
+			}
+			if len(ue.Suggestions) > 3 {
+				t.Errorf("more than 3 suggestions: %q", ue.Suggestions)
+			}
+			if len(tt.want) > 0 && (len(ue.Suggestions) < len(tt.want) || !reflect.DeepEqual(ue.Suggestions[:len(tt.want)], tt.want)) {
+				t.Errorf("suggestions %q, want them to start with %q", ue.Suggestions, tt.want)
+			}
+			if tt.want == nil && len(ue.Suggestions) != 0 {
+				t.Errorf("suggestions %q, want none", ue.Suggestions)
+			}
+			hint := ue.Hint()
+			for _, s := range tt.want {
+				if !strings.Contains(hint, s) {
+					t.Errorf("hint %q does not name %q", hint, s)
+				}
+			}
+			if !strings.Contains(hint, "cvmtail logs") {
+				t.Errorf("hint %q does not point at 'cvmtail logs'", hint)
+			}
+		})
+	}
+}
+
+func TestResolveBadArgs(t *testing.T) {
+	tests := []struct {
+		arg      string
+		wantHint string
+	}{
+		{"data/logs/genesis.out", "/home/nutanix/data/logs/data/logs/genesis.out"},
+		{"./genesis.out", "/home/nutanix/data/logs/genesis.out"},
+		{"../x", "absolute path"},
+		{"..", "absolute path"},
+		{".", "absolute path"},
+		{"~/data/logs/genesis.out", "/home/nutanix/data/logs/genesis.out"},
+		{"/home/nutanix/data/logs/", "absolute path"},
+		{"", "absolute path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			got, err := Resolve([]string{tt.arg})
+			var pe *PathError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Resolve(%q) = %v, %v; want a *PathError", tt.arg, got, err)
+			}
+			if !strings.Contains(pe.Hint(), tt.wantHint) {
+				t.Errorf("hint %q, want it to contain %q", pe.Hint(), tt.wantHint)
+			}
+		})
+	}
+	if _, err := Resolve([]string{"stargate[.INFO"}); !errors.Is(err, ErrBadGlob) {
+		t.Errorf("malformed glob: got %v, want ErrBadGlob", err)
+	}
+}
+
+func TestCompleteNames(t *testing.T) {
+	got := CompleteNames("stargate.")
+	want := []string{"stargate.ERROR", "stargate.FATAL", "stargate.INFO", "stargate.WARNING"}
+	if len(got) != len(want) {
+		t.Fatalf("CompleteNames(stargate.) = %q", got)
+	}
+	for i, c := range got {
+		name, desc, ok := strings.Cut(c, "\t")
+		if !ok || name != want[i] || desc == "" {
+			t.Errorf("completion %d = %q, want %q<TAB>description", i, c, want[i])
+		}
+	}
+	if n := len(CompleteNames("")); n != len(All()) {
+		t.Errorf("CompleteNames(\"\") offers %d names, want all %d", n, len(All()))
+	}
+	if got := CompleteNames("/home"); got != nil {
+		t.Errorf("CompleteNames(/home) = %q, want nothing", got)
+	}
+	if got := CompleteNames("zzz"); got != nil {
+		t.Errorf("CompleteNames(zzz) = %q, want nothing", got)
+	}
+}
+
+func TestDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"abc", "", 3}, {"stargat", "stargate", 1}, {"genisis", "genesis", 1}, {"kitten", "sitting", 3}} {
+		if got := distance(tt.a, tt.b); got != tt.want {
+			t.Errorf("distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

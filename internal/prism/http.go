@@ -1,0 +1,290 @@
+package prism
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxBody bounds what is read from one response; real host lists are large but not this large.
+const maxBody = 64 << 20
+
+// maxRetries is how many times a 429/503/504 is retried.
+const maxRetries = 2
+
+// statusError is a non-2xx answer before it is given a type; the API-selection logic looks
+// at 404s before they become errors a user sees.
+type statusError struct {
+	status   int
+	endpoint string
+	message  string // from whichever error shape parsed
+	body     []byte
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s: status %d: %s", e.endpoint, e.status, e.message)
+}
+
+// request sends one API call and decodes a 2xx JSON answer into out. Non-2xx answers come
+// back as *statusError (for 404 and 400) or as the typed errors of errors.go.
+func (c *Client) request(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	endpoint := method + " " + path
+	u := c.baseURL + path
+	if len(query) > 0 {
+		u += "?" + encodeQuery(query)
+	}
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+
+	wait := c.cfg.RetryWait
+	if wait <= 0 {
+		wait = 250 * time.Millisecond
+	}
+	basic := !c.haveSession(u)
+	for attempt := 0; ; attempt++ {
+		status, data, hdr, err := c.roundTrip(ctx, method, u, payload, basic)
+		if err != nil {
+			return err
+		}
+		switch {
+		case status == http.StatusUnauthorized && !basic:
+			// The session cookie expired: log in again with Basic, once.
+			basic = true
+			continue
+		case (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable ||
+			status == http.StatusGatewayTimeout) && attempt < maxRetries:
+			d := wait << attempt
+			if ra, err := strconv.Atoi(hdr.Get("Retry-After")); err == nil && ra >= 0 && time.Duration(ra)*time.Second < 5*time.Second {
+				d = max(d, time.Duration(ra)*time.Second)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+			}
+			continue
+		}
+		return c.decode(endpoint, status, hdr, data, out)
+	}
+}
+
+// encodeQuery keeps "$" literal: url.Values.Encode escapes it to %24, which the v4 gateway
+// accepts too, but literal "$page" is what every recorded client sends.
+func encodeQuery(q url.Values) string {
+	return strings.ReplaceAll(q.Encode(), "%24", "$")
+}
+
+func (c *Client) haveSession(u string) bool {
+	if c.http.Jar == nil {
+		return false
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	return len(c.http.Jar.Cookies(pu)) > 0
+}
+
+func (c *Client) roundTrip(ctx context.Context, method, u string, payload []byte, basic bool) (int, []byte, http.Header, error) {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if basic {
+		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, c.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, nil, nil, ctx.Err()
+		}
+		if isTimeout(err) {
+			return 0, nil, nil, &UnreachableError{Address: c.address, Timeout: c.timeout, Err: err}
+		}
+		return 0, nil, nil, &ProtocolError{Address: c.address, Endpoint: method + " " + req.URL.Path,
+			Detail: "answer cut short: " + err.Error()}
+	}
+	return resp.StatusCode, data, resp.Header, nil
+}
+
+// transportError classifies a failure to get any answer. The *url.Error it unwraps names the
+// URL, which never holds credentials.
+func (c *Client) transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var (
+		unknownCA   x509.UnknownAuthorityError
+		hostnameErr x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+		verifyErr   *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &hostnameErr):
+		return &TLSError{Address: c.address, Err: &hostnameErr}
+	case errors.As(err, &unknownCA):
+		return &TLSError{Address: c.address, Err: &unknownCA}
+	case errors.As(err, &invalidErr):
+		return &TLSError{Address: c.address, Err: &invalidErr}
+	case errors.As(err, &verifyErr):
+		return &TLSError{Address: c.address, Err: verifyErr}
+	case isTimeout(err):
+		return &UnreachableError{Address: c.address, Timeout: c.timeout, Err: err}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ne *net.OpError
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &UnreachableError{Address: c.address, Err: err}
+	}
+	var recordErr tls.RecordHeaderError
+	if errors.As(err, &recordErr) {
+		return &ProtocolError{Address: c.address, Endpoint: "TLS handshake",
+			Detail: "the server does not speak HTTPS"}
+	}
+	return &UnreachableError{Address: c.address, Err: err}
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+func (c *Client) decode(endpoint string, status int, hdr http.Header, data []byte, out any) error {
+	switch {
+	case status >= 200 && status < 300:
+		if err := decodeJSON(data, hdr, out); err != nil {
+			return &ProtocolError{Address: c.address, Endpoint: endpoint, Detail: err.Error()}
+		}
+		return nil
+	case status == http.StatusUnauthorized:
+		return &AuthError{Address: c.address}
+	case status == http.StatusForbidden:
+		return &PermissionError{Address: c.address, Endpoint: endpoint, Message: errorMessage(data)}
+	case status == http.StatusNotFound || status == http.StatusBadRequest:
+		return &statusError{status: status, endpoint: endpoint, message: errorMessage(data), body: data}
+	}
+	return &ServerError{Address: c.address, Endpoint: endpoint, Status: status, Message: errorMessage(data)}
+}
+
+func decodeJSON(data []byte, hdr http.Header, out any) error {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return errors.New("empty body instead of JSON")
+	}
+	if trimmed[0] != '{' && trimmed[0] != '[' {
+		ct := hdr.Get("Content-Type")
+		if ct == "" {
+			ct = "not JSON"
+		}
+		return fmt.Errorf("body is %s, not JSON (starts %q)", ct, snippet(trimmed))
+	}
+	if err := json.Unmarshal(trimmed, out); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected end") {
+			return fmt.Errorf("malformed or truncated JSON: %v", err)
+		}
+		return fmt.Errorf("JSON of an unexpected shape: %v", err)
+	}
+	return nil
+}
+
+func snippet(b []byte) string {
+	const n = 40
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+// errorMessage pulls the human message out of whichever error shape the body has (API.md §5):
+// v3 message_list, v4 data.error (a list or a schema-validation object), the gateway's
+// {"message": ...} or {"error": ...}. Empty when none parses.
+func errorMessage(data []byte) string {
+	var e struct {
+		MessageList []struct {
+			Message string `json:"message"`
+			Reason  string `json:"reason"`
+		} `json:"message_list"`
+		Data struct {
+			Error json.RawMessage `json:"error"`
+		} `json:"data"`
+		Message string `json:"message"`
+		Error   any    `json:"error"`
+	}
+	if json.Unmarshal(data, &e) != nil {
+		return ""
+	}
+	msg := ""
+	switch {
+	case len(e.MessageList) > 0:
+		msg = e.MessageList[0].Message
+		if msg == "" {
+			msg = e.MessageList[0].Reason
+		}
+	case len(e.Data.Error) > 0:
+		var list []struct {
+			Message string `json:"message"`
+			Code    string `json:"code"`
+		}
+		var obj struct {
+			Error                   string   `json:"error"`
+			ValidationErrorMessages []any    `json:"validationErrorMessages"`
+			Messages                []string `json:"messages"`
+		}
+		if json.Unmarshal(e.Data.Error, &list) == nil && len(list) > 0 {
+			msg = list[0].Message
+			if list[0].Code != "" {
+				msg = strings.TrimSpace(list[0].Code + " " + msg)
+			}
+		} else if json.Unmarshal(e.Data.Error, &obj) == nil {
+			msg = obj.Error
+		}
+	case e.Message != "":
+		msg = e.Message
+	case e.Error != nil:
+		if s, ok := e.Error.(string); ok {
+			msg = s
+		}
+	}
+	msg = strings.TrimSuffix(strings.TrimSpace(msg), ".")
+	if len(msg) > 300 {
+		msg = msg[:300] + "..."
+	}
+	return msg
+}

@@ -1,0 +1,178 @@
+// Package prism is a thin client for the parts of the Nutanix Prism REST API that tell where
+// the CVMs of a cluster are: v4 clustermgmt, v3 (Prism Central) and v2.0 (Prism Element).
+// The API family is found automatically; callers only see clusters and CVMs.
+package prism
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultPort is Prism's HTTPS port, for PE and PC alike.
+const DefaultPort = 9440
+
+// DefaultTimeout bounds each request when Config.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// Config is how to reach and log in to Prism.
+type Config struct {
+	Address    string // "host[:port]"; port 9440 when omitted; "https://" is tolerated
+	Username   string
+	Password   string
+	Insecure   bool   // skip TLS verification
+	CACertFile string // PEM bundle trusted in addition to the system roots
+	Timeout    time.Duration
+
+	// PageSize overrides the page size of every list call (0: 100 for v4 and v2, 500 for v3).
+	PageSize int
+	// RetryWait is the first backoff after a 429/503/504 (0: 250ms); it doubles per retry.
+	RetryWait time.Duration
+
+	// HTTPClient, when set, is used as is (TLS settings above are then ignored).
+	HTTPClient *http.Client
+	// Transport, when set, replaces the default transport (TLS settings above are then ignored).
+	Transport http.RoundTripper
+}
+
+// Cluster is an AOS cluster (never the Prism Central itself).
+type Cluster struct {
+	Name    string
+	UUID    string
+	Address string // the cluster's virtual IP, when known
+}
+
+// CVM is one Controller VM.
+type CVM struct {
+	// Name is the CVM's name. The APIs used here do not return it (only v4.3's /cvms
+	// does), so it is derived from the host name by the Nutanix convention: host
+	// NTNX-<block>-<pos> runs CVM NTNX-<block>-<pos>-CVM.
+	Name              string `json:"name"`
+	Address           string `json:"address"` // the CVM's external IP: where to SSH
+	Cluster           string `json:"cluster"`
+	ClusterUUID       string `json:"cluster_uuid"`
+	Host              string `json:"host"`
+	HypervisorAddress string `json:"hypervisor_address"`
+	// State is "normal", "maintenance", "host-maintenance", "being-removed" or "new".
+	State         string `json:"state"`
+	InMaintenance bool   `json:"in_maintenance"`
+	NodeStatus    string `json:"node_status"` // the raw node/host state from the API, e.g. "NORMAL"
+}
+
+// Inventory is what ListCVMs found, with what it left out.
+type Inventory struct {
+	API         string    // "v4.0", "v4.0.b2", "v4.0.b1", "v3" or "v2"
+	Clusters    []Cluster // the selected clusters
+	CVMs        []CVM
+	ComputeOnly []string // host names skipped because they run no CVM
+}
+
+// Client talks to one Prism. It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	address string // host:port, for messages
+	baseURL string
+	http    *http.Client
+	timeout time.Duration
+
+	mu       sync.Mutex
+	api      string // detected family, "" until the first call
+	clusters []Cluster
+}
+
+// New checks the configuration and returns a client. It makes no request.
+func New(cfg Config) (*Client, error) {
+	addr, err := NormalizeAddress(cfg.Address)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, address: addr, baseURL: "https://" + addr, timeout: cfg.Timeout}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	switch {
+	case cfg.HTTPClient != nil:
+		c.http = cfg.HTTPClient
+	default:
+		rt := cfg.Transport
+		if rt == nil {
+			tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure} //nolint:gosec // the user asked for it with --insecure
+			if cfg.CACertFile != "" && !cfg.Insecure {
+				pool, err := loadCAs(cfg.CACertFile)
+				if err != nil {
+					return nil, err
+				}
+				tlsCfg.RootCAs = pool
+			}
+			rt = &http.Transport{
+				Proxy:               http.ProxyFromEnvironment,
+				DialContext:         (&net.Dialer{Timeout: c.timeout, KeepAlive: 30 * time.Second}).DialContext,
+				TLSClientConfig:     tlsCfg,
+				TLSHandshakeTimeout: c.timeout,
+				MaxIdleConnsPerHost: 4,
+				IdleConnTimeout:     90 * time.Second,
+			}
+		}
+		jar, _ := cookiejar.New(nil)
+		c.http = &http.Client{Transport: rt, Timeout: c.timeout, Jar: jar}
+	}
+	return c, nil
+}
+
+// Address is the normalized host:port of this Prism.
+func (c *Client) Address() string { return c.address }
+
+func loadCAs(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read CA bundle: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("read CA bundle %s: no PEM certificate in it", file)
+	}
+	return pool, nil
+}
+
+// NormalizeAddress turns "host", "host:port", "[v6]:port" or "https://host:port/" into
+// "host:port" with port 9440 by default.
+func NormalizeAddress(a string) (string, error) {
+	a = strings.TrimSpace(a)
+	if rest, ok := strings.CutPrefix(a, "https://"); ok {
+		a = rest
+	} else if strings.HasPrefix(a, "http://") {
+		return "", fmt.Errorf("invalid Prism address %q: Prism speaks HTTPS only; give HOST[:PORT]", a)
+	}
+	a = strings.TrimSuffix(a, "/")
+	if a == "" {
+		return "", errors.New("no Prism address given")
+	}
+	if strings.ContainsAny(a, "/?#@ ") {
+		return "", fmt.Errorf("invalid Prism address %q: give HOST[:PORT]", a)
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		// No port: a bare host name, IPv4 or IPv6 address.
+		h := strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")
+		return net.JoinHostPort(h, strconv.Itoa(DefaultPort)), nil
+	}
+	if host == "" {
+		return "", fmt.Errorf("invalid Prism address %q: no host", a)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("invalid Prism address %q: bad port %q", a, port)
+	}
+	return net.JoinHostPort(host, port), nil
+}

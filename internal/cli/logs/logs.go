@@ -1,35 +1,242 @@
-// Package logs implements `cvmtail logs`.
+// Package logs implements `cvmtail logs`: the catalog of log names, or with --remote the
+// log files that exist on each selected CVM.
 package logs
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/cvmtail/cvmtail/internal/catalog"
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
-// Options are logs's flags.
+// Options are logs's flags and what the run function needs.
 type Options struct {
-	Remote bool
-	Output string
+	IO      *iostreams.IOStreams
+	Remote  bool
+	Output  string
+	Targets cmdutil.TargetOptions
+	SSH     cmdutil.SSHOptions
+
+	// ResolveTargets picks the CVMs (--remote).
+	ResolveTargets func(ctx context.Context) ([]cmdutil.Target, error)
+	// NewLister connects the listing to the CVMs (--remote); it is called once, after the
+	// flags have been checked. Tests replace it with a fake.
+	NewLister func() (Lister, error)
+}
+
+// Lister lists the log directory of one CVM.
+type Lister interface {
+	List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error)
+}
+
+// remoteOnlyFlags make sense only with --remote: given without it, the user most likely
+// forgot --remote, and silently printing the catalog would hide that.
+var remoteOnlyFlags = []string{
+	"prism", "cluster", "cvm", "username", "password-file", "insecure", "ca-cert", "refresh",
+	"ssh-user", "ssh-port", "identity", "ssh-config", "known-hosts", "host-key-check", "connect-timeout",
 }
 
 // NewCmdLogs builds the command; runF replaces the run function in tests.
 func NewCmdLogs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{}
+	opts := &Options{IO: f.IOStreams}
 	cmd := &cobra.Command{
 		Use:   "logs",
 		Short: "List the log files cvmtail knows by name (--remote: what exists on each CVM)",
-		Args:  cobra.NoArgs,
+		Long: `Without --remote, list the catalog: the names that 'cvmtail tail' accepts, the file each
+stands for on a CVM, and what the service does. A name ending in .INFO, .WARNING, .ERROR or
+.FATAL is a glog file holding that severity and every worse one.
+
+With --remote, connect to each selected CVM and list the files in ` + catalog.LogDir + `
+(and its cassandra/ directory) with their size, modification time (UTC) and, for a
+symlink such as stargate.INFO, the file it points to.
+
+On a terminal the table is aligned under a header; into a pipe it is tab-separated
+without a header, with sizes in bytes.`,
+		Example: `  cvmtail logs
+  cvmtail logs -o json | jq -r '.[].name'
+  cvmtail logs --remote --cvm 10.1.1.11,10.1.1.12
+  cvmtail logs --remote --prism pe.example.com | sort -k3 -n`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Output != "table" && opts.Output != "json" {
+				return cmdutil.Usagef("invalid --output %q: use table or json", opts.Output)
+			}
+			if !opts.Remote {
+				var given []string
+				cmd.Flags().Visit(func(fl *pflag.Flag) {
+					for _, name := range remoteOnlyFlags {
+						if fl.Name == name {
+							given = append(given, "--"+name)
+						}
+					}
+				})
+				if len(given) > 0 {
+					return cmdutil.UsageWithHint(fmt.Errorf("%s: only with --remote", strings.Join(given, ", ")),
+						"add --remote to list the files on the CVMs")
+				}
+			}
+			if opts.Remote {
+				if opts.ResolveTargets == nil {
+					opts.ResolveTargets = func(ctx context.Context) ([]cmdutil.Target, error) {
+						return cmdutil.ResolveTargets(ctx, f, &opts.Targets)
+					}
+				}
+				if opts.NewLister == nil {
+					opts.NewLister = func() (Lister, error) {
+						sshOpts, err := opts.SSH.SSHConfig(f)
+						if err != nil {
+							return nil, err
+						}
+						d, err := sshx.NewDialer(sshOpts)
+						if err != nil {
+							// A bad ssh_config or key file: the user's to fix (exit 2).
+							return nil, &cmdutil.UsageError{Err: err, Hint: cmdutil.HintOf(err)}
+						}
+						return &sshLister{dial: d.Dial}, nil
+					}
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return errors.New("logs: not implemented yet")
+			return logsRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Remote, "remote", false, "list the log files that exist on each selected CVM")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
+		[]string{"table\taligned on a terminal, tab-separated into a pipe", "json\tan array of objects"},
+		cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.AddTargetFlags(cmd, &opts.Targets)
+	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	return cmd
+}
+
+// noArgs refuses arguments as a usage error (exit 2); cobra.NoArgs's error would not be one.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return cmdutil.UsageWithHint(fmt.Errorf("logs takes no arguments, got %q", args[0]),
+			"to follow a log, use 'cvmtail tail "+args[0]+"'")
+	}
+	return nil
+}
+
+func logsRun(ctx context.Context, opts *Options) error {
+	if opts.Remote {
+		return remoteRun(ctx, opts)
+	}
+	return printCatalog(opts.IO.Out, catalog.All(), opts.Output, opts.IO.IsStdoutTTY())
+}
+
+type catalogJSON struct {
+	Name        string `json:"name"`
+	Path        string `json:"path"`
+	Description string `json:"description"`
+	Sudo        bool   `json:"sudo"`
+}
+
+func printCatalog(w io.Writer, entries []catalog.Entry, format string, tty bool) error {
+	if format == "json" {
+		out := make([]catalogJSON, 0, len(entries))
+		for _, e := range entries {
+			out = append(out, catalogJSON{Name: e.Name, Path: e.Path, Description: e.Description, Sudo: e.Sudo})
+		}
+		return writeJSON(w, out)
+	}
+	t := newTable(w, tty, "NAME", "PATH", "DESCRIPTION")
+	for _, e := range entries {
+		t.row(e.Name, e.Path, e.Description)
+	}
+	return t.flush()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// table prints rows aligned under a header on a terminal, and as tab-separated lines
+// without a header into a pipe (for cut, awk and sort).
+type table struct {
+	w   io.Writer
+	tw  *tabwriter.Writer
+	tty bool
+	err error
+}
+
+func newTable(w io.Writer, tty bool, header ...string) *table {
+	t := &table{w: w, tty: tty}
+	if tty {
+		t.tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		t.row(header...)
+	}
+	return t
+}
+
+func (t *table) row(fields ...string) {
+	if t.err != nil {
+		return
+	}
+	for i, f := range fields {
+		fields[i] = escapeField(f)
+	}
+	line := strings.Join(fields, "\t") + "\n"
+	if t.tty {
+		_, t.err = io.WriteString(t.tw, line)
+	} else {
+		_, t.err = io.WriteString(t.w, line)
+	}
+}
+
+func (t *table) flush() error {
+	if t.err == nil && t.tty {
+		t.err = t.tw.Flush()
+	}
+	return t.err
+}
+
+// escapeField shows control characters (a tab or newline in a file name, an ESC) and
+// invalid UTF-8 as \xNN, so that a field can neither break the table's columns and lines
+// nor drive the terminal.
+func escapeField(s string) string {
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= 0x80 {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		switch {
+		case r == '\uFFFD' && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

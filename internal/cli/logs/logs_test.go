@@ -1,0 +1,544 @@
+package logs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/catalog"
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/iostreams"
+)
+
+func newTestFactory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
+	ios, _, out, errOut := iostreams.Test()
+	return &cmdutil.Factory{
+		IOStreams: ios,
+		Version:   "test",
+		Now:       func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+		Getenv:    func(string) string { return "" },
+		HomeDir:   func() (string, error) { return "/nonexistent-home", nil },
+	}, out, errOut
+}
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		wantUsage bool
+		check     func(t *testing.T, o *Options)
+	}{
+		{name: "defaults", args: nil, check: func(t *testing.T, o *Options) {
+			if o.Remote || o.Output != "table" {
+				t.Errorf("got Remote=%v Output=%q", o.Remote, o.Output)
+			}
+		}},
+		{name: "json", args: []string{"-o", "json"}, check: func(t *testing.T, o *Options) {
+			if o.Output != "json" {
+				t.Errorf("Output = %q", o.Output)
+			}
+		}},
+		{name: "remote with CVMs and SSH flags", args: []string{"--remote", "--cvm", "10.0.0.1,10.0.0.2", "--ssh-user", "admin", "-i", "k1"},
+			check: func(t *testing.T, o *Options) {
+				if !o.Remote || !reflect.DeepEqual(o.Targets.CVMs, []string{"10.0.0.1", "10.0.0.2"}) ||
+					o.SSH.User != "admin" || !reflect.DeepEqual(o.SSH.Identities, []string{"k1"}) {
+					t.Errorf("got %+v", o)
+				}
+				if o.ResolveTargets == nil || o.NewLister == nil {
+					t.Error("--remote: ResolveTargets and NewLister must be set")
+				}
+			}},
+		{name: "bad output", args: []string{"-o", "yaml"}, wantUsage: true},
+		{name: "CVM flag without --remote", args: []string{"--cvm", "10.0.0.1"}, wantUsage: true},
+		{name: "SSH flag without --remote", args: []string{"--ssh-port", "2222"}, wantUsage: true},
+		{name: "an argument", args: []string{"genesis"}, wantUsage: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _ := newTestFactory()
+			var got *Options
+			cmd := NewCmdLogs(f, func(o *Options) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantUsage {
+				var ue *cmdutil.UsageError
+				if !errors.As(err, &ue) {
+					t.Fatalf("got %v, want a usage error", err)
+				}
+				if got != nil {
+					t.Error("run function called despite the usage error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Execute: %v", err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+func TestCatalogPipe(t *testing.T) {
+	f, out, _ := newTestFactory()
+	cmd := NewCmdLogs(f, nil)
+	cmd.SetArgs(nil)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(catalog.All()) {
+		t.Fatalf("%d lines, want one per catalog entry (%d) and no header", len(lines), len(catalog.All()))
+	}
+	for i, e := range catalog.All() {
+		if want := e.Name + "\t" + e.Path + "\t" + e.Description; lines[i] != want {
+			t.Errorf("line %d = %q, want %q", i, lines[i], want)
+		}
+	}
+}
+
+func TestCatalogTerminal(t *testing.T) {
+	f, out, _ := newTestFactory()
+	f.IOStreams.SetStdoutTTY(true)
+	if err := logsRun(context.Background(), &Options{IO: f.IOStreams, Output: "table"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(catalog.All())+1 {
+		t.Fatalf("%d lines, want a header and one per entry", len(lines))
+	}
+	header := lines[0]
+	if !strings.HasPrefix(header, "NAME ") || strings.Contains(header, "\t") {
+		t.Fatalf("header %q: want NAME, PATH, DESCRIPTION aligned with spaces", header)
+	}
+	pathCol, descCol := strings.Index(header, "PATH"), strings.Index(header, "DESCRIPTION")
+	for _, l := range lines[1:] {
+		e, ok := catalog.Lookup(strings.Fields(l)[0])
+		if !ok {
+			t.Fatalf("line %q: no catalog name first", l)
+		}
+		if l[pathCol:pathCol+len(e.Path)] != e.Path || l[descCol:] != e.Description {
+			t.Errorf("line %q is not aligned under the header", l)
+		}
+	}
+}
+
+func TestCatalogJSON(t *testing.T) {
+	f, out, _ := newTestFactory()
+	if err := logsRun(context.Background(), &Options{IO: f.IOStreams, Output: "json"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("not a JSON array: %v\n%s", err, out)
+	}
+	if len(got) != len(catalog.All()) {
+		t.Fatalf("%d objects, want %d", len(got), len(catalog.All()))
+	}
+	for i, e := range catalog.All() {
+		if got[i]["name"] != e.Name || got[i]["path"] != e.Path || got[i]["description"] != e.Description || got[i]["sudo"] != e.Sudo {
+			t.Errorf("object %d = %v, want %+v", i, got[i], e)
+		}
+	}
+}
+
+// TestListScript runs the remote listing command in a local bash against a directory
+// shaped like a CVM's, with hostile names, and parses what it prints.
+func TestListScript(t *testing.T) {
+	if out, err := exec.Command("find", "--version").Output(); err != nil || !bytes.Contains(out, []byte("GNU")) {
+		t.Skip("needs GNU find, as on CVMs")
+	}
+	dir := t.TempDir()
+	write := func(name string, size int, mtime time.Time) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, bytes.Repeat([]byte("x"), size), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	symlink := func(target, name string) {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t1 := time.Date(2026, 11, 20, 7, 8, 9, 500_000_000, time.UTC)
+	t2 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	glogFile := "stargate.ntnx-1-cvm.nutanix.log.INFO.20261120-070809.3103"
+	write("genesis.out", 1234, t1)
+	write(glogFile, 5000, t2)
+	symlink(glogFile, "stargate.INFO")
+	symlink("gone.log", "broken.INFO")
+	write("with space;$(x).out", 1, t1)
+	write("tab\there.out", 2, t1)
+	write("new\nline.out", 3, t1)
+	if err := os.Mkdir(filepath.Join(dir, "sysstats"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("sysstats/top.INFO", 9, t1) // not listed: only the top level and cassandra/
+	symlink("sysstats", "dirlink")    // a symlink to a directory is no log file
+	if err := os.Mkdir(filepath.Join(dir, "cassandra"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("cassandra/system.log", 77, t2)
+
+	// A login banner on stdout must not break the parse.
+	script := "echo 'Nutanix Controller VM banner'\n" + listScript(dir)
+	cmd := exec.Command("bash", "--norc", "--noprofile", "-c", script)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("script failed: %v\n%s", err, stderr.String())
+	}
+	files, warning, err := interpretListing(out, stderr.String(), 0, dir)
+	if err != nil || warning != "" {
+		t.Fatalf("interpretListing: %v (warning %q)", err, warning)
+	}
+	brokenTime := files[0].Modified // the link's own time: whatever the file system says
+	want := []RemoteFile{
+		{Name: "broken.INFO", Path: dir + "/broken.INFO", Size: int64(len("gone.log")), Modified: brokenTime, Target: "gone.log", Broken: true},
+		{Name: "cassandra/system.log", Path: dir + "/cassandra/system.log", Size: 77, Modified: t2},
+		{Name: "genesis.out", Path: dir + "/genesis.out", Size: 1234, Modified: t1},
+		{Name: "new\nline.out", Path: dir + "/new\nline.out", Size: 3, Modified: t1},
+		{Name: "stargate.INFO", Path: dir + "/stargate.INFO", Size: 5000, Modified: t2, Target: glogFile},
+		{Name: glogFile, Path: dir + "/" + glogFile, Size: 5000, Modified: t2},
+		{Name: "tab\there.out", Path: dir + "/tab\there.out", Size: 2, Modified: t1},
+		{Name: "with space;$(x).out", Path: dir + "/with space;$(x).out", Size: 1, Modified: t1},
+	}
+	if len(files) != len(want) {
+		t.Fatalf("got %d files, want %d: %+v", len(files), len(want), files)
+	}
+	for i := range want {
+		if !reflect.DeepEqual(files[i], want[i]) {
+			t.Errorf("file %d\n got %+v\nwant %+v", i, files[i], want[i])
+		}
+	}
+
+	// The directory missing: the script says so through its exit status.
+	cmd = exec.Command("bash", "--norc", "--noprofile", "-c", listScript(filepath.Join(dir, "nope")))
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	out, err = cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != cdFailed {
+		t.Fatalf("missing directory: got %v, want exit status %d", err, cdFailed)
+	}
+	_, _, err = interpretListing(out, stderr.String(), ee.ExitCode(), filepath.Join(dir, "nope"))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nope")+": ") || !strings.Contains(err.Error(), "No such file") {
+		t.Errorf("missing directory: got %v, want the directory and the reason", err)
+	}
+}
+
+func TestInterpretListing(t *testing.T) {
+	rec := listingMarker + "\x00F\x00./a.out\x0010\x001700000000.25\x00f\x00"
+	tests := []struct {
+		name        string
+		stdout      string
+		stderr      string
+		status      int
+		wantFiles   int
+		wantWarning string
+		wantErr     string
+	}{
+		{name: "ok", stdout: rec, wantFiles: 1},
+		{name: "empty directory", stdout: listingMarker + "\x00", wantFiles: 0},
+		{name: "find complained about one entry", stdout: rec, stderr: "find: './x': Permission denied\n", status: 1,
+			wantFiles: 1, wantWarning: "find: './x': Permission denied"},
+		{name: "nonzero without a word", stdout: rec, status: 1, wantFiles: 1, wantWarning: "exited with status 1"},
+		{name: "cannot enter", stderr: "bash: line 1: cd: /d: Permission denied\n", status: cdFailed, wantErr: "/d: cd: /d: Permission denied"},
+		{name: "no GNU find", stdout: listingMarker + "\x00", stderr: "find: -printf: unknown primary or operator\n", status: 1,
+			wantFiles: 0, wantWarning: "unknown primary"},
+		{name: "no marker", stdout: "garbage", status: 127, stderr: "bash: printf: command not found", wantErr: "printf: command not found"},
+		{name: "cut short", stdout: listingMarker + "\x00F\x00./a.out\x0010", wantErr: "listing /d: "},
+		{name: "bad size", stdout: listingMarker + "\x00F\x00./a.out\x00ten\x001.0\x00f\x00", wantErr: "bad size"},
+		{name: "unknown record", stdout: listingMarker + "\x00X\x00", wantErr: "unexpected output"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, warning, err := interpretListing([]byte(tt.stdout), tt.stderr, tt.status, "/d")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want an error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files) != tt.wantFiles {
+				t.Errorf("%d files, want %d", len(files), tt.wantFiles)
+			}
+			if (tt.wantWarning == "") != (warning == "") || !strings.Contains(warning, tt.wantWarning) {
+				t.Errorf("warning %q, want %q", warning, tt.wantWarning)
+			}
+		})
+	}
+	files, _, _ := interpretListing([]byte(rec), "", 0, "/d")
+	if want := time.Unix(1700000000, 250_000_000).UTC(); !files[0].Modified.Equal(want) || files[0].Path != "/d/a.out" {
+		t.Errorf("got %+v, want /d/a.out modified %v", files[0], want)
+	}
+}
+
+// fakeLister answers from a table and records how many CVMs it served at once.
+type fakeLister struct {
+	files   map[string][]RemoteFile
+	errs    map[string]error
+	delay   time.Duration
+	active  atomic.Int32
+	maxSeen atomic.Int32
+	mu      sync.Mutex
+	listed  []string
+}
+
+func (l *fakeLister) List(ctx context.Context, tg cmdutil.Target) ([]RemoteFile, error) {
+	n := l.active.Add(1)
+	defer l.active.Add(-1)
+	for {
+		m := l.maxSeen.Load()
+		if n <= m || l.maxSeen.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	l.mu.Lock()
+	l.listed = append(l.listed, tg.Address)
+	l.mu.Unlock()
+	time.Sleep(l.delay)
+	if err := l.errs[tg.Address]; err != nil {
+		return l.files[tg.Address], err
+	}
+	return l.files[tg.Address], nil
+}
+
+type hintedErr struct{ msg, hint string }
+
+func (e *hintedErr) Error() string { return e.msg }
+func (e *hintedErr) Hint() string  { return e.hint }
+
+var (
+	mod1 = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
+	mod2 = time.Date(2026, 11, 22, 7, 30, 15, 0, time.UTC)
+)
+
+func remoteOptions(ios *iostreams.IOStreams, l Lister, output string, targets ...cmdutil.Target) *Options {
+	return &Options{
+		IO: ios, Remote: true, Output: output,
+		ResolveTargets: func(context.Context) ([]cmdutil.Target, error) { return targets, nil },
+		NewLister:      func() (Lister, error) { return l, nil },
+	}
+}
+
+func twoCVMLister() *fakeLister {
+	return &fakeLister{
+		files: map[string][]RemoteFile{
+			"10.0.0.1": {
+				{Name: "genesis.out", Path: catalog.LogDir + "/genesis.out", Size: 1536, Modified: mod1},
+				{Name: "stargate.INFO", Path: catalog.LogDir + "/stargate.INFO", Size: 5 << 20, Modified: mod2, Target: "stargate.x.log.INFO.1"},
+			},
+			"10.0.0.2": {
+				{Name: "tab\tname.out", Path: catalog.LogDir + "/tab\tname.out", Size: 7, Modified: mod1},
+			},
+		},
+		errs: map[string]error{},
+	}
+}
+
+func TestRemotePipe(t *testing.T) {
+	f, out, errOut := newTestFactory()
+	l := twoCVMLister()
+	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table",
+		cmdutil.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}, cmdutil.Target{Name: "10.0.0.2", Address: "10.0.0.2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "NTNX-A-CVM\tgenesis.out\t1536\t2026-11-22T06:00:00Z\t\n" +
+		"NTNX-A-CVM\tstargate.INFO\t5242880\t2026-11-22T07:30:15Z\tstargate.x.log.INFO.1\n" +
+		"10.0.0.2\ttab\\x09name.out\t7\t2026-11-22T06:00:00Z\t\n"
+	if out.String() != want {
+		t.Errorf("stdout\n%q\nwant\n%q", out.String(), want)
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("stderr %q, want nothing", errOut)
+	}
+}
+
+func TestRemoteTerminal(t *testing.T) {
+	f, out, _ := newTestFactory()
+	f.IOStreams.SetStdoutTTY(true)
+	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "table",
+		cmdutil.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "" +
+		"CVM         NAME           SIZE  MODIFIED              TARGET\n" +
+		"NTNX-A-CVM  genesis.out    1.5K  2026-11-22T06:00:00Z  \n" +
+		"NTNX-A-CVM  stargate.INFO  5.0M  2026-11-22T07:30:15Z  stargate.x.log.INFO.1\n"
+	if out.String() != want {
+		t.Errorf("stdout\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+func TestRemoteJSON(t *testing.T) {
+	f, out, _ := newTestFactory()
+	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "json",
+		cmdutil.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := []map[string]any{
+		{"cvm": "NTNX-A-CVM", "address": "10.0.0.1", "name": "genesis.out", "path": catalog.LogDir + "/genesis.out",
+			"size": float64(1536), "modified": "2026-11-22T06:00:00Z"},
+		{"cvm": "NTNX-A-CVM", "address": "10.0.0.1", "name": "stargate.INFO", "path": catalog.LogDir + "/stargate.INFO",
+			"size": float64(5 << 20), "modified": "2026-11-22T07:30:15Z", "target": "stargate.x.log.INFO.1"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%v\nwant\n%v", got, want)
+	}
+}
+
+func TestRemoteFailures(t *testing.T) {
+	a := cmdutil.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}
+	b := cmdutil.Target{Name: "10.0.0.2", Address: "10.0.0.2"}
+	c := cmdutil.Target{Name: "10.0.0.3", Address: "10.0.0.3"}
+
+	t.Run("some fail", func(t *testing.T) {
+		f, out, errOut := newTestFactory()
+		l := twoCVMLister()
+		l.errs["10.0.0.2"] = &hintedErr{msg: "10.0.0.2: permission denied for user nutanix (publickey)", hint: "give the CVM's key with -i FILE"}
+		l.errs["10.0.0.3"] = errors.New("10.0.0.3: connect to 10.0.0.3:22: connection refused")
+		err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", a, b, c))
+		var pe *cmdutil.PartialError
+		if !errors.As(err, &pe) || pe.Failed != 2 || cmdutil.ExitCode(err) != cmdutil.ExitPartial {
+			t.Fatalf("got %v, want a PartialError for 2 CVMs (exit 1)", err)
+		}
+		wantErr := "cvmtail: 10.0.0.2: permission denied for user nutanix (publickey)\n" +
+			"cvmtail: hint: give the CVM's key with -i FILE\n" +
+			"cvmtail: 10.0.0.3: connect to 10.0.0.3:22: connection refused\n"
+		if errOut.String() != wantErr {
+			t.Errorf("stderr\n%s\nwant\n%s", errOut, wantErr)
+		}
+		if !strings.Contains(out.String(), "NTNX-A-CVM\tgenesis.out") || strings.Contains(out.String(), "10.0.0.2") {
+			t.Errorf("stdout %q: want only the CVM that answered", out)
+		}
+	})
+	t.Run("all fail", func(t *testing.T) {
+		f, out, errOut := newTestFactory()
+		l := &fakeLister{errs: map[string]error{"10.0.0.1": errors.New("sshx: boom")}}
+		err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "json", a))
+		var nd *cmdutil.NothingDoneError
+		if !errors.As(err, &nd) || cmdutil.ExitCode(err) != cmdutil.ExitNothingDone {
+			t.Fatalf("got %v, want a NothingDoneError (exit 3)", err)
+		}
+		if errOut.String() != "cvmtail: NTNX-A-CVM: sshx: boom\n" {
+			t.Errorf("stderr %q", errOut)
+		}
+		if strings.TrimSpace(out.String()) != "[]" {
+			t.Errorf("stdout %q, want an empty JSON array", out)
+		}
+	})
+	t.Run("partial listing warns", func(t *testing.T) {
+		f, out, errOut := newTestFactory()
+		l := twoCVMLister()
+		l.errs["10.0.0.1"] = &warningError{msg: "find: './x': Permission denied"}
+		err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", a))
+		if err != nil {
+			t.Fatalf("a warning is no failure: got %v", err)
+		}
+		if errOut.String() != "cvmtail: NTNX-A-CVM: find: './x': Permission denied\n" || !strings.Contains(out.String(), "genesis.out") {
+			t.Errorf("stdout %q stderr %q", out, errOut)
+		}
+	})
+	t.Run("targets fail", func(t *testing.T) {
+		f, _, _ := newTestFactory()
+		opts := remoteOptions(f.IOStreams, twoCVMLister(), "table")
+		opts.ResolveTargets = func(context.Context) ([]cmdutil.Target, error) {
+			return nil, cmdutil.Usagef("no CVM selected")
+		}
+		if err := remoteRun(context.Background(), opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("got %v, want the usage error through", err)
+		}
+	})
+}
+
+func TestRemoteBoundedParallelism(t *testing.T) {
+	f, _, _ := newTestFactory()
+	l := &fakeLister{delay: 20 * time.Millisecond}
+	var targets []cmdutil.Target
+	for i := range 40 {
+		addr := fmt.Sprintf("10.0.1.%d", i)
+		targets = append(targets, cmdutil.Target{Name: addr, Address: addr})
+	}
+	start := time.Now()
+	if err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", targets...)); err != nil {
+		t.Fatal(err)
+	}
+	if m := l.maxSeen.Load(); m > maxParallelDials || m < 2 {
+		t.Errorf("%d CVMs listed at once, want between 2 and %d", m, maxParallelDials)
+	}
+	if len(l.listed) != 40 {
+		t.Errorf("%d CVMs listed, want 40", len(l.listed))
+	}
+	if d := time.Since(start); d > 40*20*time.Millisecond {
+		t.Errorf("took %v: the CVMs were not listed in parallel", d)
+	}
+}
+
+func TestDialErrorAgainstRealSSHX(t *testing.T) {
+	// Without a reachable CVM, the real lister must fail per CVM, not panic or hang.
+	f, _, errOut := newTestFactory()
+	cmd := NewCmdLogs(f, nil)
+	cmd.SetArgs([]string{"--remote", "--cvm", "127.0.0.1", "--ssh-port", "1", "--connect-timeout", "2s",
+		"--ssh-config", "/dev/null", "--known-hosts", filepath.Join(t.TempDir(), "known_hosts")})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err := cmd.Execute()
+	if cmdutil.ExitCode(err) != cmdutil.ExitNothingDone {
+		t.Fatalf("got %v (exit %d), want exit 3", err, cmdutil.ExitCode(err))
+	}
+	if !strings.HasPrefix(errOut.String(), "cvmtail: 127.0.0.1: ") {
+		t.Errorf("stderr %q, want the CVM named first", errOut)
+	}
+}
+
+func TestHumanSize(t *testing.T) {
+	for _, tt := range []struct {
+		n    int64
+		want string
+	}{{0, "0B"}, {1023, "1023B"}, {1024, "1.0K"}, {1536, "1.5K"}, {10 << 10, "10K"}, {5 << 20, "5.0M"}, {3 << 30, "3.0G"}} {
+		if got := humanSize(tt.n); got != tt.want {
+			t.Errorf("humanSize(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestEscapeField(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"plain.out", "plain.out"},
+		{"a\tb", `a\x09b`},
+		{"a\nb", `a\x0ab`},
+		{"\x1b[31mred", `\x1b[31mred`},
+		{"caf\xe9", `caf\xe9`},
+		{"café", "café"},
+	} {
+		if got := escapeField(tt.in); got != tt.want {
+			t.Errorf("escapeField(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

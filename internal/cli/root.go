@@ -45,11 +45,12 @@ CVM and the log it came from. It finds the CVMs through Prism, or takes them by 
 	})
 	root.SetOut(f.IOStreams.Out)
 	root.SetErr(f.IOStreams.ErrOut)
-	root.CompletionOptions.HiddenDefaultCmd = false
+	root.CompletionOptions.DisableDefaultCmd = true
 
 	root.AddCommand(tail.NewCmdTail(f, nil))
 	root.AddCommand(listcvms.NewCmdListCVMs(f, nil))
 	root.AddCommand(logs.NewCmdLogs(f, nil))
+	root.AddCommand(newCmdCompletion(f))
 	return root
 }
 

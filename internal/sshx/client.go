@@ -30,7 +30,7 @@ type Client struct {
 	jumpsOnce sync.Once
 }
 
-func newClient(c *ssh.Client, jumps []*ssh.Client, hc HostConfig, interval time.Duration, countMax int) *Client {
+func newClient(c *ssh.Client, jumps []*ssh.Client, hc HostConfig) *Client {
 	cl := &Client{
 		Client: c,
 		Config: hc,
@@ -48,8 +48,8 @@ func newClient(c *ssh.Client, jumps []*ssh.Client, hc HostConfig, interval time.
 		cl.end(err)
 		cl.closeJumps()
 	}()
-	if interval > 0 && countMax > 0 {
-		go cl.keepalive(interval, countMax)
+	if hc.ServerAliveInterval > 0 && hc.ServerAliveCountMax > 0 {
+		go cl.keepalive(hc.ServerAliveInterval, hc.ServerAliveCountMax)
 	}
 	return cl
 }

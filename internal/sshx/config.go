@@ -208,6 +208,12 @@ func (d *Dialer) resolve(host string, jump *jumpSpec) (HostConfig, error) {
 			bad("ServerAliveCountMax", v)
 		}
 	}
+	if d.opts.ServerAliveInterval != 0 {
+		hc.ServerAliveInterval = max(d.opts.ServerAliveInterval, 0)
+	}
+	if d.opts.ServerAliveCountMax > 0 {
+		hc.ServerAliveCountMax = d.opts.ServerAliveCountMax
+	}
 	return hc, firstErr
 }
 

@@ -266,14 +266,7 @@ func (d *Dialer) Dial(ctx context.Context, host string) (*Client, error) {
 		closeJumps()
 		return nil, err
 	}
-	interval, countMax := hc.ServerAliveInterval, hc.ServerAliveCountMax
-	if d.opts.ServerAliveInterval != 0 {
-		interval = max(d.opts.ServerAliveInterval, 0)
-	}
-	if d.opts.ServerAliveCountMax > 0 {
-		countMax = d.opts.ServerAliveCountMax
-	}
-	return newClient(c, jumps, hc, interval, countMax), nil
+	return newClient(c, jumps, hc), nil
 }
 
 // dialOne connects to one host, directly or through via, within ctx and hc.ConnectTimeout:

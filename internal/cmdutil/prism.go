@@ -3,9 +3,228 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/prism"
 )
 
-// resolvePrism resolves CVMs through Prism. (Filled in by the Prism work.)
+// prismTimeout bounds each Prism request.
+const prismTimeout = 30 * time.Second
+
+// resolvePrism resolves CVMs through Prism (or its cache) and keeps those named by --cvm.
 func resolvePrism(ctx context.Context, f *Factory, o *TargetOptions, cvms []string) ([]Target, error) {
-	return nil, &NothingDoneError{Err: errors.New("prism: not implemented yet")}
+	list, err := prismCVMs(ctx, f, o, cvms)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Target, 0, len(list))
+	for _, c := range list {
+		out = append(out, Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State})
+	}
+	return out, nil
+}
+
+// PrismCVMs is ResolveTargets for commands that show everything Prism knows of each CVM
+// (list-cvms): the CVMs of the selected clusters, filtered by --cvm. o.Prism (or
+// CVMTAIL_PRISM) must be set.
+func PrismCVMs(ctx context.Context, f *Factory, o *TargetOptions) ([]prism.CVM, error) {
+	if o.Prism == "" {
+		o.Prism = getenv(f, "CVMTAIL_PRISM")
+	}
+	if o.Prism == "" {
+		return nil, UsageWithHint(errors.New("no Prism address given"), "name it with --prism HOST or CVMTAIL_PRISM")
+	}
+	return prismCVMs(ctx, f, o, splitList(o.CVMs))
+}
+
+func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string) ([]prism.CVM, error) {
+	addr, err := prism.NormalizeAddress(o.Prism)
+	if err != nil {
+		return nil, UsageWithHint(fmt.Errorf("invalid --prism: %w", err), "give HOST or HOST:PORT, e.g. --prism 10.1.1.10")
+	}
+	user := o.Username
+	if user == "" {
+		user = getenv(f, "CVMTAIL_USERNAME")
+	}
+	if user == "" {
+		user = "admin"
+	}
+	var clusters []string
+	for _, c := range o.Clusters {
+		if c = strings.TrimSpace(c); c != "" {
+			clusters = append(clusters, c)
+		}
+	}
+	key := cacheKey{Prism: addr, User: user, Clusters: clusters}
+
+	var entry *cacheEntry
+	if !o.Refresh {
+		entry = loadCache(f, key)
+	}
+	if entry == nil {
+		entry, err = askPrism(ctx, f, o, key)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if n := len(entry.ComputeOnly); n > 0 {
+		fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: skipped %d compute-only host(s) without a CVM\n", n)
+	}
+	return filterCVMs(entry.CVMs, want, addr)
+}
+
+// askPrism logs in to Prism and lists the CVMs of the selection, and caches them.
+func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey) (*cacheEntry, error) {
+	password, err := prismPassword(f, o, key)
+	if err != nil {
+		return nil, err
+	}
+	if o.Insecure {
+		fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: not verifying Prism's TLS certificate")
+	}
+	client, err := prism.New(prism.Config{
+		Address:    key.Prism,
+		Username:   key.User,
+		Password:   password,
+		Insecure:   o.Insecure,
+		CACertFile: o.CACert,
+		Timeout:    prismTimeout,
+	})
+	if err != nil {
+		return nil, UsageWithHint(fmt.Errorf("--ca-cert: %w", err), "give a readable PEM file with the CA of Prism's certificate")
+	}
+	if len(key.Clusters) == 0 {
+		known, err := client.ListClusters(ctx)
+		if err != nil {
+			return nil, prismError(err)
+		}
+		if len(known) > 1 {
+			names := clusterNames(known)
+			saveCache(f, &cacheEntry{cacheKey: key, Known: names})
+			return nil, UsageWithHint(
+				fmt.Errorf("prism %s manages %d clusters: choose with --cluster", key.Prism, len(known)),
+				"--cluster NAME|UUID (repeatable), one of: "+strings.Join(names, ", "))
+		}
+	}
+	inv, err := client.Inventory(ctx, key.Clusters)
+	if err != nil {
+		return nil, prismError(err)
+	}
+	if len(inv.Clusters) == 0 {
+		return nil, &NothingDoneError{Err: fmt.Errorf("prism %s manages no AOS cluster", key.Prism)}
+	}
+	known, _ := client.ListClusters(ctx) // already in hand: no second request
+	entry := &cacheEntry{cacheKey: key, Complete: true, API: inv.API, Known: clusterNames(known),
+		CVMs: inv.CVMs, ComputeOnly: inv.ComputeOnly}
+	if entry.CVMs == nil {
+		entry.CVMs = []prism.CVM{}
+	}
+	saveCache(f, entry)
+	return entry, nil
+}
+
+// prismPassword finds the password: --password-file, CVMTAIL_PASSWORD, or a prompt on a
+// terminal. An explicit flag wins over the environment, as --username does.
+func prismPassword(f *Factory, o *TargetOptions, key cacheKey) (string, error) {
+	if o.PasswordFile != "" {
+		b, err := os.ReadFile(o.PasswordFile)
+		if err != nil {
+			return "", UsageWithHint(fmt.Errorf("--password-file: %w", err), "give a readable file holding the Prism password")
+		}
+		pw := strings.TrimSuffix(string(b), "\n")
+		pw = strings.TrimSuffix(pw, "\r")
+		if pw == "" {
+			return "", Usagef("--password-file %s is empty", o.PasswordFile)
+		}
+		return pw, nil
+	}
+	if pw := getenv(f, "CVMTAIL_PASSWORD"); pw != "" {
+		return pw, nil
+	}
+	if f.IOStreams.IsStdinTTY() {
+		pw, err := f.IOStreams.ReadPassword(fmt.Sprintf("Prism password for %s@%s: ", key.User, key.Prism))
+		if err != nil {
+			return "", UsageWithHint(fmt.Errorf("reading the Prism password: %w", err),
+				"set CVMTAIL_PASSWORD or pass --password-file FILE")
+		}
+		if pw == "" {
+			return "", Usagef("no Prism password given")
+		}
+		return pw, nil
+	}
+	return "", UsageWithHint(fmt.Errorf("no Prism password for %s@%s", key.User, key.Prism),
+		"set CVMTAIL_PASSWORD, pass --password-file FILE, or run on a terminal to be asked")
+}
+
+// prismError turns a Prism failure into an exit status: an unknown --cluster is a usage
+// error; anything else means nothing could be done. The hint goes along.
+func prismError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var nf *prism.NotFoundError
+	if errors.As(err, &nf) {
+		return UsageWithHint(err, nf.Hint())
+	}
+	return &NothingDoneError{Err: err, Hint: HintOf(err)}
+}
+
+// filterCVMs keeps the CVMs named by --cvm (CVM IP, host name or CVM name), in Prism's order.
+func filterCVMs(all []prism.CVM, want []string, addr string) ([]prism.CVM, error) {
+	if len(want) == 0 {
+		return all, nil
+	}
+	keep := make([]bool, len(all))
+	for _, w := range want {
+		found := false
+		for i, c := range all {
+			if c.Address == w || strings.EqualFold(c.Host, w) || strings.EqualFold(c.Name, w) {
+				keep[i], found = true, true
+			}
+		}
+		if !found {
+			return nil, UsageWithHint(fmt.Errorf("no CVM %q in the cluster(s) of prism %s", w, addr), knownCVMs(all))
+		}
+	}
+	var out []prism.CVM
+	for i, c := range all {
+		if keep[i] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func knownCVMs(all []prism.CVM) string {
+	if len(all) == 0 {
+		return "Prism lists no CVM"
+	}
+	const most = 20
+	var parts []string
+	for i, c := range all {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("and %d more (see cvmtail list-cvms)", len(all)-most))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", c.Name, c.Address))
+	}
+	return "known CVMs: " + strings.Join(parts, ", ")
+}
+
+func clusterNames(cls []prism.Cluster) []string {
+	out := make([]string, len(cls))
+	for i, c := range cls {
+		out[i] = c.Name
+	}
+	return out
+}
+
+func getenv(f *Factory, k string) string {
+	if f.Getenv == nil {
+		return ""
+	}
+	return f.Getenv(k)
 }

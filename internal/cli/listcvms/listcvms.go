@@ -2,35 +2,198 @@
 package listcvms
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/prism"
 )
 
-// Options are list-cvms's flags.
+// Output formats of -o.
+const (
+	FormatTable   = "table"
+	FormatWide    = "wide"
+	FormatJSON    = "json"
+	FormatAddress = "address"
+)
+
+// Options are list-cvms's flags and dependencies.
 type Options struct {
-	IO      any
+	IO      *iostreams.IOStreams
 	Targets cmdutil.TargetOptions
 	Output  string
+
+	// ListCVMs resolves the selected CVMs (through Prism, or the --cvm addresses as given).
+	ListCVMs func(ctx context.Context) ([]prism.CVM, error)
 }
 
 // NewCmdListCVMs builds the command; runF replaces the run function in tests.
 func NewCmdListCVMs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{}
+	opts := &Options{IO: f.IOStreams}
 	cmd := &cobra.Command{
 		Use:   "list-cvms",
 		Short: "List the CVMs of the selected cluster(s), resolved through Prism",
-		Args:  cobra.NoArgs,
+		Long: `List the CVMs of the selected cluster(s), resolved through Prism Element or Prism Central.
+
+With --prism, the CVMs come from Prism: all CVMs of the cluster (a Prism Central managing
+several clusters needs --cluster), or only those named by --cvm (CVM IP, host name or CVM
+name). Compute-only hosts have no CVM and are left out (a note on stderr says how many);
+CVMs in maintenance or on nodes being removed are listed with their state. The list is
+cached for 5 minutes per Prism, user and cluster selection; --refresh asks Prism again.
+
+Without --prism, the --cvm addresses are listed as given (name = address), as every other
+command would use them; no Prism call is made.
+
+Output (-o):
+  table    NAME, ADDRESS, CLUSTER, HOST, STATE; aligned with a header on a terminal,
+           tab-separated without a header into a pipe ("-" for an unknown value)
+  wide     table plus CLUSTER_UUID, HYPERVISOR_ADDRESS, NODE_STATUS
+  json     an array of objects: name, address, cluster, cluster_uuid, host,
+           hypervisor_address, state, in_maintenance, node_status ([] for none)
+  address  one CVM IP per line, for xargs`,
+		Example: `  cvmtail list-cvms --prism pe.example.com
+  cvmtail list-cvms --prism pc.example.com --cluster prod -o wide
+  cvmtail list-cvms --prism pc.example.com --cluster prod -o address | xargs -n1 ping -c1`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch opts.Output {
+			case FormatTable, FormatWide, FormatJSON, FormatAddress:
+			default:
+				return cmdutil.UsageWithHint(fmt.Errorf("invalid --output %q", opts.Output),
+					"use -o table, wide, json or address")
+			}
+			opts.ListCVMs = func(ctx context.Context) ([]prism.CVM, error) { return resolve(ctx, f, &opts.Targets) }
 			if runF != nil {
 				return runF(opts)
 			}
-			return errors.New("list-cvms: not implemented yet")
+			return listRun(cmd.Context(), opts)
 		},
 	}
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table, wide, json or address")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", FormatTable, "output format: table, wide, json or address")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
+		[]string{FormatTable, FormatWide, FormatJSON, FormatAddress}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// resolve lists through Prism when there is one, else the --cvm addresses as given.
+func resolve(ctx context.Context, f *cmdutil.Factory, o *cmdutil.TargetOptions) ([]prism.CVM, error) {
+	if o.Prism == "" && f.Getenv != nil {
+		o.Prism = f.Getenv("CVMTAIL_PRISM")
+	}
+	if o.Prism != "" {
+		return cmdutil.PrismCVMs(ctx, f, o)
+	}
+	targets, err := cmdutil.ResolveTargets(ctx, f, o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]prism.CVM, 0, len(targets))
+	for _, t := range targets {
+		out = append(out, prism.CVM{Name: t.Name, Address: t.Address, Cluster: t.Cluster, State: t.State})
+	}
+	return out, nil
+}
+
+func listRun(ctx context.Context, opts *Options) error {
+	cvms, err := opts.ListCVMs(ctx)
+	if err != nil {
+		return err
+	}
+	out := opts.IO.Out
+	switch opts.Output {
+	case FormatJSON:
+		return writeJSON(out, cvms)
+	case FormatAddress:
+		var b strings.Builder
+		for _, c := range cvms {
+			b.WriteString(clean(c.Address) + "\n")
+		}
+		_, err := io.WriteString(out, b.String())
+		return err
+	}
+	if len(cvms) == 0 {
+		fmt.Fprintln(opts.IO.ErrOut, "cvmtail: no CVM found")
+		return nil
+	}
+	return writeTable(out, cvms, opts.Output == FormatWide, opts.IO.IsStdoutTTY())
+}
+
+// cvmJSON is the stable JSON shape of a CVM; fields are only ever added.
+type cvmJSON struct {
+	Name              string `json:"name"`
+	Address           string `json:"address"`
+	Cluster           string `json:"cluster"`
+	ClusterUUID       string `json:"cluster_uuid"`
+	Host              string `json:"host"`
+	HypervisorAddress string `json:"hypervisor_address"`
+	State             string `json:"state"`
+	InMaintenance     bool   `json:"in_maintenance"`
+	NodeStatus        string `json:"node_status"`
+}
+
+func writeJSON(w io.Writer, cvms []prism.CVM) error {
+	list := make([]cvmJSON, 0, len(cvms))
+	for _, c := range cvms {
+		list = append(list, cvmJSON{c.Name, c.Address, c.Cluster, c.ClusterUUID, c.Host,
+			c.HypervisorAddress, c.State, c.InMaintenance, c.NodeStatus})
+	}
+	b, err := json.MarshalIndent(list, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func writeTable(w io.Writer, cvms []prism.CVM, wide, tty bool) error {
+	header := []string{"NAME", "ADDRESS", "CLUSTER", "HOST", "STATE"}
+	if wide {
+		header = append(header, "CLUSTER_UUID", "HYPERVISOR_ADDRESS", "NODE_STATUS")
+	}
+	var b strings.Builder
+	if tty {
+		b.WriteString(strings.Join(header, "\t") + "\n")
+	}
+	for _, c := range cvms {
+		fields := []string{c.Name, c.Address, c.Cluster, c.Host, c.State}
+		if wide {
+			fields = append(fields, c.ClusterUUID, c.HypervisorAddress, c.NodeStatus)
+		}
+		for i, f := range fields {
+			// "-" keeps the columns in place for `read` and awk, which merge empty tab fields.
+			if f = clean(f); f == "" {
+				f = "-"
+			}
+			fields[i] = f
+		}
+		b.WriteString(strings.Join(fields, "\t") + "\n")
+	}
+	if !tty {
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	if _, err := io.WriteString(tw, b.String()); err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+// clean keeps a value from Prism on one line and one field: control characters (tabs,
+// newlines, escapes) become '?'.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }

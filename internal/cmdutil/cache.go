@@ -1,0 +1,148 @@
+package cmdutil
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/prism"
+)
+
+// cacheTTL is how long a resolved CVM list is trusted. CVMs change rarely; five minutes
+// saves the Prism round trips of a burst of commands without hiding a change for long.
+const cacheTTL = 5 * time.Minute
+
+const cacheVersion = 1
+
+// cacheKey is what a cached list answers for. The password is never part of it, nor of
+// anything written.
+type cacheKey struct {
+	Prism    string   `json:"prism"` // normalized host:port
+	User     string   `json:"user"`
+	Clusters []string `json:"clusters"` // as asked for with --cluster
+}
+
+type cacheEntry struct {
+	cacheKey
+	Version int       `json:"version"`
+	SavedAt time.Time `json:"saved_at"`
+	// Complete is false for an entry that only records the cluster names (for completion)
+	// after a PC with several clusters was asked without --cluster.
+	Complete    bool        `json:"complete"`
+	API         string      `json:"api,omitempty"`
+	Known       []string    `json:"known_clusters"`
+	ComputeOnly []string    `json:"compute_only"`
+	CVMs        []prism.CVM `json:"cvms"`
+}
+
+func (k cacheKey) file(dir string) string {
+	cl := slices.Clone(k.Clusters)
+	slices.Sort(cl)
+	sum := sha256.Sum256([]byte(k.Prism + "\x00" + k.User + "\x00" + strings.Join(cl, "\x00")))
+	return filepath.Join(dir, "prism-"+hex.EncodeToString(sum[:8])+".json")
+}
+
+func (k cacheKey) equal(o cacheKey) bool {
+	a, b := slices.Clone(k.Clusters), slices.Clone(o.Clusters)
+	slices.Sort(a)
+	slices.Sort(b)
+	return k.Prism == o.Prism && k.User == o.User && slices.Equal(a, b)
+}
+
+func cacheDir(f *Factory) string {
+	if f.CacheDir == nil {
+		return ""
+	}
+	d, err := f.CacheDir()
+	if err != nil {
+		return ""
+	}
+	return d
+}
+
+func now(f *Factory) time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+// loadCache returns the fresh, complete entry for key, or nil.
+func loadCache(f *Factory, key cacheKey) *cacheEntry {
+	dir := cacheDir(f)
+	if dir == "" {
+		return nil
+	}
+	e := readCacheFile(key.file(dir))
+	if e == nil || !e.Complete || !e.cacheKey.equal(key) {
+		return nil
+	}
+	age := now(f).Sub(e.SavedAt)
+	if age < 0 || age >= cacheTTL {
+		return nil
+	}
+	return e
+}
+
+func readCacheFile(path string) *cacheEntry {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var e cacheEntry
+	if json.Unmarshal(b, &e) != nil || e.Version != cacheVersion {
+		return nil
+	}
+	return &e
+}
+
+// saveCache writes e (0600, atomically). The cache is an optimisation: failures are ignored.
+func saveCache(f *Factory, e *cacheEntry) {
+	dir := cacheDir(f)
+	if dir == "" {
+		return
+	}
+	e.Version = cacheVersion
+	e.SavedAt = now(f).UTC()
+	b, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return
+	}
+	if os.MkdirAll(dir, 0o700) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, ".prism-*.tmp")
+	if err != nil {
+		return
+	}
+	defer os.Remove(tmp.Name())
+	if tmp.Chmod(0o600) != nil {
+		tmp.Close()
+		return
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	if cerr := tmp.Close(); werr != nil || cerr != nil {
+		return
+	}
+	_ = os.Rename(tmp.Name(), e.cacheKey.file(dir))
+}
+
+// cachedEntries reads every cache entry, for shell completion (age does not matter there).
+func cachedEntries(dir string) []*cacheEntry {
+	if dir == "" {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "prism-*.json"))
+	var out []*cacheEntry
+	for _, p := range files {
+		if e := readCacheFile(p); e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}

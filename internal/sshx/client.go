@@ -117,7 +117,7 @@ func (c *Client) keepalive(interval time.Duration, countMax int) {
 		reply := make(chan error, 1)
 		go func() {
 			// Any answer, even a refusal, shows the peer is alive.
-			_, _, err := c.Client.SendRequest("keepalive@openssh.com", true, nil)
+			_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
 			reply <- err
 		}()
 		unanswered := 0

@@ -205,3 +205,15 @@ func keyscanArgs(addr string) string {
 	}
 	return "-p " + port + " " + host
 }
+
+// Permanent tells whether retrying the dial is pointless until someone changes something:
+// a refused host key, a refused login, a bad configuration. Refused, timed-out or dropped
+// connections are not permanent.
+func Permanent(err error) bool {
+	var (
+		hostKeyErr *HostKeyError
+		authErr    *AuthError
+		configErr  *ConfigError
+	)
+	return errors.As(err, &hostKeyErr) || errors.As(err, &authErr) || errors.As(err, &configErr)
+}

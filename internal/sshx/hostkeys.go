@@ -139,7 +139,7 @@ func endsWithNewline(file string) bool {
 	if err != nil {
 		return true
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	st, err := f.Stat()
 	if err != nil || st.Size() == 0 {
 		return true

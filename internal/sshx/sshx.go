@@ -65,7 +65,8 @@ type Dialer struct {
 
 	knownHostsMu sync.Mutex // serialises accept-new appends
 
-	agentWarn sync.Once
+	agentWarn          sync.Once
+	proxyCommandWarned sync.Map // host → true: warn once per host, not on every reconnect
 }
 
 // identity is a key file from ssh_config or the defaults: a signer, or why there is none.
@@ -192,7 +193,7 @@ func (d *Dialer) agentKeys() map[string]bool {
 	if err != nil {
 		return keys
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	list, err := agent.NewClient(conn).List()
 	if err != nil {
@@ -229,9 +230,17 @@ func (d *Dialer) identityFile(path string) identity {
 // connect timeout, through the ProxyJump hosts if any. Errors are *DialError,
 // *HostKeyError, *AuthError, *JumpError (wrapping one of those for a hop) or *ConfigError.
 func (d *Dialer) Dial(ctx context.Context, host string) (*Client, error) {
+	if host == "" {
+		return nil, &ConfigError{Err: errors.New("no host to connect to")}
+	}
 	hc, err := d.resolve(host, nil)
 	if err != nil {
 		return nil, err
+	}
+	if v := d.get(host, "ProxyCommand"); v != "" && !strings.EqualFold(v, "none") && len(hc.ProxyJump) == 0 {
+		if _, warned := d.proxyCommandWarned.LoadOrStore(host, true); !warned {
+			d.opts.Warn(fmt.Sprintf("%s: ssh config %s: ProxyCommand is not supported, connecting directly (use ProxyJump)", host, d.configFile))
+		}
 	}
 	var jumps []*ssh.Client
 	closeJumps := func() {
@@ -385,6 +394,9 @@ func (d *Dialer) clientConfig(ctx context.Context, hc HostConfig) (config *ssh.C
 			})
 		} else {
 			release = func() { _ = conn.Close() }
+			if deadline, ok := ctx.Deadline(); ok {
+				_ = conn.SetDeadline(deadline) // an agent that hangs must not hold up the dial
+			}
 			agentSigners, err := agent.NewClient(conn).Signers()
 			if err == nil {
 				for _, s := range agentSigners {

@@ -98,7 +98,7 @@ func appendFile(t *testing.T, path, text string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if _, err := f.WriteString(text); err != nil {
 		t.Fatal(err)
 	}
@@ -124,14 +124,6 @@ func mustDial(t *testing.T, opts sshx.Options, host string) *sshx.Client {
 		t.Fatalf("Dial(%s): %v", host, err)
 	}
 	return c
-}
-
-func hintOf(err error) string {
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		return h.Hint()
-	}
-	return ""
 }
 
 func TestResolvePrecedence(t *testing.T) {
@@ -480,7 +472,7 @@ func startAgent(t *testing.T, priv crypto.PrivateKey) (string, ssh.Signer) {
 				return
 			}
 			wg.Add(1)
-			go func() { defer wg.Done(); defer c.Close(); _ = agent.ServeAgent(keyring, c) }()
+			go func() { defer wg.Done(); _ = agent.ServeAgent(keyring, c); _ = c.Close() }()
 		}
 	}()
 	t.Cleanup(func() { _ = ln.Close(); wg.Wait(); _ = os.RemoveAll(dir) })
@@ -641,7 +633,7 @@ func TestProxyJump(t *testing.T) {
 		f := newFixture(t)
 		jump := f.server(t, sshxtest.Config{DirectTCPIP: true})
 		target := f.server(t, sshxtest.Config{Exec: func(cmd string, ch ssh.Channel) uint32 {
-			fmt.Fprintf(ch, "target ran %s", cmd)
+			_, _ = fmt.Fprintf(ch, "target ran %s", cmd)
 			return 0
 		}})
 		if trustJump {
@@ -678,6 +670,31 @@ Host jump
 			t.Errorf("Close: %v", err)
 		}
 		waitFor(t, "jump host connection closed", func() bool { return jump.Conns() == 0 })
+	})
+
+	t.Run("through two jump hosts", func(t *testing.T) {
+		f, jump, target := setup(t, true)
+		second := f.server(t, sshxtest.Config{DirectTCPIP: true})
+		f.trust(t, second, second.HostKeys[0].PublicKey())
+		appendFile(t, filepath.Join(f.home, ".ssh", "config"), fmt.Sprintf(`
+Host twohops
+  HostName 127.0.0.1
+  Port %d
+  ProxyJump jump,nutanix@127.0.0.1:%d
+`, target.Port, second.Port))
+		c := mustDial(t, f.options(), "twohops")
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := sess.Output("date"); err != nil || string(out) != "target ran date" {
+			t.Fatalf("session output %q, %v; want the target's", out, err)
+		}
+		if jump.Forwards() != 1 || second.Forwards() != 1 {
+			t.Errorf("forwards: first hop %d, second hop %d; want 1 each", jump.Forwards(), second.Forwards())
+		}
+		_ = c.Close()
+		waitFor(t, "both jump connections closed", func() bool { return jump.Conns() == 0 && second.Conns() == 0 })
 	})
 
 	t.Run("unknown jump host key", func(t *testing.T) {
@@ -782,4 +799,49 @@ func TestClientEnd(t *testing.T) {
 			t.Errorf("Err() = %v, want the connection lost", c.Err())
 		}
 	})
+}
+
+func TestPermanent(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&sshx.HostKeyError{Host: "cvm"}, true},
+		{&sshx.AuthError{Host: "cvm"}, true},
+		{&sshx.ConfigError{Err: errors.New("bad")}, true},
+		{&sshx.JumpError{Host: "cvm", Jump: "bastion", Err: &sshx.HostKeyError{Host: "bastion"}}, true},
+		{&sshx.DialError{Host: "cvm", Err: syscall.ECONNREFUSED}, false},
+		{&sshx.DialError{Host: "cvm", Timeout: time.Second, Err: context.DeadlineExceeded}, false},
+		{&sshx.JumpError{Host: "cvm", Jump: "bastion", Err: &sshx.DialError{Host: "bastion", Err: syscall.ECONNRESET}}, false},
+		{fmt.Errorf("cvm: %w", &sshx.AuthError{}), true},
+	}
+	for _, tt := range tests {
+		if got := sshx.Permanent(tt.err); got != tt.want {
+			t.Errorf("Permanent(%T %v) = %v, want %v", tt.err, tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestProxyCommandWarnsOnce(t *testing.T) {
+	f := newFixture(t)
+	srv := f.server(t, sshxtest.Config{})
+	f.trust(t, srv, srv.HostKeys[0].PublicKey())
+	f.writeConfig(t, fmt.Sprintf("Host cvm\n  HostName 127.0.0.1\n  Port %d\n  ProxyCommand nc %%h %%p\n", srv.Port))
+	var warnings []string
+	opts := f.options()
+	opts.Warn = func(msg string) { warnings = append(warnings, msg) }
+	d, err := sshx.NewDialer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c, err := d.Dial(context.Background(), "cvm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close()
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "ProxyCommand is not supported") {
+		t.Errorf("warnings %q, want one about ProxyCommand", warnings)
+	}
 }

@@ -187,7 +187,7 @@ func (s *Server) serve(c net.Conn) {
 	if err != nil {
 		return
 	}
-	defer sc.Close()
+	defer func() { _ = sc.Close() }()
 	s.mu.Lock()
 	s.logins = append(s.logins, Login{User: sc.User(), Fingerprint: sc.Permissions.Extensions["fp"]})
 	s.mu.Unlock()
@@ -253,7 +253,7 @@ func (s *Server) session(nc ssh.NewChannel) {
 	if err != nil {
 		return
 	}
-	defer ch.Close()
+	defer func() { _ = ch.Close() }()
 	for req := range reqs {
 		if req.Type != "exec" {
 			_ = req.Reply(req.Type == "env" || req.Type == "pty-req", nil)

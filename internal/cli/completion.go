@@ -22,15 +22,18 @@ func newCmdCompletion(f *cmdutil.Factory) *cobra.Command {
 commands, flags, fixed flag values and, for 'cvmtail tail', the log names of the catalog
 with what each is; it asks cvmtail itself, so it stays right when cvmtail is upgraded.
 
-bash (needs the bash-completion package):
-  source <(cvmtail completion bash)              # this shell only
-  cvmtail completion bash > ~/.local/share/bash-completion/completions/cvmtail
+bash (with the bash-completion package):
 
-zsh (compinit must be on):
-  cvmtail completion zsh > "${fpath[1]}/_cvmtail"
+    source <(cvmtail completion bash)      # this shell only
+    cvmtail completion bash > ~/.local/share/bash-completion/completions/cvmtail
+
+zsh (with compinit):
+
+    cvmtail completion zsh > "${fpath[1]}/_cvmtail"
 
 fish:
-  cvmtail completion fish > ~/.config/fish/completions/cvmtail.fish`,
+
+    cvmtail completion fish > ~/.config/fish/completions/cvmtail.fish`,
 		ValidArgs:             completionShells,
 		DisableFlagsInUseLine: true,
 		Args: func(cmd *cobra.Command, args []string) error {

@@ -2,22 +2,282 @@
 package tail
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cvmtail/cvmtail/internal/catalog"
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/output"
+	"github.com/cvmtail/cvmtail/internal/tailer"
 )
 
-// Options are tail's flags.
-type Options struct{}
+// Options are tail's flags, validated and typed.
+type Options struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+
+	Args       []string
+	Targets    cmdutil.TargetOptions
+	SSH        cmdutil.SSHOptions
+	Lines      int
+	NoFollow   bool
+	Duration   time.Duration
+	Timestamps bool
+	Output     string
+	Color      string
+
+	// Resolved by RunE.
+	Logs []catalog.Log
+
+	// Dial replaces the SSH layer in tests.
+	Dial tailer.Dialer
+}
 
 // NewCmdTail builds the command; runF replaces the run function in tests.
 func NewCmdTail(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	return &cobra.Command{
-		Use: "tail LOG...",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("tail: not implemented yet")
+	opts := &Options{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "tail LOG...",
+		Short: "Follow every LOG on every selected CVM at once",
+		Long: `Follow every LOG on every selected CVM at once, interleaving whole lines on stdout, each
+prefixed with the CVM and the log it came from.
+
+LOG is a catalog name (see 'cvmtail logs'), a glob over catalog names ('stargate*'), or an
+absolute path on the CVM. Files are followed by name, like tail -F: rotation, truncation
+and a file that appears later are all followed. Status and errors go to stderr.
+
+Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
+stdout closed by its reader); 1 when some stream or CVM failed for good while others
+delivered; 2 for usage or configuration errors; 3 when nothing could be done; 130/143
+when stopped by SIGINT/SIGTERM.`,
+		Example: `  # follow genesis on three CVMs
+  cvmtail tail genesis --cvm 10.1.1.11,10.1.1.12,10.1.1.13
+
+  # every stargate log on a cluster, as JSON
+  cvmtail tail 'stargate*' --prism pe.example.com -o json
+
+  # the last 100 lines of a file, then exit
+  cvmtail tail /home/nutanix/data/logs/acropolis.out -n 100 --no-follow --cvm 10.1.1.11`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmdutil.UsageWithHint(errors.New("name at least one LOG to follow"),
+					"see 'cvmtail logs' for the names cvmtail knows, or give an absolute path")
+			}
+			return nil
 		},
+		ValidArgsFunction: completeLogNames,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return tailRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVarP(&opts.Lines, "lines", "n", 10, "lines of backlog per file before following; 0 = only new lines")
+	fl.BoolVar(&opts.NoFollow, "no-follow", false, "print the backlog and exit")
+	fl.DurationVar(&opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h) and exit 0")
+	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
+	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json or raw")
+	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
+	cmdutil.AddTargetFlags(cmd, &opts.Targets)
+	cmdutil.AddSSHFlags(cmd, &opts.SSH)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
+		[]string{"text\t<cvm> <log> <line>", "json\tone JSON object per line", "raw\tthe line alone"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(
+		[]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func completeLogNames(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	for _, e := range catalog.All() {
+		if strings.HasPrefix(e.Name, toComplete) {
+			out = append(out, e.Name+"\t"+e.Description)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+func (o *Options) validate() error {
+	logs, err := catalog.Resolve(o.Args)
+	if err != nil {
+		return cmdutil.UsageWithHint(err, cmdutil.HintOf(err))
+	}
+	o.Logs = logs
+	if o.Lines < 0 {
+		return cmdutil.Usagef("invalid --lines %d: use 0 or more", o.Lines)
+	}
+	if o.Duration < 0 {
+		return cmdutil.Usagef("invalid --duration %s: use a positive duration such as 30s, 15m or 2h", o.Duration)
+	}
+	switch o.Output {
+	case "text", "json", "raw":
+	case "none":
+		return cmdutil.UsageWithHint(errors.New("-o none needs --output-dir"), "use -o text, json or raw")
+	default:
+		return cmdutil.Usagef("invalid --output %q: use text, json or raw", o.Output)
+	}
+	switch o.Color {
+	case "auto", "always", "never":
+	default:
+		return cmdutil.Usagef("invalid --color %q: use auto, always or never", o.Color)
+	}
+	if _, err := o.SSH.SSHConfig(o.Factory); err != nil {
+		return err
+	}
+	return nil
+}
+
+// stderrLog writes whole status lines to stderr, one at a time.
+type stderrLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *stderrLog) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
+}
+
+// sink renders each stream's lines and hands them to the one writer.
+type sink struct {
+	opts      output.Options
+	w         *output.Writer
+	mu        sync.Mutex
+	renderers map[*tailer.StreamInfo]*output.Renderer
+}
+
+func (s *sink) renderer(info *tailer.StreamInfo) *output.Renderer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.renderers[info]
+	if !ok {
+		r = output.NewRenderer(s.opts, info.CVM, info.Address, info.Log, info.Path)
+		s.renderers[info] = r
+	}
+	return r
+}
+
+func (s *sink) Lines(info *tailer.StreamInfo, data []byte, received time.Time) error {
+	b := s.renderer(info).Append(s.w.Buffer(), data, received)
+	if err := s.w.Write(b); err != nil {
+		return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
+	}
+	return nil
+}
+
+func tailRun(ctx context.Context, opts *Options) error {
+	f := opts.Factory
+	targets, err := cmdutil.ResolveTargets(ctx, f, &opts.Targets)
+	if err != nil {
+		return err
+	}
+	dialer := opts.Dial
+	if dialer == nil {
+		d, err := newSSHDialer(opts)
+		if err != nil {
+			return err
+		}
+		dialer = d
+	}
+
+	errLog := &stderrLog{w: opts.IO.ErrOut}
+	w := output.NewWriter(opts.IO.Out)
+	sk := &sink{
+		opts: output.Options{
+			Format:     output.Format(opts.Output),
+			Color:      opts.IO.ColorEnabled(opts.Color),
+			Escape:     opts.IO.IsStdoutTTY(),
+			Timestamps: opts.Timestamps,
+		},
+		w:         w,
+		renderers: map[*tailer.StreamInfo]*output.Renderer{},
+	}
+
+	runCtx := ctx
+	if opts.Duration > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, opts.Duration)
+		defer cancel()
+	}
+
+	cfg := tailer.Config{
+		Lines:     opts.Lines,
+		Follow:    !opts.NoFollow,
+		Now:       f.Now,
+		Retryable: retryable,
+		Events:    func(ev tailer.Event) { report(errLog, ev) },
+	}
+	for _, t := range targets {
+		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})
+	}
+	for _, l := range opts.Logs {
+		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo})
+	}
+
+	res, runErr := tailer.Run(runCtx, cfg, dialer, sk)
+	werr := w.Close()
+
+	switch {
+	case werr != nil && output.IsBrokenPipe(werr):
+		return nil // the reader of stdout went away: stop quietly
+	case werr != nil:
+		return &cmdutil.NothingDoneError{Err: fmt.Errorf("writing output: %w", werr)}
+	case ctx.Err() != nil:
+		return nil // stopped by a signal; Main decides the status
+	}
+	if runErr != nil && !errors.Is(runErr, tailer.ErrSinkClosed) {
+		if res.Failed == res.Streams {
+			return &cmdutil.SilentError{Code: cmdutil.ExitNothingDone}
+		}
+		return runErr
+	}
+	if res.Failed > 0 {
+		return &cmdutil.PartialError{Failed: res.Failed}
+	}
+	return nil
+}
+
+// report prints an engine event as a "cvmtail: ..." line (and a hint line) on stderr.
+func report(l *stderrLog, ev tailer.Event) {
+	if ev.Kind == tailer.EventFailed && tailer.IsReported(ev.Err) {
+		return
+	}
+	where := ev.CVM
+	if ev.Log != "" {
+		where += ": " + ev.Log
+	}
+	msg := ""
+	if ev.Err != nil {
+		msg = ev.Err.Error()
+	}
+	// The SSH layer names the host itself; name the CVM once.
+	for _, p := range []string{ev.CVM + ": "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	switch ev.Kind {
+	case tailer.EventConnLost:
+		l.printf("cvmtail: %s: connection lost (%s); reconnecting\n", where, msg)
+	case tailer.EventReconnected:
+		l.printf("cvmtail: %s: reconnected\n", where)
+	default:
+		l.printf("cvmtail: %s: %s\n", where, msg)
+		if h := cmdutil.HintOf(ev.Err); h != "" && ev.Kind == tailer.EventFailed {
+			l.printf("cvmtail: hint: %s\n", h)
+		}
 	}
 }

@@ -1,0 +1,230 @@
+// Package output renders log lines (text, json, raw; colour; terminal escaping) and writes
+// them through one writer, so that every output line is one whole line of one file.
+package output
+
+import (
+	"hash/fnv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fatih/color"
+)
+
+// Format is the -o value of `cvmtail tail`.
+type Format string
+
+const (
+	Text Format = "text"
+	JSON Format = "json"
+	Raw  Format = "raw"
+	None Format = "none"
+)
+
+// Options decide how lines look. Colour and escaping are decided by the caller (once, from
+// the terminal and --color) and passed down as plain booleans.
+type Options struct {
+	Format     Format
+	Color      bool // colour the prefix
+	Escape     bool // stdout is a terminal: show control characters escaped
+	Timestamps bool // put the received time first
+}
+
+// TimeLayout is RFC 3339 in UTC with milliseconds.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// palette holds the colours a CVM name hashes into; all readable on dark and light terminals.
+var palette = []color.Attribute{
+	color.FgRed, color.FgGreen, color.FgYellow, color.FgBlue, color.FgMagenta, color.FgCyan,
+	color.FgHiRed, color.FgHiGreen, color.FgHiYellow, color.FgHiBlue, color.FgHiMagenta, color.FgHiCyan,
+}
+
+// CVMColor returns the stable colour of a CVM: its name hashed (FNV-1a) into the palette.
+func CVMColor(name string) color.Attribute {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(name))
+	return palette[h.Sum32()%uint32(len(palette))]
+}
+
+// Renderer renders the lines of one stream. Its prefix is computed once.
+type Renderer struct {
+	opts   Options
+	prefix []byte // text: "<cvm> <log> " (coloured); json: the fixed fields after "time"
+}
+
+// NewRenderer prepares the rendering of one stream's lines.
+func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
+	r := &Renderer{opts: opts}
+	switch opts.Format {
+	case JSON:
+		b := []byte(`,"cvm":`)
+		b = appendJSONString(b, []byte(cvm))
+		b = append(b, `,"address":`...)
+		b = appendJSONString(b, []byte(address))
+		b = append(b, `,"log":`...)
+		b = appendJSONString(b, []byte(log))
+		b = append(b, `,"path":`...)
+		b = appendJSONString(b, []byte(path))
+		b = append(b, `,"line":`...)
+		r.prefix = b
+	case Text:
+		c, l := sanitizeName(cvm), sanitizeName(log)
+		if opts.Color {
+			cc := color.New(CVMColor(cvm), color.Bold)
+			cc.EnableColor()
+			lc := color.New(color.Faint)
+			lc.EnableColor()
+			c, l = cc.Sprint(c), lc.Sprint(l)
+		}
+		r.prefix = []byte(c + " " + l + " ")
+	}
+	return r
+}
+
+// sanitizeName keeps a name one field: no spaces or control characters in the prefix.
+func sanitizeName(s string) string {
+	b := []byte(s)
+	changed := false
+	for i, c := range b {
+		if c <= ' ' || c == 0x7f {
+			b[i] = '_'
+			changed = true
+		}
+	}
+	if !changed {
+		return s
+	}
+	return string(b)
+}
+
+// Append renders the lines in data (each ending in '\n') received at t, appending to dst.
+func (r *Renderer) Append(dst, data []byte, t time.Time) []byte {
+	var ts []byte
+	if r.opts.Timestamps || r.opts.Format == JSON {
+		var tb [40]byte
+		ts = t.UTC().AppendFormat(tb[:0], TimeLayout)
+	}
+	for len(data) > 0 {
+		i := indexNL(data)
+		line := data[:i]
+		data = data[i+1:]
+		switch r.opts.Format {
+		case JSON:
+			dst = append(dst, `{"time":"`...)
+			dst = append(dst, ts...)
+			dst = append(dst, '"')
+			dst = append(dst, r.prefix...)
+			dst = appendJSONString(dst, line)
+			dst = append(dst, '}', '\n')
+		default:
+			if r.opts.Timestamps {
+				dst = append(dst, ts...)
+				dst = append(dst, ' ')
+			}
+			dst = append(dst, r.prefix...)
+			if r.opts.Escape {
+				dst = appendEscaped(dst, line)
+			} else {
+				dst = append(dst, line...)
+			}
+			dst = append(dst, '\n')
+		}
+	}
+	return dst
+}
+
+func indexNL(b []byte) int {
+	for i, c := range b {
+		if c == '\n' {
+			return i
+		}
+	}
+	return len(b)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendEscaped shows control characters (but tab), DEL, C1 controls and invalid UTF-8 as
+// \xNN, so that a log line cannot drive the terminal.
+func appendEscaped(dst, line []byte) []byte {
+	start := 0
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c >= 0x20 && c < 0x7f || c == '\t' {
+			i++
+			continue
+		}
+		if c >= 0x80 {
+			r, size := utf8.DecodeRune(line[i:])
+			if r != utf8.RuneError && (r < 0x80 || r > 0x9f) {
+				i += size
+				continue
+			}
+			if r == utf8.RuneError && size == 3 { // a real U+FFFD
+				i += size
+				continue
+			}
+			dst = append(dst, line[start:i]...)
+			for k := 0; k < size; k++ {
+				b := line[i+k]
+				dst = append(dst, '\\', 'x', hexDigits[b>>4], hexDigits[b&15])
+			}
+			i += size
+			start = i
+			continue
+		}
+		dst = append(dst, line[start:i]...)
+		dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		i++
+		start = i
+	}
+	return append(dst, line[start:]...)
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&15])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,115 @@
+package output
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"sync"
+	"syscall"
+)
+
+// Writer is the one writer of stdout: rendered batches of whole lines go in through a
+// bounded queue, one goroutine writes them. A full queue blocks the producers, which is how
+// a slow reader slows the streams down.
+type Writer struct {
+	queue chan []byte
+	done  chan struct{}
+	pool  sync.Pool
+
+	mu     sync.Mutex
+	err    error
+	failed chan struct{} // closed on the first write error
+}
+
+// QueueLen is how many batches may wait for the writer.
+const QueueLen = 64
+
+// NewWriter starts the writer goroutine on w.
+func NewWriter(w io.Writer) *Writer {
+	wr := &Writer{
+		queue:  make(chan []byte, QueueLen),
+		done:   make(chan struct{}),
+		failed: make(chan struct{}),
+	}
+	wr.pool.New = func() any { b := make([]byte, 0, 64<<10); return &b }
+	go wr.loop(w)
+	return wr
+}
+
+// Buffer returns an empty buffer to render into; hand it back through Write.
+func (w *Writer) Buffer() []byte {
+	return (*(w.pool.Get().(*[]byte)))[:0]
+}
+
+// Write queues a batch of whole lines; the writer owns b afterwards. It returns the
+// writer's error once writing has failed.
+func (w *Writer) Write(b []byte) error {
+	select {
+	case <-w.failed:
+		return w.Err()
+	default:
+	}
+	select {
+	case w.queue <- b:
+		return nil
+	case <-w.failed:
+		return w.Err()
+	}
+}
+
+// Failed is closed when writing has failed (e.g. the reader of stdout went away).
+func (w *Writer) Failed() <-chan struct{} { return w.failed }
+
+// Err is the first write error.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Close writes what is queued, flushes, and returns the first write error.
+func (w *Writer) Close() error {
+	close(w.queue)
+	<-w.done
+	return w.Err()
+}
+
+func (w *Writer) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+		close(w.failed)
+	}
+}
+
+func (w *Writer) loop(out io.Writer) {
+	defer close(w.done)
+	bw := bufio.NewWriterSize(out, 64<<10)
+	for b := range w.queue {
+		if w.Err() == nil {
+			if _, err := bw.Write(b); err != nil {
+				w.fail(err)
+			} else if len(w.queue) == 0 {
+				// Nothing else waiting: show what we have now rather than later.
+				if err := bw.Flush(); err != nil {
+					w.fail(err)
+				}
+			}
+		}
+		if cap(b) <= 1<<20 {
+			b = b[:0]
+			w.pool.Put(&b)
+		}
+	}
+	if w.Err() == nil {
+		if err := bw.Flush(); err != nil {
+			w.fail(err)
+		}
+	}
+}
+
+// IsBrokenPipe tells whether err means the reader of our output went away.
+func IsBrokenPipe(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe)
+}

@@ -1,0 +1,216 @@
+// Package tailer is cvmtail's engine: many CVMs × many files in, whole lines out.
+//
+// Each (CVM, file) pair is a stream: one SSH channel running the remote agent, which sends
+// the file's bytes in frames that carry the file identity and byte offsets. The engine cuts
+// them into whole lines, hands them to the sink, and gives the agent credit for what the
+// sink took, so a slow reader slows the remote side instead of filling memory. Streams on
+// one CVM share a connection; when sshd refuses another channel (MaxSessions), the engine
+// opens another connection to that CVM.
+package tailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Client is one SSH connection (an *ssh.Client through SSHClient in production).
+type Client interface {
+	NewSession() (Session, error)
+	// Wait blocks until the connection is closed.
+	Wait() error
+	Close() error
+}
+
+// Session is one SSH channel running one command.
+type Session interface {
+	StdinPipe() (io.WriteCloser, error)
+	StdoutPipe() (io.Reader, error)
+	StderrPipe() (io.Reader, error)
+	Start(cmd string) error
+	Wait() error
+	Close() error
+}
+
+// Dialer connects to a CVM.
+type Dialer interface {
+	Dial(ctx context.Context, address string) (Client, error)
+}
+
+// DialerFunc adapts a function to Dialer.
+type DialerFunc func(ctx context.Context, address string) (Client, error)
+
+// Dial calls f.
+func (f DialerFunc) Dial(ctx context.Context, address string) (Client, error) { return f(ctx, address) }
+
+// Target is a CVM.
+type Target struct {
+	Name    string // shown in the output: Prism's name or the address as given
+	Address string
+}
+
+// File is a log file to follow on every CVM.
+type File struct {
+	Name string // catalog name or base name
+	Path string // absolute path on the CVM
+	Sudo bool   // read through sudo -n
+}
+
+// StreamInfo names a stream for the sink and for messages.
+type StreamInfo struct {
+	CVM     string
+	Address string
+	Log     string
+	Path    string
+}
+
+// Sink receives whole lines. Lines of one stream come in order from one goroutine; lines of
+// different streams come concurrently. data holds one or more lines, each ending in '\n'
+// (a last line without newline gets one at stream end). Blocking is backpressure. An error
+// stops the stream; the sink's owner decides what it means for the run.
+type Sink interface {
+	Lines(info *StreamInfo, data []byte, received time.Time) error
+}
+
+// EventKind classifies an Event.
+type EventKind int
+
+const (
+	EventNotice      EventKind = iota // something the user should know; the stream goes on
+	EventFailed                       // the stream or CVM failed for good
+	EventConnLost                     // a CVM's connection dropped; retrying
+	EventReconnected                  // a CVM is back
+)
+
+// Event is a status report for stderr.
+type Event struct {
+	Kind EventKind
+	CVM  string
+	Log  string // "" for CVM-wide events
+	Path string
+	Err  error
+}
+
+// Config is everything the engine needs; it never sees a flag or the environment.
+type Config struct {
+	Targets []Target
+	Files   []File
+	Lines   int  // backlog lines per file; 0 = only new lines
+	Follow  bool // false: print the backlog and return
+	// Window is how many bytes a stream may have in flight before the agent waits for
+	// credit (default 256 KiB).
+	Window int
+	// Poll is how often the agent looks for new data, rotation and truncation (default 20ms).
+	Poll time.Duration
+	// Retryable tells whether a failed dial is worth retrying after a connection was lost
+	// (a network error is; a refused key or changed host key is not). Default: retry.
+	Retryable func(error) bool
+	// Backoff bounds between reconnect attempts (defaults 1s and 30s).
+	BackoffMin, BackoffMax time.Duration
+	// StopGrace is how long a stopping stream waits for the CVM to confirm the channel
+	// closed before the connection is torn down (default 500ms).
+	StopGrace time.Duration
+	Now       func() time.Time
+	Events    func(Event)
+}
+
+func (c *Config) defaults() {
+	if c.Window <= 0 {
+		c.Window = 256 << 10
+	}
+	if c.Poll <= 0 {
+		c.Poll = 20 * time.Millisecond
+	}
+	if c.Retryable == nil {
+		c.Retryable = func(error) bool { return true }
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = time.Second
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 30 * time.Second
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = 500 * time.Millisecond
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Events == nil {
+		c.Events = func(Event) {}
+	}
+}
+
+// Result says how the streams ended.
+type Result struct {
+	Streams   int // streams started
+	Failed    int // streams that failed for good
+	Delivered int // streams that opened their file at least once
+}
+
+// ErrSinkClosed may be returned by a Sink to stop every stream quietly (stdout closed).
+var ErrSinkClosed = errors.New("output closed")
+
+// Run follows cfg.Files on every cfg.Targets CVM until ctx is done, or, without Follow,
+// until every backlog is delivered. It returns when every channel and connection is closed.
+func Run(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (Result, error) {
+	cfg.defaults()
+	if len(cfg.Targets) == 0 || len(cfg.Files) == 0 {
+		return Result{}, errors.New("nothing to follow")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		res     Result
+		sinkErr error
+		pools   []*pool
+	)
+	for _, t := range cfg.Targets {
+		p := newPool(t, dialer, &cfg)
+		pools = append(pools, p)
+		for _, f := range cfg.Files {
+			s := &stream{cfg: &cfg, pool: p, file: f, info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path}, sink: sink}
+			res.Streams++
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out := s.run(ctx)
+				mu.Lock()
+				defer mu.Unlock()
+				if s.opened {
+					res.Delivered++
+				}
+				switch {
+				case out.sinkErr != nil:
+					if sinkErr == nil {
+						sinkErr = out.sinkErr
+					}
+					cancel() // the output is gone: stop everything
+				case out.err != nil:
+					res.Failed++
+					if IsReported(out.err) {
+						return
+					}
+					cfg.Events(Event{Kind: EventFailed, CVM: t.Name, Log: f.Name, Path: f.Path, Err: out.err})
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for _, p := range pools {
+		p.closeAll()
+	}
+	if sinkErr != nil {
+		return res, sinkErr
+	}
+	if res.Failed > 0 && res.Failed == res.Streams {
+		return res, fmt.Errorf("every stream failed")
+	}
+	return res, nil
+}

@@ -79,7 +79,7 @@ func loadCache(f *Factory, key cacheKey) *cacheEntry {
 		return nil
 	}
 	e := readCacheFile(key.file(dir))
-	if e == nil || !e.Complete || !e.cacheKey.equal(key) {
+	if e == nil || !e.Complete || !e.equal(key) {
 		return nil
 	}
 	age := now(f).Sub(e.SavedAt)
@@ -120,16 +120,16 @@ func saveCache(f *Factory, e *cacheEntry) {
 	if err != nil {
 		return
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if tmp.Chmod(0o600) != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return
 	}
 	_, werr := tmp.Write(append(b, '\n'))
 	if cerr := tmp.Close(); werr != nil || cerr != nil {
 		return
 	}
-	_ = os.Rename(tmp.Name(), e.cacheKey.file(dir))
+	_ = os.Rename(tmp.Name(), e.file(dir))
 }
 
 // cachedEntries reads every cache entry, for shell completion (age does not matter there).

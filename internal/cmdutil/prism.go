@@ -71,7 +71,7 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 		}
 	}
 	if n := len(entry.ComputeOnly); n > 0 {
-		fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: skipped %d compute-only host(s) without a CVM\n", n)
+		_, _ = fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: skipped %d compute-only host(s) without a CVM\n", n)
 	}
 	return filterCVMs(entry.CVMs, want, addr)
 }
@@ -83,7 +83,7 @@ func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey) (
 		return nil, err
 	}
 	if o.Insecure {
-		fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: not verifying Prism's TLS certificate")
+		_, _ = fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: not verifying Prism's TLS certificate")
 	}
 	client, err := prism.New(prism.Config{
 		Address:    key.Prism,

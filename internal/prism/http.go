@@ -122,7 +122,7 @@ func (c *Client) roundTrip(ctx context.Context, method, u string, payload []byte
 	if err != nil {
 		return 0, nil, nil, c.transportError(ctx, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		if ctx.Err() != nil {

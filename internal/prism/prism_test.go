@@ -370,7 +370,7 @@ func TestUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	_ = ln.Close()
 	c, err := prism.New(prism.Config{Address: addr, Username: "admin", Password: "x", Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

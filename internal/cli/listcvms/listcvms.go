@@ -120,7 +120,7 @@ func listRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if len(cvms) == 0 {
-		fmt.Fprintln(opts.IO.ErrOut, "cvmtail: no CVM found")
+		_, _ = fmt.Fprintln(opts.IO.ErrOut, "cvmtail: no CVM found")
 		return nil
 	}
 	return writeTable(out, cvms, opts.Output == FormatWide, opts.IO.IsStdoutTTY())

@@ -16,7 +16,7 @@ func (s *Sim) unknownPath() (int, any) {
 func (s *Sim) serveV4(r *http.Request) (int, any) {
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/clustermgmt/"), "/"), "/")
 	if len(parts) < 3 || parts[0] != s.opts.V4Version || parts[1] != "config" || parts[2] != "clusters" ||
-		(len(parts) != 3 && !(len(parts) == 5 && parts[4] == "hosts")) {
+		(len(parts) != 3 && (len(parts) != 5 || parts[4] != "hosts")) {
 		return s.unknownPath()
 	}
 	if r.Method != http.MethodGet {

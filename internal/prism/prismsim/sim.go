@@ -205,7 +205,8 @@ func (s *Sim) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			t.Stop()
-			return
+			// Abort rather than return: returning would send an empty 200.
+			panic(http.ErrAbortHandler)
 		case <-t.C:
 		}
 	}

@@ -1,0 +1,251 @@
+package listcvms
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/prism"
+	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		args     string
+		want     Options
+		wantExit int
+	}{
+		{args: "", want: Options{Output: "table"}},
+		{args: "-o wide --prism pc --cluster a --cluster b", want: Options{Output: "wide",
+			Targets: cmdutil.TargetOptions{Prism: "pc", Clusters: []string{"a", "b"}}}},
+		{args: "--output json --cvm 10.0.0.1,10.0.0.2 --cvm x", want: Options{Output: "json",
+			Targets: cmdutil.TargetOptions{CVMs: []string{"10.0.0.1", "10.0.0.2", "x"}}}},
+		{args: "-o address --username ops --password-file pw --insecure --ca-cert ca.pem --refresh", want: Options{Output: "address",
+			Targets: cmdutil.TargetOptions{Username: "ops", PasswordFile: "pw", Insecure: true, CACert: "ca.pem", Refresh: true}}},
+		{args: "-o yaml", wantExit: cmdutil.ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			f := &cmdutil.Factory{IOStreams: ios}
+			var got *Options
+			cmd := NewCmdListCVMs(f, func(o *Options) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.args))
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantExit != 0 {
+				if err == nil || got != nil {
+					t.Fatalf("err = %v, runF called = %v; want an error before runF", err, got != nil)
+				}
+				if cmdutil.ExitCode(err) != tt.wantExit {
+					t.Errorf("exit %d, want %d", cmdutil.ExitCode(err), tt.wantExit)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.IO != ios || got.ListCVMs == nil {
+				t.Error("options lack their IO or resolver")
+			}
+			got.IO, got.ListCVMs = nil, nil
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("options = %+v\nwant %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+var sample = []prism.CVM{
+	{Name: "NTNX-21AB0001-A-CVM", Address: "10.20.1.31", Cluster: "alpha-pe01", ClusterUUID: "00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01",
+		Host: "NTNX-21AB0001-A", HypervisorAddress: "10.20.1.21", State: "normal", NodeStatus: "NORMAL"},
+	{Name: "NTNX-21AB0001-B-CVM", Address: "10.20.1.32", Cluster: "alpha-pe01", ClusterUUID: "00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01",
+		Host: "NTNX-21AB0001-B", HypervisorAddress: "10.20.1.22", State: "maintenance", InMaintenance: true, NodeStatus: "NORMAL"},
+	{Name: "NTNX-21AB0003-A-CVM", Address: "10.20.2.31", Cluster: "bravo-pe02", ClusterUUID: "00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02",
+		Host: "NTNX-21AB0003-A", HypervisorAddress: "", State: "being-removed", NodeStatus: "TO_BE_REMOVED"},
+}
+
+func runWith(t *testing.T, output string, tty bool, cvms []prism.CVM) (string, string) {
+	t.Helper()
+	ios, _, stdout, stderr := iostreams.Test()
+	ios.SetStdoutTTY(tty)
+	opts := &Options{IO: ios, Output: output,
+		ListCVMs: func(context.Context) ([]prism.CVM, error) { return cvms, nil }}
+	if err := listRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+func TestOutputFormats(t *testing.T) {
+	tests := []struct {
+		output string
+		tty    bool
+		golden string
+	}{
+		{"table", true, "table-tty.golden"},
+		{"table", false, "table-pipe.golden"},
+		{"wide", true, "wide-tty.golden"},
+		{"wide", false, "wide-pipe.golden"},
+		{"json", false, "json.golden"},
+		{"json", true, "json.golden"}, // JSON never depends on the terminal
+		{"address", false, "address.golden"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			out, _ := runWith(t, tt.output, tt.tty, sample)
+			golden(t, tt.golden, out)
+		})
+	}
+}
+
+func TestTableShape(t *testing.T) {
+	out, _ := runWith(t, "table", false, sample)
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if n := len(strings.Split(line, "\t")); n != 5 {
+			t.Errorf("pipe line %q has %d tab-separated fields, want 5", line, n)
+		}
+		if strings.HasPrefix(line, "NAME") {
+			t.Error("header line in a pipe")
+		}
+	}
+	out, _ = runWith(t, "table", true, sample)
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(lines[0], "NAME") || strings.Contains(out, "\t") {
+		t.Errorf("terminal table should start with a header and be aligned with spaces:\n%s", out)
+	}
+	if strings.Index(lines[0], "ADDRESS") != strings.Index(lines[1], "10.20.1.31") {
+		t.Errorf("ADDRESS column not aligned:\n%s", out)
+	}
+}
+
+func TestJSONShapeAndEmpty(t *testing.T) {
+	out, _ := runWith(t, "json", false, sample)
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"name", "address", "cluster", "cluster_uuid", "host", "hypervisor_address", "state"} {
+		if _, ok := list[0][k]; !ok {
+			t.Errorf("JSON object lacks %q", k)
+		}
+	}
+	if out, _ := runWith(t, "json", false, nil); strings.TrimSpace(out) != "[]" {
+		t.Errorf("no CVMs as JSON = %q, want []", out)
+	}
+	if out, errOut := runWith(t, "table", true, nil); out != "" || !strings.Contains(errOut, "no CVM") {
+		t.Errorf("no CVMs as a table: stdout %q, stderr %q", out, errOut)
+	}
+}
+
+func TestControlCharactersStayInTheirField(t *testing.T) {
+	evil := []prism.CVM{{Name: "a\tb\nc\x1b[31m", Address: "10.0.0.1", State: "normal"}}
+	out, _ := runWith(t, "table", false, evil)
+	if strings.Count(out, "\n") != 1 || strings.Count(out, "\t") != 4 || strings.Contains(out, "\x1b") {
+		t.Errorf("hostile name broke the table: %q", out)
+	}
+}
+
+// Through the command, against the simulator.
+func TestListCVMsAgainstPrism(t *testing.T) {
+	sim := prismsim.New(prismsim.Options{})
+	srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, string, error) {
+		ios, _, stdout, stderr := iostreams.Test()
+		f := &cmdutil.Factory{IOStreams: ios, Now: func() time.Time { return time.Unix(1790000000, 0) },
+			Getenv:   func(k string) string { return map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}[k] },
+			CacheDir: func() (string, error) { return "", errors.New("no cache in tests") }}
+		cmd := NewCmdListCVMs(f, nil)
+		cmd.SetArgs(append([]string{"--prism", srv.Addr, "--ca-cert", ca}, args...))
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		err := cmd.ExecuteContext(context.Background())
+		return stdout.String(), stderr.String(), err
+	}
+
+	out, errOut, err := run("--cluster", "alpha-pe01", "--cluster", "bravo-pe02", "-o", "address")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "10.20.1.31\n10.20.1.32\n10.20.1.33\n10.20.2.31\n" {
+		t.Errorf("addresses = %q", out)
+	}
+	if errOut != "cvmtail: skipped 1 compute-only host(s) without a CVM\n" {
+		t.Errorf("stderr = %q", errOut)
+	}
+
+	out, _, err = run("--cluster", "bravo-pe02", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0]["name"] != "NTNX-21AB0003-A-CVM" ||
+		list[0]["cluster_uuid"] != "00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02" || list[0]["hypervisor_address"] != "10.20.2.21" {
+		t.Errorf("json = %s (%v)", out, err)
+	}
+
+	_, _, err = run()
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(cmdutil.HintOf(err), "alpha-pe01, bravo-pe02") {
+		t.Errorf("several clusters without --cluster: err = %v, hint %q", err, cmdutil.HintOf(err))
+	}
+}
+
+func TestListWithoutPrism(t *testing.T) {
+	ios, _, stdout, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
+	cmd := NewCmdListCVMs(f, nil)
+	cmd.SetArgs([]string{"--cvm", "10.1.1.11,10.1.1.12", "-o", "address"})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != "10.1.1.11\n10.1.1.12\n" {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+
+	cmd = NewCmdListCVMs(f, nil)
+	cmd.SetArgs([]string{})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("neither --prism nor --cvm: err = %v, want a usage error", err)
+	}
+}

@@ -1,0 +1,355 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
+)
+
+type prismEnv struct {
+	sim    *prismsim.Sim
+	srv    *prismsim.Server
+	f      *Factory
+	env    map[string]string
+	stderr interface{ String() string }
+	clock  *time.Time
+	caFile string
+	cache  string
+}
+
+func newPrismEnv(t *testing.T, opts prismsim.Options) *prismEnv {
+	t.Helper()
+	sim := prismsim.New(opts)
+	srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
+	ios, _, _, stderr := iostreams.Test()
+	clock := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	e := &prismEnv{sim: sim, srv: srv, stderr: stderr, clock: &clock,
+		env: map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}, cache: t.TempDir()}
+	e.caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(e.caFile, srv.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.f = &Factory{
+		IOStreams: ios,
+		Now:       func() time.Time { return *e.clock },
+		Getenv:    func(k string) string { return e.env[k] },
+		CacheDir:  func() (string, error) { return e.cache, nil },
+	}
+	return e
+}
+
+func (e *prismEnv) opts(extra ...func(*TargetOptions)) *TargetOptions {
+	o := &TargetOptions{Prism: e.srv.Addr, CACert: e.caFile}
+	for _, x := range extra {
+		x(o)
+	}
+	return o
+}
+
+func clusters(c ...string) func(*TargetOptions) { return func(o *TargetOptions) { o.Clusters = c } }
+func cvms(c ...string) func(*TargetOptions)     { return func(o *TargetOptions) { o.CVMs = c } }
+
+func TestResolveTargetsThroughPrism(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{})
+	got, err := ResolveTargets(context.Background(), e.f, e.opts(clusters("alpha-pe01")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Target{
+		{Name: "NTNX-21AB0001-A-CVM", Address: "10.20.1.31", Cluster: "alpha-pe01", State: "normal"},
+		{Name: "NTNX-21AB0001-B-CVM", Address: "10.20.1.32", Cluster: "alpha-pe01", State: "normal"},
+		{Name: "NTNX-21AB0001-C-CVM", Address: "10.20.1.33", Cluster: "alpha-pe01", State: "normal"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("targets = %+v\nwant %+v", got, want)
+	}
+	if n := strings.Count(e.stderr.String(), "cvmtail: skipped 1 compute-only host(s) without a CVM\n"); n != 1 {
+		t.Errorf("stderr %q: want the compute-only note exactly once", e.stderr.String())
+	}
+	if e.sim.Count("/api/clustermgmt/v4.0/config/clusters/7c1e2a40-5b3d-4f6e-9a8b-0c1d2e3f4a50/hosts") != 0 {
+		t.Error("the PC's own cluster was asked for hosts")
+	}
+}
+
+func TestPrismFromEnvironment(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{})
+	e.env["CVMTAIL_PRISM"] = e.srv.Addr
+	o := &TargetOptions{CACert: e.caFile, Clusters: []string{"bravo-pe02"}}
+	got, err := ResolveTargets(context.Background(), e.f, o)
+	if err != nil || len(got) != 1 || got[0].Address != "10.20.2.31" {
+		t.Fatalf("ResolveTargets = %+v, %v; want bravo's one CVM", got, err)
+	}
+}
+
+func TestSeveralClustersNeedCluster(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{})
+	_, err := ResolveTargets(context.Background(), e.f, e.opts())
+	var ue *UsageError
+	if !errors.As(err, &ue) || ExitCode(err) != ExitUsage {
+		t.Fatalf("err = %v, want a usage error (exit 2)", err)
+	}
+	if !strings.Contains(ue.Hint, "alpha-pe01, bravo-pe02") || !strings.Contains(ue.Hint, "--cluster") {
+		t.Errorf("hint %q should list the clusters and name --cluster", ue.Hint)
+	}
+	if n := e.sim.Count("/api/clustermgmt/v4.0/config/clusters/00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01/hosts"); n != 0 {
+		t.Errorf("hosts were listed (%d calls) before the selection was known", n)
+	}
+	// The cluster names are remembered for completion.
+	if got := completeClusters(e.cache, e.srv.Addr); !reflect.DeepEqual(got, []string{"alpha-pe01", "bravo-pe02"}) {
+		t.Errorf("completeClusters = %v", got)
+	}
+}
+
+func TestSingleClusterPCNeedsNoCluster(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{Generate: &prismsim.Generate{Clusters: 1, CVMs: 2}})
+	got, err := ResolveTargets(context.Background(), e.f, e.opts())
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ResolveTargets = %+v, %v; want 2 CVMs", got, err)
+	}
+	if strings.Contains(e.stderr.String(), "compute-only") {
+		t.Errorf("compute-only note without compute-only hosts: %q", e.stderr.String())
+	}
+}
+
+func TestCVMFilter(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+	got, err := ResolveTargets(context.Background(), e.f, e.opts(cvms("10.20.1.33,ntnx-21ab0001-a", "NTNX-21AB0001-A-CVM")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for _, g := range got {
+		addrs = append(addrs, g.Address)
+	}
+	if !reflect.DeepEqual(addrs, []string{"10.20.1.31", "10.20.1.33"}) {
+		t.Errorf("filtered = %v, want 10.20.1.31 and 10.20.1.33 once each, in Prism's order", addrs)
+	}
+
+	_, err = ResolveTargets(context.Background(), e.f, e.opts(cvms("10.20.1.99")))
+	var ue *UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `"10.20.1.99"`) {
+		t.Fatalf("err = %v, want a usage error naming 10.20.1.99", err)
+	}
+	if !strings.Contains(ue.Hint, "NTNX-21AB0001-B-CVM (10.20.1.32)") {
+		t.Errorf("hint %q should list the known CVMs", ue.Hint)
+	}
+}
+
+func TestPasswordSources(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	empty := filepath.Join(dir, "empty")
+	if os.WriteFile(good, []byte(prismsim.DefaultPassword+"\n"), 0o600) != nil || os.WriteFile(empty, []byte("\n"), 0o600) != nil {
+		t.Fatal("cannot write password files")
+	}
+
+	tests := []struct {
+		name     string
+		env      map[string]string
+		file     string
+		stdinTTY bool
+		wantExit int
+		wantHint string
+	}{
+		{name: "env", env: map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}},
+		{name: "file, one trailing newline trimmed", file: good},
+		{name: "file wins over env", env: map[string]string{"CVMTAIL_PASSWORD": "wrong"}, file: good},
+		{name: "unreadable file", file: filepath.Join(dir, "missing"), wantExit: ExitUsage, wantHint: "readable"},
+		{name: "empty file", file: empty, wantExit: ExitUsage},
+		{name: "nothing and no terminal", wantExit: ExitUsage, wantHint: "CVMTAIL_PASSWORD"},
+		{name: "terminal that cannot be read", stdinTTY: true, wantExit: ExitUsage, wantHint: "CVMTAIL_PASSWORD"},
+		{name: "wrong password", env: map[string]string{"CVMTAIL_PASSWORD": "wrong"}, wantExit: ExitNothingDone, wantHint: "CVMTAIL_PASSWORD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+			e.env = tt.env
+			e.f.IOStreams.SetStdinTTY(tt.stdinTTY)
+			_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.PasswordFile = tt.file }))
+			if got := ExitCode(err); got != tt.wantExit {
+				t.Fatalf("exit %d (%v), want %d", got, err, tt.wantExit)
+			}
+			if tt.wantHint != "" && !strings.Contains(HintOf(err), tt.wantHint) {
+				t.Errorf("hint %q does not mention %q", HintOf(err), tt.wantHint)
+			}
+			if err != nil && strings.Contains(err.Error()+HintOf(err), prismsim.DefaultPassword) {
+				t.Errorf("the password shows in %q", err)
+			}
+			if tt.wantExit == ExitUsage && e.sim.Total() != 0 {
+				t.Errorf("Prism was called %d times despite a usage error", e.sim.Total())
+			}
+		})
+	}
+}
+
+func TestUsername(t *testing.T) {
+	tests := []struct {
+		name, flag, env string
+	}{
+		{name: "default admin"},
+		{name: "env", env: "ops"},
+		{name: "flag wins", flag: "ops", env: "someone-else"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.flag
+			if want == "" {
+				want = tt.env
+			}
+			if want == "" {
+				want = "admin"
+			}
+			e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE, Username: want, Password: "pw"})
+			e.env = map[string]string{"CVMTAIL_PASSWORD": "pw", "CVMTAIL_USERNAME": tt.env}
+			_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.Username = tt.flag }))
+			if err != nil {
+				t.Fatalf("as %s: %v", want, err)
+			}
+		})
+	}
+}
+
+func TestPrismErrorsExitStatus(t *testing.T) {
+	t.Run("unverified certificate is exit 3 with the way forward", func(t *testing.T) {
+		e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+		_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.CACert = "" }))
+		var nd *NothingDoneError
+		if !errors.As(err, &nd) || ExitCode(err) != ExitNothingDone {
+			t.Fatalf("err = %v, want NothingDoneError", err)
+		}
+		if !strings.Contains(HintOf(err), "--ca-cert FILE") {
+			t.Errorf("hint %q lost", HintOf(err))
+		}
+	})
+	t.Run("insecure warns and works", func(t *testing.T) {
+		e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+		_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.CACert, o.Insecure = "", true }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(e.stderr.String(), "cvmtail: warning: not verifying Prism's TLS certificate\n") {
+			t.Errorf("stderr %q lacks the warning", e.stderr.String())
+		}
+	})
+	t.Run("unknown cluster is a usage error listing the known ones", func(t *testing.T) {
+		e := newPrismEnv(t, prismsim.Options{})
+		_, err := ResolveTargets(context.Background(), e.f, e.opts(clusters("charlie")))
+		if ExitCode(err) != ExitUsage || !strings.Contains(HintOf(err), "alpha-pe01, bravo-pe02") {
+			t.Fatalf("err = %v (hint %q), want exit 2 listing the clusters", err, HintOf(err))
+		}
+	})
+	t.Run("403 is exit 3", func(t *testing.T) {
+		e := newPrismEnv(t, prismsim.Options{Forbidden: true})
+		_, err := ResolveTargets(context.Background(), e.f, e.opts())
+		if ExitCode(err) != ExitNothingDone || !strings.Contains(err.Error(), "403") {
+			t.Fatalf("err = %v, want exit 3 for a 403", err)
+		}
+	})
+	t.Run("unreadable CA is a usage error", func(t *testing.T) {
+		e := newPrismEnv(t, prismsim.Options{})
+		_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.CACert = "/nonexistent/ca.pem" }))
+		if ExitCode(err) != ExitUsage {
+			t.Fatalf("err = %v, want exit 2", err)
+		}
+	})
+	t.Run("bad address is a usage error", func(t *testing.T) {
+		e := newPrismEnv(t, prismsim.Options{})
+		_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.Prism = "http://pc" }))
+		if ExitCode(err) != ExitUsage {
+			t.Fatalf("err = %v, want exit 2", err)
+		}
+	})
+}
+
+func TestCache(t *testing.T) {
+	ctx := context.Background()
+	e := newPrismEnv(t, prismsim.Options{})
+	first, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := e.sim.Total()
+
+	// Within 5 minutes: no request, and no password needed.
+	*e.clock = e.clock.Add(4 * time.Minute)
+	e.env = nil
+	again, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01")))
+	if err != nil || !reflect.DeepEqual(again, first) {
+		t.Fatalf("from cache: %+v, %v; want %+v", again, err, first)
+	}
+	if e.sim.Total() != calls {
+		t.Errorf("cached resolve made %d requests", e.sim.Total()-calls)
+	}
+	if n := strings.Count(e.stderr.String(), "compute-only"); n != 2 {
+		t.Errorf("compute-only note printed %d times over two runs, want once per run", n)
+	}
+
+	// The file: 0600, no password.
+	files, _ := filepath.Glob(filepath.Join(e.cache, "prism-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("cache files = %v, want one", files)
+	}
+	st, _ := os.Stat(files[0])
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("cache file mode %v, want 0600", st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(files[0])
+	if strings.Contains(string(b), prismsim.DefaultPassword) {
+		t.Error("the cache file holds the password")
+	}
+
+	e.env = map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}
+	// Another selection or user is another entry.
+	if _, err := ResolveTargets(ctx, e.f, e.opts(clusters("bravo-pe02"))); err != nil {
+		t.Fatal(err)
+	}
+	if e.sim.Total() == calls {
+		t.Error("another cluster selection was served from the first one's cache")
+	}
+	calls = e.sim.Total()
+
+	// --refresh asks again.
+	if _, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01"), func(o *TargetOptions) { o.Refresh = true })); err != nil {
+		t.Fatal(err)
+	}
+	if e.sim.Total() == calls {
+		t.Error("--refresh was served from the cache")
+	}
+	calls = e.sim.Total()
+
+	// After 5 minutes the entry is stale.
+	*e.clock = e.clock.Add(5 * time.Minute)
+	if _, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01"))); err != nil {
+		t.Fatal(err)
+	}
+	if e.sim.Total() == calls {
+		t.Error("a 5-minute-old entry was used")
+	}
+
+	// Completion reads the cache only.
+	got := completeCVMs(e.cache, e.srv.Addr, []string{"bravo-pe02"})
+	if !reflect.DeepEqual(got, []string{"10.20.2.31\tNTNX-21AB0003-A-CVM (bravo-pe02)"}) {
+		t.Errorf("completeCVMs = %q", got)
+	}
+	if got := completeCVMs(e.cache, "other:9440", nil); len(got) != 0 {
+		t.Errorf("completion for another Prism = %q, want none", got)
+	}
+}
+
+func TestWithoutPrismNoCall(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
+	got, err := ResolveTargets(context.Background(), f, &TargetOptions{CVMs: []string{"10.1.1.11,10.1.1.12", "10.1.1.11"}})
+	want := []Target{{Name: "10.1.1.11", Address: "10.1.1.11"}, {Name: "10.1.1.12", Address: "10.1.1.12"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ResolveTargets = %+v, %v; want %+v", got, err, want)
+	}
+}

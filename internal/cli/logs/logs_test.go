@@ -542,3 +542,26 @@ func TestEscapeField(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoteInterrupted(t *testing.T) {
+	f, out, errOut := newTestFactory()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := listerFunc(func(ctx context.Context, _ cmdutil.Target) ([]RemoteFile, error) {
+		cancel()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	err := remoteRun(ctx, remoteOptions(f.IOStreams, l, "table", cmdutil.Target{Name: "a", Address: "a"}, cmdutil.Target{Name: "b", Address: "b"}))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+	if out.Len() != 0 || errOut.Len() != 0 {
+		t.Errorf("stdout %q stderr %q: want nothing per CVM after an interrupt", out, errOut)
+	}
+}
+
+type listerFunc func(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error)
+
+func (f listerFunc) List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error) {
+	return f(ctx, t)
+}

@@ -221,10 +221,15 @@ func (l *sshLister) list(ctx context.Context, t cmdutil.Target) (listResult, err
 	stdout := &limitedBuffer{max: maxListingBytes}
 	stderr := &limitedBuffer{max: maxStderrBytes}
 	sess.Stdout, sess.Stderr = stdout, stderr
-	done := make(chan error, 1)
-	go func() { done <- sess.Run(listScript(dir)) }()
+	var runErr error
+	done := make(chan struct{})
+	go func() {
+		runErr = sess.Run(listScript(dir))
+		close(done)
+	}()
 	select {
-	case err = <-done:
+	case <-done:
+		err = runErr
 	case <-ctx.Done():
 		_ = c.Close() // ends the session; find on the CVM dies of the closed channel
 		<-done
@@ -284,6 +289,10 @@ func remoteRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	results := listAll(ctx, lister, targets)
+	if err := ctx.Err(); err != nil {
+		// Interrupted: every CVM would report "context canceled"; the signal says it all.
+		return err
+	}
 
 	failed := 0
 	for _, r := range results {

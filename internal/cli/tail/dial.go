@@ -30,5 +30,5 @@ func newSSHDialer(opts *Options) (tailer.Dialer, error) {
 // retryable tells whether a failed reconnect is worth trying again: a refused key or a
 // changed host key will not fix itself.
 func retryable(err error) bool {
-	return true
+	return !sshx.Permanent(err)
 }

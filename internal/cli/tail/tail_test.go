@@ -1,0 +1,216 @@
+package tail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/tailer"
+	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+)
+
+func testFactory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
+	ios, _, out, errOut := iostreams.Test()
+	f := &cmdutil.Factory{
+		IOStreams: ios,
+		Now:       func() time.Time { return time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC) },
+		Getenv:    func(string) string { return "" },
+		HomeDir:   func() (string, error) { return "/nonexistent", nil },
+	}
+	return f, out, errOut
+}
+
+func parse(t *testing.T, args ...string) (*Options, error) {
+	t.Helper()
+	f, _, _ := testFactory()
+	var got *Options
+	cmd := NewCmdTail(f, func(o *Options) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SilenceErrors = true
+	cmd.SilenceUsage = true
+	err := cmd.Execute()
+	return got, err
+}
+
+func TestFlagParsing(t *testing.T) {
+	o, err := parse(t, "genesis", "stargate*", "/tmp/my log;$(x)", "--cvm", "10.0.0.1,10.0.0.2", "--cvm", "10.0.0.3",
+		"-n", "0", "--duration", "15m", "-o", "json", "--color", "never", "--timestamps", "--ssh-user", "u", "-i", "k1", "-i", "k2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Lines != 0 || o.Duration != 15*time.Minute || o.Output != "json" || o.Color != "never" || !o.Timestamps {
+		t.Errorf("options %+v", o)
+	}
+	if strings.Join(o.Targets.CVMs, " ") != "10.0.0.1 10.0.0.2 10.0.0.3" {
+		t.Errorf("cvms %q", o.Targets.CVMs)
+	}
+	if len(o.SSH.Identities) != 2 || o.SSH.User != "u" {
+		t.Errorf("ssh %+v", o.SSH)
+	}
+	var names, paths []string
+	for _, l := range o.Logs {
+		names = append(names, l.Name)
+		paths = append(paths, l.Path)
+	}
+	if names[0] != "genesis" || names[1] != "stargate" || names[len(names)-1] != "my log;$(x)" {
+		t.Errorf("names %q", names)
+	}
+	if paths[len(paths)-1] != "/tmp/my log;$(x)" {
+		t.Errorf("path %q", paths[len(paths)-1])
+	}
+	if o2, _ := parse(t, "genesis", "--cvm", "x"); o2.Lines != 10 || o2.Output != "text" || o2.Color != "auto" || o2.NoFollow {
+		t.Errorf("defaults %+v", o2)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "name at least one LOG"},
+		{[]string{"genesys", "--cvm", "x"}, `unknown log "genesys"`},
+		{[]string{"genesis", "-n", "-1"}, "invalid --lines"},
+		{[]string{"genesis", "-o", "xml"}, "invalid --output"},
+		{[]string{"genesis", "-o", "none"}, "-o none needs --output-dir"},
+		{[]string{"genesis", "--color", "sometimes"}, "invalid --color"},
+		{[]string{"genesis", "--host-key-check", "maybe"}, "invalid --host-key-check"},
+		{[]string{"genesis", "--duration", "-5s"}, "invalid --duration"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parse(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if code := cmdutil.ExitCode(err); code != cmdutil.ExitUsage {
+				t.Errorf("exit status %d, want 2", code)
+			}
+		})
+	}
+	_, err := parse(t, "genesys", "--cvm", "x")
+	if h := cmdutil.HintOf(err); !strings.Contains(h, "genesis") {
+		t.Errorf("hint %q does not suggest genesis", h)
+	}
+}
+
+func TestNoCVMIsAUsageError(t *testing.T) {
+	f, _, _ := testFactory()
+	cmd := NewCmdTail(f, nil)
+	cmd.SetArgs([]string{"genesis"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err := cmd.ExecuteContext(context.Background())
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "no CVM selected") {
+		t.Fatalf("err = %v (status %d)", err, cmdutil.ExitCode(err))
+	}
+}
+
+// run executes tailRun against fake CVMs, one per address.
+func run(t *testing.T, o *Options, cvms map[string]*tailertest.Local) error {
+	t.Helper()
+	o.Dial = tailer.DialerFunc(func(ctx context.Context, addr string) (tailer.Client, error) {
+		l, ok := cvms[addr]
+		if !ok {
+			return nil, errors.New(addr + ": connect to " + addr + ":22: connection refused")
+		}
+		return l.Dialer().Dial(ctx, addr)
+	})
+	if err := o.validate(); err != nil {
+		t.Fatal(err)
+	}
+	return tailRun(context.Background(), o)
+}
+
+func newOptions(f *cmdutil.Factory, logs []string, cvms ...string) *Options {
+	return &Options{IO: f.IOStreams, Factory: f, Args: logs, Targets: cmdutil.TargetOptions{CVMs: cvms},
+		Lines: 10, NoFollow: true, Output: "text", Color: "auto"}
+}
+
+func TestRunTextOutputAndPartialFailure(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "svc.out")
+	if err := os.WriteFile(p, []byte("one\ntwo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, out, errOut := testFactory()
+	o := newOptions(f, []string{p}, "cvm-a", "cvm-down")
+	err := run(t, o, map[string]*tailertest.Local{"cvm-a": {}})
+	if got := out.String(); got != "cvm-a svc.out one\ncvm-a svc.out two\n" {
+		t.Errorf("stdout %q", got)
+	}
+	if cmdutil.ExitCode(err) != cmdutil.ExitPartial {
+		t.Errorf("err %v: status %d, want 1", err, cmdutil.ExitCode(err))
+	}
+	if !strings.Contains(errOut.String(), "cvmtail: cvm-down: connect to cvm-down:22: connection refused") {
+		t.Errorf("stderr %q", errOut.String())
+	}
+}
+
+func TestRunEveryCVMFailedIsStatus3(t *testing.T) {
+	f, out, errOut := testFactory()
+	o := newOptions(f, []string{"/x"}, "a", "b")
+	err := run(t, o, nil)
+	if cmdutil.ExitCode(err) != cmdutil.ExitNothingDone {
+		t.Errorf("status %d, want 3 (err %v)", cmdutil.ExitCode(err), err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout %q", out.String())
+	}
+	if strings.Count(errOut.String(), "connection refused") != 2 {
+		t.Errorf("stderr %q", errOut.String())
+	}
+}
+
+func TestRunJSONAndMissingFileMessage(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.out")
+	if err := os.WriteFile(p, []byte("bad \xff line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, out, errOut := testFactory()
+	o := newOptions(f, []string{p, filepath.Join(dir, "missing.out")}, "c1")
+	o.Output = "json"
+	err := run(t, o, map[string]*tailertest.Local{"c1": {}})
+	want := `{"time":"2026-11-22T10:00:00.000Z","cvm":"c1","address":"c1","log":"a.out","path":"` + p + `","line":"bad \ufffd line"}` + "\n"
+	if out.String() != want {
+		t.Errorf("stdout\n got %q\nwant %q", out.String(), want)
+	}
+	if cmdutil.ExitCode(err) != cmdutil.ExitPartial {
+		t.Errorf("status %d", cmdutil.ExitCode(err))
+	}
+	if !strings.Contains(errOut.String(), "cvmtail: c1: missing.out: "+filepath.Join(dir, "missing.out")+": no such file") {
+		t.Errorf("stderr %q", errOut.String())
+	}
+}
+
+func TestRunDurationEndsWithStatus0(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.out")
+	if err := os.WriteFile(p, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, out, _ := testFactory()
+	o := newOptions(f, []string{p}, "c1")
+	o.NoFollow = false
+	o.Duration = 500 * time.Millisecond
+	start := time.Now()
+	err := run(t, o, map[string]*tailertest.Local{"c1": {}})
+	if err != nil {
+		t.Errorf("err %v", err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond || d > 3*time.Second {
+		t.Errorf("ran %v for --duration 500ms", d)
+	}
+	if out.String() != "c1 a.out x\n" {
+		t.Errorf("stdout %q", out.String())
+	}
+}

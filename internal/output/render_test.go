@@ -1,0 +1,104 @@
+package output
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 123456789, time.FixedZone("X", 3600))
+
+func TestRenderFormats(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		in   string
+		want string
+	}{
+		{"text", Options{Format: Text}, "hello world\n", "cvm1 genesis hello world\n"},
+		{"text keeps an empty line", Options{Format: Text}, "\n", "cvm1 genesis \n"},
+		{"text several lines", Options{Format: Text}, "a\nb\n", "cvm1 genesis a\ncvm1 genesis b\n"},
+		{"text timestamps", Options{Format: Text, Timestamps: true}, "a\n", "2026-11-22T09:00:00.123Z cvm1 genesis a\n"},
+		{"raw", Options{Format: Raw}, "a\tb\n", "a\tb\n"},
+		{"raw timestamps", Options{Format: Raw, Timestamps: true}, "a\n", "2026-11-22T09:00:00.123Z a\n"},
+		{"pipe passes bytes unchanged", Options{Format: Raw}, "\x1b[31mred\r\x07\xff\n", "\x1b[31mred\r\x07\xff\n"},
+		{"terminal escapes controls", Options{Format: Raw, Escape: true}, "\x1b[31mred\r\x07 tab\tok\n", `\x1b[31mred\x0d\x07 tab` + "\tok\n"},
+		{"terminal escapes invalid utf-8 and C1", Options{Format: Raw, Escape: true}, "caf\xc3\xa9 \xff \xc2\x9b1m\n", `café \xff \xc2\x9b1m` + "\n"},
+		{"terminal escapes DEL", Options{Format: Text, Escape: true}, "a\x7fb\n", `cvm1 genesis a\x7fb` + "\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewRenderer(tc.opts, "cvm1", "10.1.1.11", "genesis", "/home/nutanix/data/logs/genesis.out")
+			got := string(r.Append(nil, []byte(tc.in), t0))
+			if got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRenderJSON(t *testing.T) {
+	r := NewRenderer(Options{Format: JSON, Escape: true}, "cvm \"1\"", "10.1.1.11", "genesis", "/p/genesis.out")
+	out := r.Append(nil, []byte("plain\nbad \xff\xfe utf8 \x1b[0m \"q\" \\\n"), t0)
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %q", out)
+	}
+	var got []map[string]string
+	for _, l := range lines {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("invalid JSON %q: %v", l, err)
+		}
+		got = append(got, m)
+	}
+	want := map[string]string{"time": "2026-11-22T09:00:00.123Z", "cvm": "cvm \"1\"", "address": "10.1.1.11", "log": "genesis", "path": "/p/genesis.out", "line": "plain"}
+	for k, v := range want {
+		if got[0][k] != v {
+			t.Errorf("%s = %q, want %q", k, got[0][k], v)
+		}
+	}
+	if l := got[1]["line"]; l != "bad \ufffd\ufffd utf8 \x1b[0m \"q\" \\" {
+		t.Errorf("line = %q", l)
+	}
+	if !strings.HasPrefix(lines[0], `{"time":`) {
+		t.Errorf("time should come first: %s", lines[0])
+	}
+}
+
+func TestColourIsStablePerCVMAndOnlyWhenAsked(t *testing.T) {
+	a := NewRenderer(Options{Format: Text, Color: true}, "NTNX-A-CVM", "", "genesis", "")
+	b := NewRenderer(Options{Format: Text, Color: true}, "NTNX-A-CVM", "", "stargate", "")
+	outA := string(a.Append(nil, []byte("x\n"), t0))
+	outB := string(b.Append(nil, []byte("x\n"), t0))
+	if !strings.Contains(outA, "\x1b[") {
+		t.Fatalf("no colour in %q", outA)
+	}
+	prefixA, prefixB := outA[:strings.Index(outA, "NTNX")], outB[:strings.Index(outB, "NTNX")]
+	if prefixA != prefixB {
+		t.Errorf("same CVM, different colours: %q vs %q", prefixA, prefixB)
+	}
+	if CVMColor("NTNX-A-CVM") != CVMColor("NTNX-A-CVM") {
+		t.Error("colour not stable")
+	}
+	// Twelve CVMs should not all share one colour.
+	seen := map[any]bool{}
+	for _, n := range []string{"c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12"} {
+		seen[CVMColor(n)] = true
+	}
+	if len(seen) < 4 {
+		t.Errorf("only %d colours for 12 CVMs", len(seen))
+	}
+	plain := NewRenderer(Options{Format: Text}, "NTNX-A-CVM", "", "genesis", "")
+	if out := string(plain.Append(nil, []byte("x\n"), t0)); strings.Contains(out, "\x1b") {
+		t.Errorf("colour without Color: %q", out)
+	}
+}
+
+func TestNamesStayOneField(t *testing.T) {
+	r := NewRenderer(Options{Format: Text}, "my cvm", "", "a log\tname", "")
+	if got := string(r.Append(nil, []byte("x\n"), t0)); got != "my_cvm a_log_name x\n" {
+		t.Errorf("got %q", got)
+	}
+}

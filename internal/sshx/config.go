@@ -101,7 +101,6 @@ func (d *Dialer) resolve(host string, jump *jumpSpec) (HostConfig, error) {
 		HostName:            host,
 		User:                DefaultUser,
 		Port:                DefaultPort,
-		KnownHostsFile:      d.expandPath("~/.ssh/known_hosts", nil),
 		HostKeyCheck:        HostKeyStrict,
 		ConnectTimeout:      DefaultConnectTimeout,
 		ServerAliveInterval: DefaultServerAliveInterval,
@@ -145,7 +144,7 @@ func (d *Dialer) resolve(host string, jump *jumpSpec) (HostConfig, error) {
 		}
 		hc.IdentityFiles = append(hc.IdentityFiles, d.expandPath(v, tokens))
 	}
-	if len(hc.IdentityFiles) == 0 {
+	if len(hc.IdentityFiles) == 0 && d.opts.HomeDir != "" {
 		for _, f := range defaultIdentityFiles {
 			hc.IdentityFiles = append(hc.IdentityFiles, d.expandPath(f, nil))
 		}
@@ -208,6 +207,9 @@ func (d *Dialer) resolve(host string, jump *jumpSpec) (HostConfig, error) {
 			bad("ServerAliveCountMax", v)
 		}
 	}
+	if hc.KnownHostsFile == "" && d.opts.HomeDir != "" {
+		hc.KnownHostsFile = d.expandPath("~/.ssh/known_hosts", nil)
+	}
 	if d.opts.ServerAliveInterval != 0 {
 		hc.ServerAliveInterval = max(d.opts.ServerAliveInterval, 0)
 	}
@@ -240,11 +242,15 @@ func (d *Dialer) getAll(host, key string) []string {
 }
 
 // expandPath expands a leading ~ and ssh_config's % tokens (%d is the home directory).
+// Without a home directory, ~ stays as written.
 func (d *Dialer) expandPath(p string, tokens map[byte]string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
+	if d.opts.HomeDir != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
 		p = filepath.Join(d.opts.HomeDir, p[1:])
 	}
-	all := map[byte]string{'d': d.opts.HomeDir}
+	all := map[byte]string{}
+	if d.opts.HomeDir != "" {
+		all['d'] = d.opts.HomeDir
+	}
 	for k, v := range tokens {
 		all[k] = v
 	}

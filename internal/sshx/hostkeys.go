@@ -21,6 +21,9 @@ func (d *Dialer) hostKeyCallback(hc HostConfig) (ssh.HostKeyCallback, []string, 
 		return ssh.InsecureIgnoreHostKey(), nil, nil
 	}
 	file := hc.KnownHostsFile
+	if file == "" {
+		return nil, nil, &ConfigError{Err: errors.New("no known_hosts file: the home directory is unknown; give one with --known-hosts")}
+	}
 	db, err := loadKnownHosts(file)
 	if err != nil {
 		return nil, nil, err

@@ -127,6 +127,7 @@ func mustDial(t *testing.T, opts sshx.Options, host string) *sshx.Client {
 }
 
 func TestResolvePrecedence(t *testing.T) {
+	t.Parallel()
 	const config = `
 Host cvm1
   HostName 127.0.0.5
@@ -239,6 +240,7 @@ Host *
 }
 
 func TestNewDialerConfigErrors(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	writeFile(t, filepath.Join(home, "garbage_key"), "not a key\n")
 	// A legacy encrypted PEM header is enough to be refused, and costs no bcrypt rounds.
@@ -308,6 +310,7 @@ func TestDialRejectsBadSSHConfigValues(t *testing.T) {
 }
 
 func TestHostKeyPolicies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		policy  sshx.HostKeyPolicy
@@ -422,6 +425,7 @@ func TestAcceptNewCreatesKnownHostsFile(t *testing.T) {
 // A CVM has several host keys; the client must ask for the type known_hosts holds, or a
 // good key of another type would look changed.
 func TestHostKeyAlgorithmsFollowKnownHosts(t *testing.T) {
+	t.Parallel()
 	for _, known := range []int{0, 1} {
 		t.Run(strconv.Itoa(known), func(t *testing.T) {
 			f := newFixture(t)
@@ -480,6 +484,7 @@ func startAgent(t *testing.T, priv crypto.PrivateKey) (string, ssh.Signer) {
 }
 
 func TestAuthentication(t *testing.T) {
+	t.Parallel()
 	t.Run("ssh-agent key", func(t *testing.T) {
 		f := emptyHome(t)
 		sock, agentKey := startAgent(t, nil)
@@ -629,6 +634,7 @@ func TestDialErrors(t *testing.T) {
 }
 
 func TestProxyJump(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T, trustJump bool) (*fixture, *sshxtest.Server, *sshxtest.Server) {
 		f := newFixture(t)
 		jump := f.server(t, sshxtest.Config{DirectTCPIP: true})
@@ -802,6 +808,7 @@ func TestClientEnd(t *testing.T) {
 }
 
 func TestPermanent(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  error
 		want bool
@@ -843,5 +850,23 @@ func TestProxyCommandWarnsOnce(t *testing.T) {
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "ProxyCommand is not supported") {
 		t.Errorf("warnings %q, want one about ProxyCommand", warnings)
+	}
+}
+
+// Without a home directory nothing may land in / or in a directory named "~".
+func TestNoHomeDirectory(t *testing.T) {
+	srv := sshxtest.Start(t, sshxtest.Config{})
+	d, err := sshx.NewDialer(sshx.Options{Port: srv.Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := d.Resolve("127.0.0.1")
+	if hc.KnownHostsFile != "" || len(hc.IdentityFiles) != 0 {
+		t.Errorf("Resolve without a home: known hosts %q, identities %q; want none", hc.KnownHostsFile, hc.IdentityFiles)
+	}
+	_, err = d.Dial(context.Background(), "127.0.0.1")
+	var cfgErr *sshx.ConfigError
+	if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "--known-hosts") {
+		t.Errorf("Dial error = %v, want a *ConfigError asking for --known-hosts", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // v4Versions are the clustermgmt path versions tried in order: GA first, then the release
@@ -62,13 +63,7 @@ func (c *Client) Inventory(ctx context.Context, clusters []string) (*Inventory, 
 	case APIv3:
 		hosts, err = c.v3Hosts(ctx)
 	default:
-		for _, cl := range selected {
-			h, err := c.v4Hosts(ctx, api, cl)
-			if err != nil {
-				return nil, c.finalize(err)
-			}
-			hosts = append(hosts, h...)
-		}
+		hosts, err = c.v4AllHosts(ctx, api, selected)
 	}
 	if err != nil {
 		return nil, c.finalize(err)
@@ -231,4 +226,59 @@ func cvmName(host, address string) string {
 		return address
 	}
 	return host + "-CVM"
+}
+
+// v4Parallel bounds the host lists asked for at once: a PC may manage dozens of clusters,
+// and one list per cluster in turn adds up.
+const v4Parallel = 4
+
+// v4AllHosts lists the hosts of every selected cluster, a few clusters at a time, keeping
+// the clusters' order.
+func (c *Client) v4AllHosts(ctx context.Context, version string, selected []Cluster) ([]hostInfo, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([][]hostInfo, len(selected))
+	errs := make([]error, len(selected))
+	sem := make(chan struct{}, v4Parallel)
+	var wg sync.WaitGroup
+	for i, cl := range selected {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			results[i], errs[i] = c.v4Hosts(ctx, version, cl)
+			if errs[i] != nil && !isPCHostList(errs[i]) {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	var out []hostInfo
+	var firstErr error
+	for i := range selected {
+		switch err := errs[i]; {
+		case err == nil:
+			out = append(out, results[i]...)
+		case isPCHostList(err):
+			// A PC entry that slipped through the function filter: it has no hosts.
+		case firstErr == nil || errors.Is(firstErr, context.Canceled):
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// isPCHostList is the 400 a PC answers when asked for the hosts of its own cluster entry.
+func isPCHostList(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.status == http.StatusBadRequest && strings.Contains(se.message, "CLU-10008")
 }

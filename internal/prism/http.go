@@ -57,7 +57,7 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 	if wait <= 0 {
 		wait = 250 * time.Millisecond
 	}
-	basic := !c.haveSession(u)
+	basic := c.basicAlways.Load() || !c.haveSession(u)
 	for attempt := 0; ; attempt++ {
 		status, data, hdr, err := c.roundTrip(ctx, method, u, payload, basic)
 		if err != nil {
@@ -65,8 +65,11 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 		}
 		switch {
 		case status == http.StatusUnauthorized && !basic:
-			// The session cookie expired: log in again with Basic, once.
+			// The session expired, or the cookie was never a session (a load balancer's):
+			// log in again with Basic, and from now on always send Basic along, so a
+			// cookie that does not authenticate never costs a second request again.
 			basic = true
+			c.basicAlways.Store(true)
 			continue
 		case (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable ||
 			status == http.StatusGatewayTimeout) && attempt < maxRetries:

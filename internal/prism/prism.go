@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -83,6 +84,8 @@ type Client struct {
 	baseURL string
 	http    *http.Client
 	timeout time.Duration
+
+	basicAlways atomic.Bool // a cookie-only request was refused once
 
 	mu       sync.Mutex
 	api      string // detected family, "" until the first call

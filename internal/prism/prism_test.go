@@ -465,7 +465,7 @@ func TestSessionCookie(t *testing.T) {
 		t.Fatalf("%d requests with %d Basic logins, want 3 with 1 (then the session cookie)", sim.Total(), sim.BasicLogins())
 	}
 	sim.ExpireSessions()
-	if _, err := c.ListCVMs(ctx, nil); err != nil {
+	if _, err := c.ListCVMs(ctx, []string{"alpha-pe01"}); err != nil {
 		t.Fatalf("after the session expired: %v", err)
 	}
 	if sim.BasicLogins() != 2 {
@@ -549,5 +549,34 @@ func TestNormalizeAddress(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("NormalizeAddress(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+func TestV4ManyClusters(t *testing.T) {
+	gen := &prismsim.Generate{Clusters: 9, CVMs: 2}
+	_, c := start(t, prismsim.Options{APIs: prismsim.V4, Generate: gen}, nil)
+	cvms, err := c.ListCVMs(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, cvm := range cvms {
+		got = append(got, cvm.Cluster+"/"+cvm.Host)
+	}
+	for cl := range 9 {
+		for n := range 2 {
+			want = append(want, prismsim.ClusterName(cl)+"/"+prismsim.HostName(cl, n))
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CVMs out of cluster order:\n%v\nwant\n%v", got, want)
+	}
+
+	failing := "/api/clustermgmt/v4.0/config/clusters/" + prismsim.ClusterUUID(4) + "/hosts"
+	_, c = start(t, prismsim.Options{APIs: prismsim.V4, Generate: gen, Fail: map[string][]int{failing: {500}}}, nil)
+	_, err = c.ListCVMs(context.Background(), nil)
+	var se *prism.ServerError
+	if !errors.As(err, &se) || se.Status != 500 || !strings.Contains(err.Error(), failing) {
+		t.Fatalf("err = %v, want a 500 naming %s", err, failing)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -37,6 +38,9 @@ type Server struct {
 
 // Close stops the server.
 func (s *Server) Close() { _ = s.srv.Close() }
+
+// WriteCA writes the CA certificate to path (0644), for --ca-cert.
+func (s *Server) WriteCA(path string) error { return os.WriteFile(path, s.CAPEM, 0o644) }
 
 // DefaultHosts are the names the server certificate is valid for unless told otherwise.
 var DefaultHosts = []string{"127.0.0.1", "::1", "localhost"}

@@ -5,9 +5,11 @@ package logs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"unicode/utf8"
 
@@ -136,7 +138,16 @@ func logsRun(ctx context.Context, opts *Options) error {
 	if opts.Remote {
 		return remoteRun(ctx, opts)
 	}
-	return printCatalog(opts.IO.Out, catalog.All(), opts.Output, opts.IO.IsStdoutTTY())
+	return quietOnClosedPipe(printCatalog(opts.IO.Out, catalog.All(), opts.Output, opts.IO.IsStdoutTTY()))
+}
+
+// quietOnClosedPipe drops the error of writing to a reader that went away (| head):
+// CLI.md has cvmtail stop quietly then.
+func quietOnClosedPipe(err error) error {
+	if errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return err
 }
 
 type catalogJSON struct {

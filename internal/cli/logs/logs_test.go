@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -564,4 +565,22 @@ type listerFunc func(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error
 
 func (f listerFunc) List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error) {
 	return f(ctx, t)
+}
+
+type closedPipe struct{}
+
+func (closedPipe) Write([]byte) (int, error) {
+	return 0, &os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE}
+}
+
+func TestClosedStdoutIsQuiet(t *testing.T) {
+	f, _, _ := newTestFactory()
+	f.IOStreams.Out = closedPipe{}
+	if err := logsRun(context.Background(), &Options{IO: f.IOStreams, Output: "table"}); err != nil {
+		t.Errorf("catalog into a closed pipe: %v, want a quiet stop", err)
+	}
+	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "json", cmdutil.Target{Name: "a", Address: "10.0.0.1"}))
+	if err != nil {
+		t.Errorf("remote listing into a closed pipe: %v, want a quiet stop", err)
+	}
 }

@@ -304,7 +304,7 @@ func remoteRun(ctx context.Context, opts *Options) error {
 			fmt.Fprintf(opts.IO.ErrOut, "cvmtail: %s: %s\n", r.target.Name, r.warning)
 		}
 	}
-	if err := printRemote(opts.IO.Out, results, opts.Output, opts.IO.IsStdoutTTY()); err != nil {
+	if err := quietOnClosedPipe(printRemote(opts.IO.Out, results, opts.Output, opts.IO.IsStdoutTTY())); err != nil {
 		return err
 	}
 	switch {

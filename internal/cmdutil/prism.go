@@ -64,16 +64,27 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 	if !o.Refresh {
 		entry = loadCache(f, key)
 	}
-	if entry == nil {
-		entry, err = askPrism(ctx, f, o, key)
-		if err != nil {
+	fromCache := entry != nil
+	if !fromCache {
+		if entry, err = askPrism(ctx, f, o, key); err != nil {
 			return nil, err
 		}
+	}
+	list, err := filterCVMs(entry.CVMs, want, addr)
+	if err != nil && fromCache {
+		// A CVM the cached list does not know may have been added since: ask Prism.
+		if entry, err = askPrism(ctx, f, o, key); err != nil {
+			return nil, err
+		}
+		list, err = filterCVMs(entry.CVMs, want, addr)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if n := len(entry.ComputeOnly); n > 0 {
 		_, _ = fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: skipped %d compute-only host(s) without a CVM\n", n)
 	}
-	return filterCVMs(entry.CVMs, want, addr)
+	return list, nil
 }
 
 // askPrism logs in to Prism and lists the CVMs of the selection, and caches them.

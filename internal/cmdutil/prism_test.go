@@ -353,3 +353,25 @@ func TestWithoutPrismNoCall(t *testing.T) {
 		t.Fatalf("ResolveTargets = %+v, %v; want %+v", got, err, want)
 	}
 }
+
+func TestUnknownCVMAsksPrismAgainBeforeFailing(t *testing.T) {
+	ctx := context.Background()
+	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.sim.Total()
+	if _, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.20.1.32"))); err != nil || e.sim.Total() != calls {
+		t.Fatalf("a known CVM: err %v, %d requests; want none from the cache", err, e.sim.Total()-calls)
+	}
+	_, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.20.1.99")))
+	if ExitCode(err) != ExitUsage {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	if e.sim.Total() == calls {
+		t.Error("an unknown CVM failed on the cached list without asking Prism")
+	}
+	if strings.Count(e.stderr.String(), "compute-only") != 2 {
+		t.Errorf("stderr %q: the compute-only note belongs to the two runs that succeeded", e.stderr.String())
+	}
+}

@@ -134,6 +134,12 @@ func TestInventoryPerAPIFamily(t *testing.T) {
 			wantCalls: map[string]int{v3HostList: 1},
 		},
 		{
+			name:    "pc v3 with its own pseudo-host in hosts/list",
+			opts:    prismsim.Options{Mode: prismsim.PC, APIs: prismsim.V3, V3PCPseudoHost: true},
+			wantAPI: "v3", want: pcRows,
+			wantCalls: map[string]int{v3HostList: 1},
+		},
+		{
 			name:     "pe v2 paged by count/page",
 			opts:     prismsim.Options{Mode: prismsim.PE},
 			pageSize: 1,

@@ -85,7 +85,7 @@ func (s *Sim) serveV4(r *http.Request) (int, any) {
 	}
 }
 
-func (s *Sim) serveV3(r *http.Request) (int, any) {
+func (s *Sim) serveV3(r *http.Request, reqBody []byte) (int, any) {
 	rest := strings.TrimPrefix(r.URL.Path, "/api/nutanix/v3/")
 	if uuid, ok := strings.CutPrefix(rest, "clusters/"); ok && r.Method == http.MethodGet && !strings.Contains(uuid, "/") {
 		for _, c := range s.w.v3Clusters {
@@ -113,7 +113,7 @@ func (s *Sim) serveV3(r *http.Request) (int, any) {
 		Length *int   `json:"length"`
 		Offset *int   `json:"offset"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	if err := json.Unmarshal(reqBody, &req); err != nil {
 		return http.StatusBadRequest, v3Error(400, "INVALID_REQUEST", "invalid request body: "+err.Error())
 	}
 	total := len(items)

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -51,6 +52,9 @@ type Options struct {
 	// V3HostsIgnoreLength makes hosts/list return every host whatever length/offset say, as
 	// real PCs do.
 	V3HostsIgnoreLength bool
+	// V3PCPseudoHost adds to hosts/list the entity real PCs are said to return for
+	// themselves: no name, no cluster reference, the PC's IP as controller_vm.ip.
+	V3PCPseudoHost bool
 
 	Username, Password string // default DefaultUsername / DefaultPassword
 
@@ -101,6 +105,13 @@ func New(opts Options) *Sim {
 		w = generatedWorld(*opts.Generate)
 	} else {
 		w = fixtureWorld()
+	}
+	if opts.V3PCPseudoHost {
+		w.v3Hosts = append(w.v3Hosts, obj{
+			"metadata": obj{"kind": "host", "uuid": "5a1f0c3e-0000-4000-8000-0000000000c1"},
+			"status":   obj{"state": "COMPLETE", "resources": obj{"serial_number": "ZMPC0001", "controller_vm": obj{"ip": "10.20.0.10"}}},
+			"spec":     obj{"resources": obj{}},
+		})
 	}
 	if opts.RewriteAddress != nil {
 		w.rewriteCVMAddresses(opts.RewriteAddress)
@@ -240,6 +251,8 @@ func (s *Sim) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// Read the request before taking the lock: a slow client must not stall the others.
+	reqBody, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var (
 		status = http.StatusOK
 		body   any
@@ -249,7 +262,7 @@ func (s *Sim) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case V4:
 		status, body = s.serveV4(r)
 	case V3:
-		status, body = s.serveV3(r)
+		status, body = s.serveV3(r, reqBody)
 	case V2:
 		status, body = s.serveV2(r)
 	}

@@ -109,11 +109,19 @@ func (c *Client) discover(ctx context.Context) error {
 	if c.api != "" {
 		return nil
 	}
+	// v4FailedErr is a failing (5xx) v4 service: the older APIs are tried before giving up,
+	// since they are served by other services that may well be up.
+	var v4FailedErr error
 	for _, v := range v4Versions {
 		clusters, err := c.v4Clusters(ctx, v)
 		if err == nil {
 			c.api, c.clusters = v, clusters
 			return nil
+		}
+		var se *ServerError
+		if errors.As(err, &se) && se.Status >= 500 {
+			v4FailedErr = err
+			break
 		}
 		if !isStatus(err, http.StatusNotFound) {
 			return c.finalize(err)
@@ -127,18 +135,30 @@ func (c *Client) discover(ctx context.Context) error {
 		return nil
 	}
 	if !isStatus(err, http.StatusNotFound) {
-		return c.finalize(err)
+		return c.finalize(firstError(v4FailedErr, err))
 	}
 	clusters, err = c.v2Cluster(ctx)
 	if err == nil {
 		c.api, c.clusters = APIv2, clusters
 		return nil
 	}
+	if v4FailedErr != nil {
+		return v4FailedErr
+	}
 	if isStatus(err, http.StatusNotFound) {
 		return &ProtocolError{Address: c.address, Endpoint: "GET " + v2Base + "/cluster",
 			Detail: "no Prism API answered (v4 clustermgmt, v3 and v2.0 all 404)"}
 	}
 	return c.finalize(err)
+}
+
+func firstError(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // finalize gives a user-facing type to the 400/404 answers that discovery had kept open.

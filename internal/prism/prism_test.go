@@ -140,6 +140,12 @@ func TestInventoryPerAPIFamily(t *testing.T) {
 			wantCalls: map[string]int{v3HostList: 1},
 		},
 		{
+			name:    "pc whose v4 service fails falls back to v3",
+			opts:    prismsim.Options{Mode: prismsim.PC, Fail: map[string][]int{v4Clusters: {500}}},
+			wantAPI: "v3", want: pcRows,
+			wantCalls: map[string]int{v4Clusters: 1, v3HostList: 1},
+		},
+		{
 			name:     "pe v2 paged by count/page",
 			opts:     prismsim.Options{Mode: prismsim.PE},
 			pageSize: 1,
@@ -298,7 +304,7 @@ func TestErrors(t *testing.T) {
 			contains: []string{"no answer within 200ms"},
 		},
 		{
-			name: "503 three times", opts: prismsim.Options{Fail: map[string][]int{v4Clusters: {503, 503, 503}}},
+			name: "503 three times", opts: prismsim.Options{Fail: map[string][]int{v4AlphaHosts: {503, 503, 503}}},
 			check: func(t *testing.T, err error) {
 				var se *prism.ServerError
 				if !errors.As(err, &se) || se.Status != 503 {

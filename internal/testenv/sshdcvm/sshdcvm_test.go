@@ -143,8 +143,13 @@ func TestOldCVM(t *testing.T) {
 	if got, err := ssh(t, old, 20*time.Second, "command -v python3 || command -v python || command -v python3.11"); err == nil {
 		t.Errorf("old CVM: a python is available: %q", got)
 	}
-	if got := mustSSH(t, old, "echo a | tail -n 1"); got != "a\n" {
+	if got := mustSSH(t, old, "printf 'a\\nb\\n' | tail -n 1"); got != "b\n" {
 		t.Errorf("old CVM: tail does not work: %q", got)
+	}
+	// Its exit status and errors are tail's own.
+	if got, err := ssh(t, old, 20*time.Second, "tail -n 1 /nonexistent 2>&1; echo status $?"); err != nil ||
+		!strings.Contains(got, "tail: cannot open '/nonexistent'") || !strings.HasSuffix(got, "status 1\n") {
+		t.Errorf("old CVM: tail on a missing file: %q, %v", got, err)
 	}
 
 	for _, c := range cl.CVMs {
@@ -175,7 +180,7 @@ func TestOldCVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(procs, func(p sshdcvm.Proc) bool { return strings.Contains(p.Cmdline, "tail.real -F") }) {
+	if !slices.ContainsFunc(procs, func(p sshdcvm.Proc) bool { return p.Cmdline == "tail -F "+old.RemotePath("f") }) {
 		t.Fatalf("old CVM: no tail left running after the session closed: %v", procs)
 	}
 	// Like the old tail, it goes once it writes into the closed channel.
@@ -189,6 +194,47 @@ func TestOldCVM(t *testing.T) {
 	}
 	if len(procs) > 0 {
 		t.Errorf("old CVM: tail still running after writes into the closed channel: %v", procs)
+	}
+
+	// A client that remembers the PID of its tail can still kill it, and that ends it all.
+	old.Write(t, "g", "only line\n")
+	cmd := old.Command(context.Background(), "echo $$; exec tail -F "+old.RemotePath("g"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	pidLine, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.TrimSpace(pidLine)
+	// Only once tail's backlog came through is it idle; closing earlier makes it write
+	// into the closed channel, and go.
+	if line, err := r.ReadString('\n'); err != nil || line != "only line\n" {
+		t.Fatalf("old CVM: backlog %q, %v", line, err)
+	}
+	_ = cmd.Process.Kill()
+	_, _ = io.Copy(io.Discard, stdout)
+	_ = cmd.Wait()
+	isTail := func(p sshdcvm.Proc) bool { return fmt.Sprint(p.PID) == pid && strings.HasPrefix(p.Cmdline, "tail -F") }
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if procs, err = old.UserProcesses(); err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(procs, isTail) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("old CVM: PID %s is not the lingering tail: %v", pid, procs)
+		}
+	}
+	mustSSH(t, old, "kill "+pid)
+	if procs, err := old.WaitNoUserProcesses(5 * time.Second); err != nil || len(procs) > 0 {
+		t.Errorf("old CVM: processes left after killing tail %s: %v (%v)", pid, procs, err)
 	}
 }
 

@@ -188,3 +188,32 @@ func copyFile(src, dst string, perm os.FileMode) error {
 	}
 	return os.WriteFile(dst, data, perm)
 }
+
+// versionDependentConfig are sshd_config lines for settings that only some OpenSSH
+// versions know, included when this sshd accepts them.
+var versionDependentConfig = sync.OnceValue(func() []string {
+	var lines []string
+	// OpenSSH 9.8 and later refuse, for a while, a source address whose connections failed
+	// to authenticate or were dropped. Tests do both on purpose, all from 127.0.0.1.
+	if sshdAccepts("PerSourcePenalties no") {
+		lines = append(lines, "PerSourcePenalties no")
+	}
+	return lines
+})
+
+func sshdAccepts(line string) bool {
+	dir, err := os.MkdirTemp("", "sshdcvm-check-")
+	if err != nil {
+		return false
+	}
+	defer os.RemoveAll(dir)
+	key := filepath.Join(dir, "host_key")
+	if keygen(key, "sshdcvm-check") != nil {
+		return false
+	}
+	config := filepath.Join(dir, "sshd_config")
+	if os.WriteFile(config, []byte("HostKey "+key+"\n"+line+"\n"), 0o600) != nil {
+		return false
+	}
+	return exec.Command(sshdPath, "-t", "-f", config).Run() == nil
+}

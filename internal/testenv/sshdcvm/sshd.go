@@ -39,6 +39,9 @@ func (c *CVM) sshdConfig(opts Options) string {
 	// Parallel tests open many connections at once; OpenSSH's default 10:30:100 would
 	// randomly refuse some of them.
 	line("MaxStartups 200")
+	for _, l := range versionDependentConfig() {
+		line("%s", l)
+	}
 	if opts.MaxSessions > 0 {
 		line("MaxSessions %d", opts.MaxSessions)
 	}

@@ -65,7 +65,10 @@ func (r agentRequest) command() string {
 }
 
 // fallback is the tail -F pipeline for CVMs without Python: unframed bytes after a
-// "\0CVMTAIL0 <ident>" line, no offsets beyond a resume point.
+// "\0CVMTAIL0 <ident>" line, no offsets beyond a resume point. When tail ends by itself
+// (--no-follow) the shell waits until its output is drained, then exits; sshd may close the
+// channel as soon as the shell is gone, so output still on its way through a helper process
+// would be lost. The watchdog cleans up once the channel has closed.
 func (r agentRequest) fallback(sudo string) string {
 	p := shellQuote(r.Path)
 	var tailArgs string
@@ -87,5 +90,8 @@ func (r agentRequest) fallback(sudo string) string {
 	return `exec 3<&0 </dev/null; ` +
 		`( trap '' TERM; cat <&3 >/dev/null 2>&1; kill -TERM 0 ) >/dev/null 2>&1 & ` +
 		`printf '\000CVMTAIL0 %s\n' "$(stat -L -c %d:%i -- ` + p + ` 2>/dev/null)"; ` +
-		sudo + `tail ` + tailArgs + follow + ` -- ` + p + `; rc=$?; trap '' TERM; kill -TERM 0 2>/dev/null; exit $rc`
+		// tail writes into our own cat: its EOF comes only once every writer of tail's
+		// output is gone, so the shell exits only after everything reached the channel.
+		// tail's status comes back through fd 5 (POSIX sh has no pipefail).
+		`{ rc=$( { { ` + sudo + `tail ` + tailArgs + follow + ` -- ` + p + ` 5>&-; echo $? >&5; } | cat >&6; } 5>&1 ); } 6>&1; exit $rc`
 }

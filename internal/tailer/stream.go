@@ -208,7 +208,7 @@ func (s *stream) runSession(ctx context.Context, sess Session) (sessionEnd, erro
 			if msg == "" {
 				msg = fmt.Sprintf("remote command exited with status %d", exitErr.ExitStatus())
 			}
-			return endFailed, remoteError(msg)
+			return endFailed, remoteError(msg, s.info.Path, s.file.Sudo)
 		}
 		if endErr == nil {
 			endErr = errors.New("channel closed")
@@ -218,8 +218,12 @@ func (s *stream) runSession(ctx context.Context, sess Session) (sessionEnd, erro
 }
 
 // remoteError turns a remote command's complaint into an error with a way forward.
-func remoteError(msg string) error {
+func remoteError(msg, path string, sudo bool) error {
 	switch {
+	case strings.Contains(msg, "No such file or directory"):
+		return fileError("ENOENT", "", path, sudo) // tail -F fallback: "tail: cannot open ..."
+	case strings.Contains(msg, "Permission denied"):
+		return fileError("EACCES", "", path, sudo)
 	case strings.Contains(msg, "sudo") && (strings.Contains(msg, "password") || strings.Contains(msg, "not allowed") || strings.Contains(msg, "terminal")):
 		return &HintedError{Err: fmt.Errorf("not permitted to read it with sudo -n: %s", msg),
 			HintText: "give the SSH user passwordless sudo for this log, or follow another log"}

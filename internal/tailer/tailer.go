@@ -202,7 +202,31 @@ func Run(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (Result, err
 			}()
 		}
 	}
+	// Once stopping, a CVM gets StopGrace to confirm its channels closed; then the
+	// connections are closed under the streams, so that an unresponsive CVM cannot hold up
+	// Ctrl-C (a channel read only returns once the peer confirms the close).
+	allDone := make(chan struct{})
+	forced := make(chan struct{})
+	go func() {
+		defer close(forced)
+		select {
+		case <-allDone:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(cfg.StopGrace)
+		defer t.Stop()
+		select {
+		case <-allDone:
+		case <-t.C:
+			for _, p := range pools {
+				p.closeAll()
+			}
+		}
+	}()
 	wg.Wait()
+	close(allDone)
+	<-forced
 	for _, p := range pools {
 		p.closeAll()
 	}

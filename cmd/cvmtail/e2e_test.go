@@ -1,0 +1,534 @@
+package main_test
+
+// End-to-end tests: the built binary against real OpenSSH sshd CVMs on loopback addresses
+// (internal/testenv/sshdcvm). They need root and sshd; without them they skip, unless
+// CVMTAIL_E2E=1 (set by .ci/run) makes that a failure.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cvmtail-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "cvmtail")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building cvmtail:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run is a cvmtail process whose stdout lines are collected as they come.
+type run struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	mu     sync.Mutex
+	lines  []string
+	done   chan struct{}
+	code   int
+}
+
+func start(t *testing.T, args ...string) *run {
+	t.Helper()
+	r := &run{t: t, done: make(chan struct{})}
+	r.cmd = exec.Command(binary, args...)
+	r.cmd.Env = append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=")
+	r.cmd.Stderr = &syncWriter{w: &r.stderr, mu: &r.mu}
+	out, err := r.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		br := bufio.NewReaderSize(out, 1<<20)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" {
+				r.mu.Lock()
+				r.lines = append(r.lines, line)
+				r.mu.Unlock()
+			}
+			if err != nil {
+				break
+			}
+		}
+		err := r.cmd.Wait()
+		r.code = exitCode(err)
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+type syncWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+func (r *run) Lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.lines...)
+}
+
+func (r *run) Stderr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stderr.String()
+}
+
+// waitLines waits until pred holds for the lines so far.
+func (r *run) waitLines(what string, d time.Duration, pred func([]string) bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(d)
+	for !pred(r.Lines()) {
+		select {
+		case <-r.done:
+			if pred(r.Lines()) {
+				return
+			}
+			r.t.Fatalf("cvmtail exited (%d) before %s; stderr:\n%s", r.code, what, r.Stderr())
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting for %s; have %d lines; stderr:\n%s", what, len(r.Lines()), r.Stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// wait waits for exit and returns the status.
+func (r *run) wait(d time.Duration) int {
+	r.t.Helper()
+	select {
+	case <-r.done:
+		return r.code
+	case <-time.After(d):
+		r.t.Fatalf("cvmtail did not exit within %v; stderr:\n%s", d, r.Stderr())
+		return -1
+	}
+}
+
+func countWith(lines []string, prefix string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// noLeftovers asserts that no process of the SSH user remains on any CVM within 2 s.
+func noLeftovers(t *testing.T, cl *sshdcvm.Cluster) {
+	t.Helper()
+	for _, c := range cl.CVMs {
+		if left, err := c.WaitNoUserProcesses(2 * time.Second); err != nil || len(left) > 0 {
+			t.Errorf("%s: processes left after stopping: %v (err %v)", c.Addr, left, err)
+		}
+	}
+}
+
+func TestE2EManyCVMsAndFilesUnderLoad(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 4})
+	files := []string{"genesis.out", "stargate.out", "acropolis.out"}
+	for _, c := range cl.CVMs {
+		for _, f := range files {
+			c.Write(t, f, "start\n")
+		}
+	}
+	r := start(t, append([]string{"tail", "genesis", "stargate", "acropolis"}, cl.Args()...)...)
+	r.waitLines("the first line of 12 streams", 20*time.Second, func(l []string) bool { return len(l) >= 12 })
+
+	const perFile = 4000
+	var wg sync.WaitGroup
+	for ci, c := range cl.CVMs {
+		for _, f := range files {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				fh, err := os.OpenFile(c.Path(f), os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer fh.Close()
+				w := bufio.NewWriterSize(fh, 4096) // flushes mid-line, as a busy service does
+				for i := 1; i <= perFile; i++ {
+					fmt.Fprintf(w, "cvm%d %s %d %s\n", ci, f, i, strings.Repeat("x", (i*53)%900))
+				}
+				_ = w.Flush()
+			}()
+		}
+	}
+	wg.Wait()
+	r.waitLines("every line", 60*time.Second, func(l []string) bool { return len(l) >= 12*(perFile+1) })
+	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(3 * time.Second); code != 130 {
+		t.Errorf("exit status %d after SIGINT, want 130", code)
+	}
+	next := map[string]int{}
+	for _, line := range r.Lines() {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			t.Fatalf("short line %q", line)
+		}
+		cvm, log := f[0], f[1]
+		if len(f) == 3 && f[2] == "start" {
+			continue
+		}
+		// "<cvm> <log> cvmN file.out i xxx": the prefix must name where the line came from.
+		var ci, i int
+		var file, xs string
+		if _, err := fmt.Sscanf(strings.Join(f[2:], " "), "cvm%d %s %d %s", &ci, &file, &i, &xs); err != nil && !strings.HasSuffix(line, fmt.Sprintf(" %d \n", i)) {
+			if _, err2 := fmt.Sscanf(strings.Join(f[2:], " "), "cvm%d %s %d", &ci, &file, &i); err2 != nil {
+				t.Fatalf("mangled line %.100q: %v", line, err)
+			}
+		}
+		if cvm != cl.CVMs[ci].Addr || log+".out" != file {
+			t.Fatalf("mislabelled line: prefix %s %s, content from cvm%d %s", cvm, log, ci, file)
+		}
+		if want := strings.Repeat("x", (i*53)%900); xs != want || !strings.HasSuffix(line, "\n") {
+			t.Fatalf("cut line %s %s %d: %d x's, want %d", cvm, log, i, len(xs), len(want))
+		}
+		k := cvm + " " + log
+		if i != next[k]+1 {
+			t.Fatalf("%s: line %d after %d", k, i, next[k])
+		}
+		next[k] = i
+	}
+	for k, n := range next {
+		if n != perFile {
+			t.Errorf("%s: %d lines, want %d", k, n, perFile)
+		}
+	}
+	noLeftovers(t, cl)
+}
+
+func TestE2EMoreFilesThanMaxSessions(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 1, MaxSessions: 10})
+	c := cl.CVMs[0]
+	var args []string
+	for i := 0; i < 14; i++ {
+		name := fmt.Sprintf("svc%02d.out", i)
+		c.Write(t, name, fmt.Sprintf("line of %s\n", name))
+		args = append(args, c.RemotePath(name))
+	}
+	r := start(t, append(append([]string{"tail", "--no-follow"}, args...), cl.Args()...)...)
+	if code := r.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
+	}
+	if n := len(r.Lines()); n != 14 {
+		t.Errorf("%d lines from 14 files, want 14:\n%s\nstderr:\n%s", n, strings.Join(r.Lines(), ""), r.Stderr())
+	}
+	noLeftovers(t, cl)
+}
+
+func TestE2ERotationByRenameTruncationAndSymlink(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 1})
+	c := cl.CVMs[0]
+	c.Write(t, "genesis.out", "g1\n")
+	c.Write(t, "stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-100000.1", "s1\n")
+	if err := os.Symlink("stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-100000.1", c.Path("stargate.INFO")); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, append([]string{"tail", "genesis", "stargate.INFO", "-o", "raw"}, cl.Args()...)...)
+	r.waitLines("backlog", 20*time.Second, func(l []string) bool { return len(l) == 2 })
+
+	c.Append(t, "genesis.out", "g2\n")
+	if err := os.Rename(c.Path("genesis.out"), c.Path("genesis.out.20261122-100500")); err != nil {
+		t.Fatal(err)
+	}
+	c.Write(t, "genesis.out", "g3\n")
+	r.waitLines("renamed", 10*time.Second, func(l []string) bool { return len(l) == 4 })
+
+	time.Sleep(100 * time.Millisecond)
+	if err := os.Truncate(c.Path("genesis.out"), 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	c.Append(t, "genesis.out", "g4\n")
+	r.waitLines("truncated", 10*time.Second, func(l []string) bool { return len(l) == 5 })
+
+	c.Append(t, "stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-100000.1", "s2\n")
+	c.Write(t, "stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-110000.2", "s3\n")
+	if err := os.Symlink("stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-110000.2", c.Path("stargate.INFO.new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(c.Path("stargate.INFO.new"), c.Path("stargate.INFO")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLines("symlink switch", 10*time.Second, func(l []string) bool { return len(l) == 7 })
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	if code := r.wait(3 * time.Second); code != 143 {
+		t.Errorf("exit %d after SIGTERM, want 143", code)
+	}
+	var g, s []string
+	for _, l := range r.Lines() {
+		if strings.HasPrefix(l, "g") {
+			g = append(g, strings.TrimSpace(l))
+		} else {
+			s = append(s, strings.TrimSpace(l))
+		}
+	}
+	if strings.Join(g, ",") != "g1,g2,g3,g4" || strings.Join(s, ",") != "s1,s2,s3" {
+		t.Errorf("genesis %v, stargate %v", g, s)
+	}
+	noLeftovers(t, cl)
+}
+
+func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 2, OldCVM: []int{1}})
+	for _, c := range cl.CVMs {
+		c.Write(t, "genesis.out", "one\ntwo\n")
+		c.Write(t, "zookeeper.out", "z\n")
+	}
+	args := append([]string{"tail", "genesis", "zookeeper"}, cl.Args()...)
+	ready := func(r *run) {
+		r.waitLines("backlog", 20*time.Second, func(l []string) bool { return len(l) == 6 })
+	}
+	t.Run("SIGINT", func(t *testing.T) {
+		r := start(t, args...)
+		ready(r)
+		_ = r.cmd.Process.Signal(os.Interrupt)
+		if code := r.wait(2 * time.Second); code != 130 {
+			t.Errorf("exit %d, want 130", code)
+		}
+		noLeftovers(t, cl)
+	})
+	t.Run("SIGTERM", func(t *testing.T) {
+		r := start(t, args...)
+		ready(r)
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		if code := r.wait(2 * time.Second); code != 143 {
+			t.Errorf("exit %d, want 143", code)
+		}
+		noLeftovers(t, cl)
+	})
+	t.Run("SIGINT while a CVM is frozen", func(t *testing.T) {
+		r := start(t, args...)
+		ready(r)
+		cl.CVMs[0].Stop(t)
+		defer cl.CVMs[0].Cont(t)
+		start := time.Now()
+		_ = r.cmd.Process.Signal(os.Interrupt)
+		if code := r.wait(2 * time.Second); code != 130 {
+			t.Errorf("exit %d, want 130", code)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("took %v to stop", d)
+		}
+		cl.CVMs[0].Cont(t)
+		noLeftovers(t, cl)
+	})
+	t.Run("duration", func(t *testing.T) {
+		r := start(t, append(args, "--duration", "2s")...)
+		ready(r)
+		if code := r.wait(6 * time.Second); code != 0 {
+			t.Errorf("exit %d, want 0; stderr %s", code, r.Stderr())
+		}
+		noLeftovers(t, cl)
+	})
+	t.Run("no-follow", func(t *testing.T) {
+		r := start(t, append(args, "--no-follow")...)
+		if code := r.wait(20 * time.Second); code != 0 {
+			t.Errorf("exit %d, want 0; stderr %s", code, r.Stderr())
+		}
+		if len(r.Lines()) != 6 {
+			t.Errorf("lines %q", r.Lines())
+		}
+		noLeftovers(t, cl)
+	})
+	t.Run("reader closes stdout", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		sh := fmt.Sprintf("%s %s | head -1", binary, strings.Join(quoteAll(args), " "))
+		cmd := exec.CommandContext(ctx, "bash", "-c", "set -o pipefail; "+sh)
+		cmd.Env = append(os.Environ(), "NO_COLOR=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		// Quiet and status 0: pipefail would report cvmtail's status otherwise.
+		if err != nil || stderr.Len() != 0 || strings.Count(string(out), "\n") != 1 {
+			t.Errorf("err %v, stdout %q, stderr %q", err, out, stderr.String())
+		}
+		noLeftovers(t, cl)
+	})
+}
+
+func quoteAll(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return out
+}
+
+func TestE2EHostilePathIsJustAPath(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 1})
+	c := cl.CVMs[0]
+	name := `we ird 'q' "d" ;touch pwned; $(touch pwned2) ` + "`touch pwned3`" + ` & | > x`
+	c.Write(t, name, "hostile but fine\n")
+	r := start(t, append([]string{"tail", "--no-follow", c.RemotePath(name)}, cl.Args()...)...)
+	if code := r.wait(20 * time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
+	}
+	if got := strings.Join(r.Lines(), ""); !strings.HasSuffix(got, " hostile but fine\n") {
+		t.Errorf("stdout %q", got)
+	}
+	for _, p := range []string{"pwned", "pwned2", "pwned3"} {
+		for _, dir := range []string{c.LogDir, "/home/nutanix"} {
+			if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+				t.Errorf("the path was run by a shell: %s exists", filepath.Join(dir, p))
+			}
+		}
+	}
+}
+
+func TestE2EFailuresAreLocalAndExplained(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 2})
+	for _, c := range cl.CVMs {
+		c.Write(t, "genesis.out", "ok line\n")
+	}
+	secret := cl.CVMs[1].Path("secret.out")
+	if err := os.WriteFile(secret, []byte("secret\n"), 0o600); err != nil { // root-owned
+		t.Fatal(err)
+	}
+	base := func(extra ...string) []string {
+		return append(append([]string{"tail", "--no-follow"}, extra...), cl.Args()...)
+	}
+	withFlag := func(args []string, flag, value string) []string {
+		out := append([]string(nil), args...)
+		for i := range out {
+			if out[i] == flag {
+				out[i+1] = value
+			}
+		}
+		return out
+	}
+	dir := t.TempDir()
+	emptyKnown := filepath.Join(dir, "empty_known_hosts")
+	_ = os.WriteFile(emptyKnown, nil, 0o600)
+	kh, _ := os.ReadFile(cl.KnownHosts)
+	// Another key for CVM 0: a changed host key.
+	otherKey := filepath.Join(dir, "other")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", otherKey).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	otherPub, _ := os.ReadFile(otherKey + ".pub")
+	changed := filepath.Join(dir, "changed_known_hosts")
+	var lines []string
+	for _, l := range strings.Split(string(kh), "\n") {
+		if strings.HasPrefix(l, fmt.Sprintf("[%s]:", cl.CVMs[0].Addr)) {
+			f := strings.Fields(l)
+			p := strings.Fields(string(otherPub))
+			l = f[0] + " " + p[0] + " " + p[1]
+		}
+		lines = append(lines, l)
+	}
+	_ = os.WriteFile(changed, []byte(strings.Join(lines, "\n")), 0o600)
+
+	tests := []struct {
+		name    string
+		args    []string
+		status  int
+		stderr  []string
+		outHas  string
+	}{
+		{"missing file on one, fine elsewhere", base("genesis", "/home/nutanix/data/logs/nope.out"), 1,
+			[]string{"cvmtail: " + cl.CVMs[0].Addr + ": nope.out: /home/nutanix/data/logs/nope.out: no such file"}, "ok line"},
+		{"permission denied", base("genesis", "/home/nutanix/data/logs/secret.out"), 1,
+			[]string{"secret.out: /home/nutanix/data/logs/secret.out: permission denied"}, "ok line"},
+		{"unknown host key", withFlag(base("genesis"), "--known-hosts", emptyKnown), 3,
+			[]string{"unknown host key", "cvmtail: hint:"}, ""},
+		{"changed host key", withFlag(base("genesis"), "--known-hosts", changed), 1,
+			[]string{"cvmtail: " + cl.CVMs[0].Addr + ":", "CHANGED"}, "ok line"},
+		{"refused key", withFlag(base("genesis"), "-i", otherKey), 3,
+			[]string{"permission denied", "cvmtail: hint:"}, ""},
+		{"unreachable CVM", withFlag(base("genesis"), "--cvm", cl.CVMs[0].Addr+",127.0.0.99"), 1,
+			[]string{"cvmtail: 127.0.0.99:", "refused"}, "ok line"},
+		{"unreadable key file", withFlag(base("genesis"), "-i", filepath.Join(dir, "no-such-key")), 2,
+			[]string{"no-such-key"}, ""},
+		{"unknown log name", withFlag(base("stargat"), "-i", cl.KeyFile), 2,
+			[]string{`unknown log "stargat"`, "stargate"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := start(t, tc.args...)
+			code := r.wait(30 * time.Second)
+			stderr := r.Stderr()
+			if code != tc.status {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.status, stderr)
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+				if l != "" && !strings.HasPrefix(l, "cvmtail: ") {
+					t.Errorf("stderr line without the cvmtail: prefix: %q", l)
+				}
+			}
+			out := strings.Join(r.Lines(), "")
+			if tc.outHas != "" && !strings.Contains(out, tc.outHas) {
+				t.Errorf("stdout %q lacks %q", out, tc.outHas)
+			}
+			if tc.outHas == "" && out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+		})
+	}
+	noLeftovers(t, cl)
+}

@@ -480,11 +480,11 @@ func TestE2EFailuresAreLocalAndExplained(t *testing.T) {
 	_ = os.WriteFile(changed, []byte(strings.Join(lines, "\n")), 0o600)
 
 	tests := []struct {
-		name    string
-		args    []string
-		status  int
-		stderr  []string
-		outHas  string
+		name   string
+		args   []string
+		status int
+		stderr []string
+		outHas string
 	}{
 		{"missing file on one, fine elsewhere", base("genesis", "/home/nutanix/data/logs/nope.out"), 1,
 			[]string{"cvmtail: " + cl.CVMs[0].Addr + ": nope.out: /home/nutanix/data/logs/nope.out: no such file"}, "ok line"},

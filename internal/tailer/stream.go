@@ -25,7 +25,8 @@ type stream struct {
 	// the last whole line handed to the sink. A reconnect resumes exactly there.
 	ident           string
 	deliveredOffset int64
-	framed          bool // the CVM runs the agent (offsets known), not the tail fallback
+	recvOffset      int64 // offset of the next byte to arrive (framed mode)
+	framed          bool  // the CVM runs the agent (offsets known), not the tail fallback
 	opened          bool // the file was opened at least once
 }
 
@@ -278,6 +279,13 @@ func (s *stream) emit(lb *lineBuffer) (int, error) {
 		return 0, nil
 	}
 	n := i + 1
+	s.info.Ident, s.info.EndOffset = s.ident, -1
+	if s.framed {
+		s.info.EndOffset = s.recvOffset - int64(len(lb.buf)-n)
+		if s.info.EndOffset > s.recvOffset { // a partial line completed by us: nothing pending
+			s.info.EndOffset = s.recvOffset
+		}
+	}
 	if err := s.sink.Lines(&s.info, lb.buf[:n], s.cfg.Now()); err != nil {
 		return 0, err
 	}
@@ -307,7 +315,6 @@ func (s *stream) notice(msg string) {
 
 func (s *stream) readFrames(ctx context.Context, br *bufio.Reader, stdin io.Writer) (sessionEnd, error) {
 	var lb lineBuffer
-	var fileOffset int64 // offset in the current file of the next byte to arrive
 	var ack []byte
 	lastErrCode := ""
 	for {
@@ -331,11 +338,11 @@ func (s *stream) readFrames(ctx context.Context, br *bufio.Reader, stdin io.Writ
 			if _, err := io.ReadFull(br, lb.buf[start:start+n]); err != nil {
 				return endLost, err
 			}
-			fileOffset += int64(n)
+			s.recvOffset += int64(n)
 			if _, err := s.emit(&lb); err != nil {
 				return endSink, err
 			}
-			s.deliveredOffset = fileOffset - int64(len(lb.buf))
+			s.deliveredOffset = s.recvOffset - int64(len(lb.buf))
 			ack = strconv.AppendInt(ack[:0], int64(n), 10)
 			ack = append(ack, '\n')
 			if _, err := stdin.Write(ack); err != nil {
@@ -347,13 +354,13 @@ func (s *stream) readFrames(ctx context.Context, br *bufio.Reader, stdin io.Writ
 				return endFailed, fmt.Errorf("agent protocol: bad frame %q", hdr)
 			}
 			off, _ := strconv.ParseInt(f[1], 10, 64)
-			if f[0] != s.ident || off != fileOffset {
+			if f[0] != s.ident || off != s.recvOffset {
 				// Another file, or a jump: a partial line of the old position is complete.
 				if err := s.flushPartial(&lb); err != nil {
 					return endSink, err
 				}
 			}
-			s.ident, fileOffset, s.deliveredOffset = f[0], off, off
+			s.ident, s.recvOffset, s.deliveredOffset = f[0], off, off
 			s.opened = true
 			lastErrCode = ""
 		case "R":
@@ -367,7 +374,7 @@ func (s *stream) readFrames(ctx context.Context, br *bufio.Reader, stdin io.Writ
 			if err := s.flushPartial(&lb); err != nil {
 				return endSink, err
 			}
-			fileOffset, s.deliveredOffset = 0, 0
+			s.recvOffset, s.deliveredOffset = 0, 0
 			s.notice("file truncated; following from its start")
 		case "W":
 			s.notice(rest)

@@ -65,6 +65,12 @@ type StreamInfo struct {
 	Address string
 	Log     string
 	Path    string
+
+	// During a Sink.Lines call: the identity ("dev:ino") of the file the lines came from and
+	// the offset in it right after them, so a capture can resume exactly. EndOffset is -1
+	// when the CVM runs the tail fallback, which knows no offsets.
+	Ident     string
+	EndOffset int64
 }
 
 // Sink receives whole lines. Lines of one stream come in order from one goroutine; lines of
@@ -115,6 +121,10 @@ type Config struct {
 	StopGrace time.Duration
 	Now       func() time.Time
 	Events    func(Event)
+	// Resume, when set, gives a stream's starting point: the file identity and the offset
+	// of the first byte not yet delivered (e.g. the end of a capture file from a previous
+	// run). ok=false starts with the usual backlog.
+	Resume func(info StreamInfo) (ident string, offset int64, ok bool)
 }
 
 func (c *Config) defaults() {
@@ -176,6 +186,11 @@ func Run(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (Result, err
 		pools = append(pools, p)
 		for _, f := range cfg.Files {
 			s := &stream{cfg: &cfg, pool: p, file: f, info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path}, sink: sink}
+			if cfg.Resume != nil {
+				if ident, off, ok := cfg.Resume(s.info); ok && ident != "" && off >= 0 {
+					s.ident, s.deliveredOffset = ident, off
+				}
+			}
 			res.Streams++
 			wg.Add(1)
 			go func() {

@@ -27,7 +27,7 @@ type stream struct {
 	deliveredOffset int64
 	recvOffset      int64 // offset of the next byte to arrive (framed mode)
 	framed          bool  // the CVM runs the agent (offsets known), not the tail fallback
-	opened          bool // the file was opened at least once
+	opened          bool  // the file was opened at least once
 }
 
 type outcome struct {

@@ -16,7 +16,9 @@ const (
 	DefaultUser                = "nutanix"
 	DefaultPort                = 22
 	DefaultConnectTimeout      = 10 * time.Second
-	DefaultServerAliveInterval = 10 * time.Second // hardened CVMs drop sessions idle for 600 s
+	// A peer that stops answering is declared dead 15-20 s after its last answer, so that a
+	// reconnect can happen within 30 s; hardened CVMs drop sessions idle for 600 s anyway.
+	DefaultServerAliveInterval = 5 * time.Second
 	DefaultServerAliveCountMax = 3
 )
 

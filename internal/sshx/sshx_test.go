@@ -154,7 +154,7 @@ Host *
 	defaults := sshx.HostConfig{
 		User: "nutanix", Port: 22, IdentityFiles: defaultKeys,
 		KnownHostsFile: inHome(".ssh/known_hosts"), HostKeyCheck: sshx.HostKeyStrict,
-		ConnectTimeout: 10 * time.Second, ServerAliveInterval: 10 * time.Second, ServerAliveCountMax: 3,
+		ConnectTimeout: 10 * time.Second, ServerAliveInterval: sshx.DefaultServerAliveInterval, ServerAliveCountMax: sshx.DefaultServerAliveCountMax,
 	}
 	fromConfig := sshx.HostConfig{
 		Host: "cvm1", HostName: "127.0.0.5", User: "cfguser", Port: 2222,

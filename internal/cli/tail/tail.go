@@ -32,6 +32,7 @@ type Options struct {
 	Duration   time.Duration
 	Timestamps bool
 	Output     string
+	OutputDir  string
 	Color      string
 
 	// Resolved by RunE.
@@ -90,7 +91,8 @@ when stopped by SIGINT/SIGTERM.`,
 	fl.BoolVar(&opts.NoFollow, "no-follow", false, "print the backlog and exit")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h) and exit 0")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
-	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json or raw")
+	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
+	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log; a restarted capture resumes where it stopped")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
@@ -126,7 +128,9 @@ func (o *Options) validate() error {
 	switch o.Output {
 	case "text", "json", "raw":
 	case "none":
-		return cmdutil.UsageWithHint(errors.New("-o none needs --output-dir"), "use -o text, json or raw")
+		if o.OutputDir == "" {
+			return cmdutil.UsageWithHint(errors.New("-o none needs --output-dir"), "use -o text, json or raw, or add --output-dir DIR")
+		}
 	default:
 		return cmdutil.Usagef("invalid --output %q: use text, json or raw", o.Output)
 	}
@@ -155,6 +159,7 @@ func (l *stderrLog) printf(format string, args ...any) {
 
 // sink renders each stream's lines and hands them to the one writer.
 type sink struct {
+	capture *capturer // nil without --output-dir
 	opts      output.Options
 	w         *output.Writer
 	mu        sync.Mutex
@@ -173,6 +178,14 @@ func (s *sink) renderer(info *tailer.StreamInfo) *output.Renderer {
 }
 
 func (s *sink) Lines(info *tailer.StreamInfo, data []byte, received time.Time) error {
+	if s.capture != nil {
+		if err := s.capture.write(info, data); err != nil {
+			return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
+		}
+	}
+	if s.opts.Format == output.None {
+		return nil
+	}
 	b := s.renderer(info).Append(s.w.Buffer(), data, received)
 	if err := s.w.Write(b); err != nil {
 		return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
@@ -229,8 +242,25 @@ func tailRun(ctx context.Context, opts *Options) error {
 		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo})
 	}
 
+	if opts.OutputDir != "" {
+		c, err := output.NewCapture(opts.OutputDir)
+		if err != nil {
+			return cmdutil.UsageWithHint(err, "choose a directory you can write to")
+		}
+		sk.capture = &capturer{c: c, streams: map[*tailer.StreamInfo]*output.CaptureStream{}}
+		cfg.Resume = func(info tailer.StreamInfo) (string, int64, bool) {
+			return c.ResumePoint(info.CVM, info.Log)
+		}
+	}
+
 	res, runErr := tailer.Run(runCtx, cfg, dialer, sk)
 	werr := w.Close()
+	if sk.capture != nil {
+		if err := sk.capture.close(); err != nil {
+			errLog.printf("cvmtail: %s\n", err)
+			return &cmdutil.SilentError{Code: cmdutil.ExitPartial}
+		}
+	}
 
 	switch {
 	case werr != nil && output.IsBrokenPipe(werr):

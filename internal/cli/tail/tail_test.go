@@ -214,3 +214,41 @@ func TestRunDurationEndsWithStatus0(t *testing.T) {
 		t.Errorf("stdout %q", out.String())
 	}
 }
+
+func TestRunOutputDirResumesWithoutRepeating(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "svc.out")
+	if err := os.WriteFile(p, []byte("1\n2\n3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	capDir := filepath.Join(dir, "capture")
+	cvms := map[string]*tailertest.Local{"c1": {}}
+	f, out, _ := testFactory()
+	o := newOptions(f, []string{p}, "c1")
+	o.OutputDir, o.Output = capDir, "none"
+	if err := run(t, o, cvms); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("-o none wrote %q to stdout", out.String())
+	}
+	f2, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2.WriteString("4\n5\n")
+	f2.Close()
+	f, out, _ = testFactory()
+	o = newOptions(f, []string{p}, "c1")
+	o.OutputDir = capDir
+	if err := run(t, o, cvms); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "c1 svc.out 4\nc1 svc.out 5\n" {
+		t.Errorf("second run printed %q, want only the new lines", out.String())
+	}
+	got, _ := os.ReadFile(filepath.Join(capDir, "c1", "svc.out.log"))
+	if string(got) != "1\n2\n3\n4\n5\n" {
+		t.Errorf("capture %q", got)
+	}
+}

@@ -13,9 +13,9 @@ import (
 
 // Defaults, used when neither Options nor ssh_config say otherwise.
 const (
-	DefaultUser                = "nutanix"
-	DefaultPort                = 22
-	DefaultConnectTimeout      = 10 * time.Second
+	DefaultUser           = "nutanix"
+	DefaultPort           = 22
+	DefaultConnectTimeout = 10 * time.Second
 	// A peer that stops answering is declared dead 15-20 s after its last answer, so that a
 	// reconnect can happen within 30 s; hardened CVMs drop sessions idle for 600 s anyway.
 	DefaultServerAliveInterval = 5 * time.Second

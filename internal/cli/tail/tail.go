@@ -159,7 +159,7 @@ func (l *stderrLog) printf(format string, args ...any) {
 
 // sink renders each stream's lines and hands them to the one writer.
 type sink struct {
-	capture *capturer // nil without --output-dir
+	capture   *capturer // nil without --output-dir
 	opts      output.Options
 	w         *output.Writer
 	mu        sync.Mutex

@@ -4,6 +4,8 @@ package output
 
 import (
 	"hash/fnv"
+	"regexp"
+	"text/template"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +29,14 @@ type Options struct {
 	Color      bool // colour the prefix
 	Escape     bool // stdout is a terminal: show control characters escaped
 	Timestamps bool // put the received time first
+
+	// LogTime puts each line's own parsed time first (after the received time), or adds
+	// "log_time" in JSON; see AppendLines.
+	LogTime bool
+	// Highlight colours the matches of these expressions in text and raw when Color is on.
+	Highlight []*regexp.Regexp
+	// Template, when set, renders each line instead of Format (see NewTemplate).
+	Template *template.Template
 }
 
 // TimeLayout is RFC 3339 in UTC with milliseconds.
@@ -49,11 +59,18 @@ func CVMColor(name string) color.Attribute {
 type Renderer struct {
 	opts   Options
 	prefix []byte // text: "<cvm> <log> " (coloured); json: the fixed fields after "time"
+
+	fields map[string]string // --template: the JSON fields of the line being rendered
+	spans  [][]int           // --highlight: reused match positions
 }
 
 // NewRenderer prepares the rendering of one stream's lines.
 func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
 	r := &Renderer{opts: opts}
+	if opts.Template != nil {
+		r.fields = map[string]string{"cvm": cvm, "address": address, "log": log, "path": path}
+		return r
+	}
 	switch opts.Format {
 	case JSON:
 		b := []byte(`,"cvm":`)
@@ -98,6 +115,9 @@ func sanitizeName(s string) string {
 
 // Append renders the lines in data (each ending in '\n') received at t, appending to dst.
 func (r *Renderer) Append(dst, data []byte, t time.Time) []byte {
+	if r.opts.LogTime || r.opts.Template != nil || len(r.opts.Highlight) > 0 && r.opts.Color && r.opts.Format != JSON {
+		return r.AppendLines(dst, data, t, nil)
+	}
 	var ts []byte
 	if r.opts.Timestamps || r.opts.Format == JSON {
 		var tb [40]byte

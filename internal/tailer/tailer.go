@@ -125,6 +125,12 @@ type Config struct {
 	// of the first byte not yet delivered (e.g. the end of a capture file from a previous
 	// run). ok=false starts with the usual backlog.
 	Resume func(info StreamInfo) (ident string, offset int64, ok bool)
+	// Since, when set, starts each file's backlog at its first line stamped at or after
+	// it instead of Lines: the agent binary-searches the file by offset, so a large file is
+	// not copied. SyslogZone is the zone of syslog-style times (nil: UTC). On a CVM without
+	// Python (tail fallback) Since is not available and Lines applies.
+	Since      time.Time
+	SyslogZone *time.Location
 }
 
 func (c *Config) defaults() {

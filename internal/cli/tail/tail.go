@@ -34,6 +34,7 @@ type Options struct {
 	Output     string
 	OutputDir  string
 	Color      string
+	Reading    ReadingOptions // --grep, --level, --since, --template, --merge-window, ...
 
 	// Resolved by RunE.
 	Logs []catalog.Log
@@ -94,6 +95,7 @@ when stopped by SIGINT/SIGTERM.`,
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
 	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log; a restarted capture resumes where it stopped")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
+	addReadingFlags(fl, &opts.Reading)
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
@@ -139,6 +141,9 @@ func (o *Options) validate() error {
 	default:
 		return cmdutil.Usagef("invalid --color %q: use auto, always or never", o.Color)
 	}
+	if err := o.Reading.validate(o.Factory.Now, o.Output); err != nil {
+		return err
+	}
 	if _, err := o.SSH.SSHConfig(o.Factory); err != nil {
 		return err
 	}
@@ -160,6 +165,7 @@ func (l *stderrLog) printf(format string, args ...any) {
 // sink renders each stream's lines and hands them to the one writer.
 type sink struct {
 	capture   *capturer // nil without --output-dir
+	stage     lineStage // filters.go: runs first, so capture and stdout see only kept lines
 	opts      output.Options
 	w         *output.Writer
 	mu        sync.Mutex
@@ -178,6 +184,10 @@ func (s *sink) renderer(info *tailer.StreamInfo) *output.Renderer {
 }
 
 func (s *sink) Lines(info *tailer.StreamInfo, data []byte, received time.Time) error {
+	data, logTimes := s.filter(info, data, received)
+	if len(data) == 0 {
+		return nil
+	}
 	if s.capture != nil {
 		if err := s.capture.write(info, data); err != nil {
 			return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
@@ -186,11 +196,7 @@ func (s *sink) Lines(info *tailer.StreamInfo, data []byte, received time.Time) e
 	if s.opts.Format == output.None {
 		return nil
 	}
-	b := s.renderer(info).Append(s.w.Buffer(), data, received)
-	if err := s.w.Write(b); err != nil {
-		return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
-	}
-	return nil
+	return s.emit(info, data, logTimes, received)
 }
 
 func tailRun(ctx context.Context, opts *Options) error {
@@ -253,7 +259,11 @@ func tailRun(ctx context.Context, opts *Options) error {
 		}
 	}
 
+	if err := opts.Reading.setup(sk, &cfg); err != nil {
+		return err
+	}
 	res, runErr := tailer.Run(runCtx, cfg, dialer, sk)
+	sk.flush()
 	werr := w.Close()
 	if sk.capture != nil {
 		if err := sk.capture.close(); err != nil {

@@ -1,0 +1,230 @@
+package tail
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/filter"
+	"github.com/cvmtail/cvmtail/internal/logtime"
+	"github.com/cvmtail/cvmtail/internal/output"
+	"github.com/cvmtail/cvmtail/internal/tailer"
+)
+
+// ReadingOptions are the flags that choose, start and shape the lines (issue 6): --grep,
+// --exclude, --highlight, --level, --since, --since-time, --cvm-timezone, --log-time,
+// --template and --merge-window.
+type ReadingOptions struct {
+	Grep        []string
+	Exclude     []string
+	Highlight   []string
+	Level       string
+	Since       time.Duration
+	SinceTime   string
+	CVMTimezone string
+	LogTime     bool
+	Template    string
+	MergeWindow time.Duration
+
+	// Resolved by validate.
+	filter     filter.Config
+	highlight  []*regexp.Regexp
+	sinceAt    time.Time // zero: no --since
+	zone       *time.Location
+	levelValue logtime.Level
+}
+
+const sinceTimeLayout = "2006-01-02 15:04:05"
+
+func addReadingFlags(fl *pflag.FlagSet, o *ReadingOptions) {
+	fl.StringArrayVar(&o.Grep, "grep", nil, "keep only lines matching `RE` (Go RE2 syntax; repeatable: any of them); matches are highlighted")
+	fl.StringArrayVar(&o.Exclude, "exclude", nil, "drop lines matching `RE` (repeatable: any of them)")
+	fl.StringArrayVar(&o.Highlight, "highlight", nil, "colour the matches of `RE` when colour is on (repeatable)")
+	fl.StringVar(&o.Level, "level", "", "only records of severity `W|E|F` (WARNING, ERROR, FATAL) or worse; continuation lines stay with their record")
+	fl.DurationVar(&o.Since, "since", 0, "start each file's backlog at its first line written in the last `D` (15m, 2h), instead of -n")
+	fl.StringVar(&o.SinceTime, "since-time", "", "start each file's backlog at its first line at or after `T` (RFC 3339, or '2006-01-02 15:04:05' in UTC)")
+	fl.StringVar(&o.CVMTimezone, "cvm-timezone", "UTC", "`ZONE` of the CVMs' OS logs (syslog); service logs are always UTC (IANA name, e.g. Asia/Tokyo, or Local)")
+	fl.BoolVar(&o.LogTime, "log-time", false, "put each line's own time (parsed from the line, in UTC, RFC 3339 milliseconds; '-' when it has none) first; JSON gets log_time")
+	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time); helpers: color, cvmcolor, upper, lower, json, pad")
+	fl.DurationVar(&o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
+}
+
+func (o *ReadingOptions) validate(now func() time.Time, format string) error {
+	compile := func(flag string, exprs []string) ([]*filter.Matcher, error) {
+		var ms []*filter.Matcher
+		for _, e := range exprs {
+			m, err := filter.Compile(e)
+			if err != nil {
+				return nil, cmdutil.Usagef("invalid --%s %q: %v", flag, e, stripRegexpPrefix(err))
+			}
+			ms = append(ms, m)
+		}
+		return ms, nil
+	}
+	var err error
+	if o.filter.Grep, err = compile("grep", o.Grep); err != nil {
+		return err
+	}
+	if o.filter.Exclude, err = compile("exclude", o.Exclude); err != nil {
+		return err
+	}
+	hl, err := compile("highlight", o.Highlight)
+	if err != nil {
+		return err
+	}
+	o.highlight = nil
+	for _, m := range append(append([]*filter.Matcher(nil), o.filter.Grep...), hl...) {
+		o.highlight = append(o.highlight, m.Regexp())
+	}
+	if o.Level != "" {
+		lv, ok := logtime.ParseLevel(o.Level)
+		if !ok {
+			return cmdutil.Usagef("invalid --level %q: use W, E or F (WARNING, ERROR, FATAL)", o.Level)
+		}
+		o.levelValue = lv
+	}
+	o.filter.Level = o.levelValue
+	zoneName := o.CVMTimezone
+	if zoneName == "" {
+		zoneName = "UTC"
+	}
+	o.zone, err = time.LoadLocation(zoneName)
+	if err != nil {
+		return cmdutil.Usagef("invalid --cvm-timezone %q: use an IANA zone name such as UTC or Europe/Berlin", o.CVMTimezone)
+	}
+	o.filter.Zone = o.zone
+
+	o.sinceAt = time.Time{}
+	switch {
+	case o.Since != 0 && o.SinceTime != "":
+		return cmdutil.Usagef("--since and --since-time cannot be used together")
+	case o.Since < 0:
+		return cmdutil.Usagef("invalid --since %s: use a positive duration such as 15m or 2h", o.Since)
+	case o.Since > 0:
+		o.sinceAt = now().Add(-o.Since)
+	case o.SinceTime != "":
+		t, err := time.Parse(time.RFC3339Nano, o.SinceTime)
+		if err != nil {
+			t, err = time.ParseInLocation(sinceTimeLayout, o.SinceTime, time.UTC)
+		}
+		if err != nil {
+			return cmdutil.Usagef("invalid --since-time %q: use RFC 3339 (2026-11-22T10:00:00Z) or '2006-01-02 15:04:05' (UTC)", o.SinceTime)
+		}
+		o.sinceAt = t
+	}
+
+	if o.MergeWindow < 0 {
+		return cmdutil.Usagef("invalid --merge-window %s: use a positive duration such as 2s", o.MergeWindow)
+	}
+	if (o.MergeWindow > 0 || o.Template != "" || o.LogTime) && format == string(output.None) {
+		return cmdutil.Usagef("--merge-window, --template and --log-time shape stdout, which -o none turns off")
+	}
+	if o.Template != "" {
+		tpl, err := output.NewTemplate(o.Template, false)
+		if err != nil {
+			return cmdutil.Usagef("invalid --template: %v", err)
+		}
+		if err := output.ProbeTemplate(tpl); err != nil {
+			return cmdutil.Usagef("invalid --template: %v", err)
+		}
+	}
+	o.filter.Times = o.LogTime || o.MergeWindow > 0 || o.Template != ""
+	return nil
+}
+
+func stripRegexpPrefix(err error) string {
+	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+}
+
+// setup completes the renderer options and the engine config from the reading flags.
+func (o *ReadingOptions) setup(sk *sink, cfg *tailer.Config) error {
+	sk.opts.LogTime = o.LogTime
+	sk.opts.Highlight = o.highlight
+	if o.Template != "" {
+		tpl, err := output.NewTemplate(o.Template, sk.opts.Color)
+		if err != nil {
+			return cmdutil.Usagef("invalid --template: %v", err)
+		}
+		sk.opts.Template = tpl
+	}
+	if o.filter.Active() {
+		sk.stage.cfg = &o.filter
+	}
+	if o.MergeWindow > 0 && sk.opts.Format != output.None {
+		sk.stage.merge = output.NewMerger(sk.w, o.MergeWindow, nil)
+	}
+	if !o.sinceAt.IsZero() {
+		cfg.Since = o.sinceAt
+		cfg.SyslogZone = o.zone
+	}
+	return nil
+}
+
+// lineStage is the sink's first step: per-stream filtering and log times, and, with
+// --merge-window, the merger in front of the writer.
+type lineStage struct {
+	cfg     *filter.Config // nil: nothing to filter or parse
+	mu      sync.Mutex
+	streams map[*tailer.StreamInfo]*filter.Stream
+	merge   *output.Merger
+}
+
+// filter returns the lines of data to keep and their own log times (nil when not needed).
+func (s *sink) filter(info *tailer.StreamInfo, data []byte, received time.Time) ([]byte, []time.Time) {
+	st := &s.stage
+	if st.cfg == nil {
+		return data, nil
+	}
+	st.mu.Lock()
+	fs, ok := st.streams[info]
+	if !ok {
+		if st.streams == nil {
+			st.streams = map[*tailer.StreamInfo]*filter.Stream{}
+		}
+		fs = st.cfg.NewStream()
+		st.streams[info] = fs
+	}
+	st.mu.Unlock()
+	return fs.Apply(data, received)
+}
+
+// emit renders kept lines and hands them to the writer, or to the merger.
+func (s *sink) emit(info *tailer.StreamInfo, data []byte, logTimes []time.Time, received time.Time) error {
+	r := s.renderer(info)
+	var err error
+	if m := s.stage.merge; m != nil {
+		var one []byte
+		for i := 0; len(data) > 0; i++ {
+			n := strings.IndexByte(string(data), '\n') + 1 // no copy: the compiler converts in place
+			var lt time.Time
+			if i < len(logTimes) {
+				lt = logTimes[i]
+			}
+			one = r.AppendLines(one[:0], data[:n], received, []time.Time{lt})
+			data = data[n:]
+			if err = m.Add(info, lt, one); err != nil {
+				break
+			}
+		}
+	} else if logTimes == nil {
+		err = s.w.Write(r.Append(s.w.Buffer(), data, received))
+	} else {
+		err = s.w.Write(r.AppendLines(s.w.Buffer(), data, received, logTimes))
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
+	}
+	return nil
+}
+
+// flush releases what the merger still holds; call it before closing the writer.
+func (s *sink) flush() {
+	if s.stage.merge != nil {
+		_ = s.stage.merge.Close()
+	}
+}

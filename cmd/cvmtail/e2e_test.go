@@ -54,9 +54,16 @@ type run struct {
 
 func start(t *testing.T, args ...string) *run {
 	t.Helper()
+	return startEnv(t, nil, args...)
+}
+
+// startEnv starts cvmtail with extra environment variables; the user's cache and agent
+// never take part.
+func startEnv(t *testing.T, env []string, args ...string) *run {
+	t.Helper()
 	r := &run{t: t, done: make(chan struct{})}
 	r.cmd = exec.Command(binary, args...)
-	r.cmd.Env = append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=")
+	r.cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=", "XDG_CACHE_HOME="+t.TempDir()), env...)
 	r.cmd.Stderr = &syncWriter{w: &r.stderr, mu: &r.mu}
 	out, err := r.cmd.StdoutPipe()
 	if err != nil {

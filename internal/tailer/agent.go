@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // agentScript follows one file on the CVM and frames its bytes with offsets and file
@@ -22,6 +23,11 @@ type agentRequest struct {
 	Window       int    // bytes in flight before the agent waits for credit
 	PollMillis   int    // how often the agent checks the name for new data and rotation
 	Sudo         bool
+	// Since, when not zero, replaces Lines: the agent starts at the first line stamped at
+	// or after it (binary search by offset); ZoneOffset is the UTC offset in seconds of
+	// syslog-style times. Appended after the original arguments.
+	Since      time.Time
+	ZoneOffset int
 }
 
 // shellQuote makes s one word for a POSIX shell: every character literal, nothing
@@ -47,6 +53,9 @@ func (r agentRequest) command() string {
 		shellQuote(r.Path), strconv.Itoa(r.Lines), follow, shellQuote(r.ResumeIdent),
 		strconv.FormatInt(r.ResumeOffset, 10), strconv.Itoa(r.Window), strconv.Itoa(r.PollMillis),
 	}, " ")
+	if !r.Since.IsZero() && r.ResumeIdent == "" {
+		args += " " + strconv.FormatFloat(float64(r.Since.UnixNano())/1e9, 'f', 6, 64) + " " + strconv.Itoa(r.ZoneOffset)
+	}
 	var b strings.Builder
 	b.WriteString("S=")
 	b.WriteString(shellQuote(agentScript))

@@ -102,6 +102,14 @@ func (s *stream) request() agentRequest {
 	if r.PollMillis < 1 {
 		r.PollMillis = 1
 	}
+	if !s.cfg.Since.IsZero() {
+		r.Since = s.cfg.Since
+		zone := s.cfg.SyslogZone
+		if zone == nil {
+			zone = time.UTC
+		}
+		_, r.ZoneOffset = s.cfg.Since.In(zone).Zone()
+	}
 	if s.ident != "" {
 		r.ResumeIdent = s.ident
 		r.ResumeOffset = s.deliveredOffset

@@ -1,7 +1,10 @@
 # cvmtail remote agent: follows one file by name and sends framed chunks with byte offsets.
 # Runs on the CVM under python3 or python 2.7, reads nothing but its arguments and stdin.
 #
-# argv: path lines follow resume_ident resume_offset window poll_ms
+# argv: path lines follow resume_ident resume_offset window poll_ms [since zone_offset]
+#   since (optional, Unix seconds, "" for none): instead of the last `lines` lines, start at the
+#   first line stamped at or after since, found by binary search over the file's offsets (a
+#   file can be gigabytes); zone_offset is the UTC offset in seconds of syslog-style times.
 # stdout: b"\0CVMTAIL1\n", then frames: a header line "<type> <fields>\n", for D a payload.
 #   O ident offset size   following file ident ("dev:ino") from offset
 #   D len                 len bytes of the current file at the current offset
@@ -12,7 +15,7 @@
 #   Z                     end (no-follow: backlog done)
 # stdin: decimal byte counts the client has consumed, one per line (flow control credits);
 # EOF on stdin means the channel closed: exit at once, leaving nothing behind.
-import errno, os, select, sys
+import calendar, errno, os, re, select, sys, time
 
 MAX_CHUNK = 256 * 1024
 
@@ -25,7 +28,11 @@ def main():
     resume_offset = int(sys.argv[5])
     window = int(sys.argv[6])
     poll = int(sys.argv[7]) / 1000.0
-    Agent(path, lines, follow, resume_ident, resume_offset, window, poll).run()
+    agent = Agent(path, lines, follow, resume_ident, resume_offset, window, poll)
+    if len(sys.argv) > 8 and sys.argv[8]:
+        agent.since = float(sys.argv[8])
+        agent.zone_offset = int(sys.argv[9]) if len(sys.argv) > 9 else 0
+    agent.run()
 
 
 def ident_of(st):
@@ -59,6 +66,8 @@ class Agent(object):
         self.inbuf = b""
         self.error = None  # last reported open error code, to report once per change
         self.gone = False  # the name vanished while we hold the file open
+        self.since = None  # Unix time: start at the first line stamped at or after it
+        self.zone_offset = 0
 
     # --- flow control and channel-close detection -------------------------------------
     def check_stdin(self, timeout):
@@ -104,7 +113,7 @@ class Agent(object):
             sent = True
             self.check_stdin(0)
 
-    def open_file(self, start_lines, notice=None, start_offset=None):
+    def open_file(self, start_lines, notice=None, start_offset=None, since=None):
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except (OSError, IOError) as e:
@@ -118,6 +127,8 @@ class Agent(object):
         start = 0
         if start_offset is not None:
             start = start_offset
+        elif since is not None:
+            start = find_since(fd, st.st_size, since, time.time(), self.zone_offset)
         elif start_lines is not None:
             start = backlog_start(fd, st.st_size, start_lines)
         os.lseek(fd, start, 0)
@@ -169,7 +180,7 @@ class Agent(object):
         if self.resume_ident:
             opened = self.resume()
         else:
-            opened = self.open_file(self.lines if self.lines >= 0 else None)
+            opened = self.open_file(self.lines if self.lines >= 0 else None, since=self.since)
         if not self.follow:
             if opened:
                 size = os.fstat(self.fd).st_size
@@ -239,6 +250,140 @@ def backlog_start(fd, size, n):
             if need == 0:
                 return pos + i + 1
     return 0
+
+
+# --- timestamps: the rules of internal/logtime (keep the two in step) -----------------
+GLOG = re.compile(br"([IWEF])(\d{8}|\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: |$)")
+ISO = re.compile(br"(\d{4})-(\d\d)-(\d\d)([ T])(\d\d):(\d\d):(\d\d)(?:[,.](\d+))?(Z|[+-]\d\d:\d\d)?")
+SYSLOG = re.compile(br"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( \d|\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: |$)")
+CASSANDRA = re.compile(br"(?:DEBUG|TRACE|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL) *\[[^\]]*\] (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:[,.](\d+))?")
+MONTHS = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"]
+
+
+def epoch(y, mo, d, h, mi, s, frac, offset):
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and s <= 60):
+        return None
+    t = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) - offset
+    if frac:
+        t += float(b"0." + frac)
+    return t
+
+
+def infer_year(ref, offset, mo, d, h, mi, s, frac):
+    """The latest year that does not put the line more than a day after ref."""
+    y = time.gmtime(ref + offset).tm_year + 1
+    for k in (0, 1):
+        t = epoch(y - k, mo, d, h, mi, s, frac, offset)
+        if t is None or t <= ref + 86400:
+            return t
+    return epoch(y - 2, mo, d, h, mi, s, frac, offset)
+
+
+def stamp(line, ref, zone_offset):
+    """Unix time at the start of line, or None (continuation, traceback, unknown format)."""
+    if len(line) < 15:
+        return None
+    m = GLOG.match(line)
+    if m:
+        date = m.group(2)
+        h, mi, s = int(m.group(3)), int(m.group(4)), int(m.group(5))
+        if len(date) == 8:
+            return epoch(int(date[:4]), int(date[4:6]), int(date[6:]), h, mi, s, m.group(6), 0)
+        return infer_year(ref, 0, int(date[:2]), int(date[2:]), h, mi, s, m.group(6))
+    m = ISO.match(line)
+    if m:
+        offset = 0
+        z = m.group(9)
+        if z and z != b"Z":
+            offset = (int(z[1:3]) * 60 + int(z[4:6])) * 60
+            if z[:1] == b"-":
+                offset = -offset
+        elif not z and m.group(4) == b"T":
+            offset = zone_offset  # RFC 3339 without offset: the CVM's local time
+        return epoch(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(5)),
+                     int(m.group(6)), int(m.group(7)), m.group(8), offset)
+    m = SYSLOG.match(line)
+    if m:
+        return infer_year(ref, zone_offset, MONTHS.index(m.group(1)) + 1, int(m.group(2)), int(m.group(3)),
+                          int(m.group(4)), int(m.group(5)), m.group(6))
+    m = CASSANDRA.match(line)
+    if m:
+        return epoch(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)),
+                     int(m.group(5)), int(m.group(6)), m.group(7), 0)
+    return None
+
+
+SCAN_LIMIT = 1 << 20  # bytes of untimestamped lines one probe reads before giving up
+
+
+def lines_from(fd, pos, hi, size):
+    """(start, line) for each line starting in [pos, hi); pos is a line start. Lines are read
+    whole even past hi; the scan stops after SCAN_LIMIT bytes."""
+    os.lseek(fd, pos, 0)
+    buf, base, off, origin = b"", pos, 0, pos
+    while pos < hi and base + len(buf) - origin <= SCAN_LIMIT:
+        i = buf.find(b"\n", off)
+        if i < 0:
+            if base + len(buf) >= size:
+                if off < len(buf):
+                    yield pos, buf[off:]
+                return
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                if off < len(buf):
+                    yield pos, buf[off:]
+                return
+            buf, base, off = buf[off:] + chunk, pos, 0
+            continue
+        yield pos, buf[off:i]
+        pos += i + 1 - off
+        off = i + 1
+
+
+def next_line_start(fd, pos, size):
+    """The first line start at or after pos."""
+    if pos == 0:
+        return 0
+    os.lseek(fd, pos - 1, 0)
+    while pos - 1 < size:
+        block = os.read(fd, 65536)
+        if not block:
+            return size
+        i = block.find(b"\n")
+        if i >= 0:
+            return pos + i
+        pos += len(block)
+    return size
+
+
+def first_stamped(fd, pos, hi, size, ref, zone_offset):
+    for start, line in lines_from(fd, pos, hi, size):
+        t = stamp(line, ref, zone_offset)
+        if t is not None:
+            return start, len(line), t
+    return None
+
+
+def find_since(fd, size, since, ref, zone_offset):
+    """Offset of the first line stamped at or after since (size when there is none), reading
+    a few blocks per halving instead of the file. Lines without a time belong to the record
+    before them; records are taken to be in time order, as a log file's are."""
+    lo, hi, ans = 0, size, size
+    while hi - lo > 65536:
+        mid = (lo + hi) // 2
+        p = next_line_start(fd, mid, size)
+        found = first_stamped(fd, p, hi, size, ref, zone_offset) if p < hi else None
+        if found is None:
+            hi = mid
+        elif found[2] < since:
+            lo = found[0] + found[1] + 1
+        else:
+            ans, hi = found[0], mid
+    for start, line in lines_from(fd, lo, hi, size):
+        t = stamp(line, ref, zone_offset)
+        if t is not None and t >= since:
+            return start
+    return ans
 
 
 def find_by_ident(directory, ident):

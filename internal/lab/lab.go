@@ -389,16 +389,24 @@ func knownHostsAddr(addr string, port int) string {
 	return "[" + addr + "]:" + strconv.Itoa(port)
 }
 
-// Args are the cvmtail flags that reach the lab with nothing else set up: Prism, its CA
-// and password, the cluster in PC mode, and every SSH setting (ignoring ~/.ssh/config).
-func (l *Lab) Args() []string {
+// PrismArgs are the cvmtail flags that reach the lab's Prism with nothing else set up:
+// address, CA, password and, in PC mode, the first cluster.
+func (l *Lab) PrismArgs() []string {
 	args := []string{"--prism", l.PrismAddr, "--ca-cert", l.CACert, "--password-file", l.Password}
 	if len(l.Clusters) > 1 {
 		args = append(args, "--cluster", l.Clusters[0])
 	}
-	return append(args, "--ssh-port", strconv.Itoa(l.SSHPort), "-i", l.Identity,
-		"--known-hosts", l.KnownHosts, "--ssh-config", "/dev/null")
+	return args
 }
+
+// SSHArgs are the cvmtail flags that reach the lab's CVMs, ignoring ~/.ssh/config.
+func (l *Lab) SSHArgs() []string {
+	return []string{"--ssh-port", strconv.Itoa(l.SSHPort), "-i", l.Identity,
+		"--known-hosts", l.KnownHosts, "--ssh-config", "/dev/null"}
+}
+
+// Args are PrismArgs and SSHArgs: what tail and logs --remote need.
+func (l *Lab) Args() []string { return append(l.PrismArgs(), l.SSHArgs()...) }
 
 // Rotate rotates one log of CVM i now: a file name (genesis.out) or a glog service
 // (stargate). It returns the path of the new file (for glog, the new INFO file).
@@ -424,6 +432,7 @@ func (l *Lab) Close() {
 		if l.prism != nil {
 			l.prism.Close()
 		}
+		close(l.procs.stopping)
 		var wg sync.WaitGroup
 		for _, s := range l.servers {
 			wg.Add(1)

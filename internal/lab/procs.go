@@ -14,9 +14,13 @@ type procTable struct {
 	mu      sync.Mutex
 	started map[int]bool
 	running int
+	// stopping is closed when the lab shuts down: commands are killed without grace.
+	stopping chan struct{}
 }
 
-func newProcTable() *procTable { return &procTable{started: map[int]bool{}} }
+func newProcTable() *procTable {
+	return &procTable{started: map[int]bool{}, stopping: make(chan struct{})}
+}
 
 func (t *procTable) add(sid int) {
 	t.mu.Lock()

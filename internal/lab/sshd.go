@@ -301,18 +301,32 @@ func (p *process) killGroupAfter(grace time.Duration) {
 
 func (p *process) killGroup(grace time.Duration) {
 	pgid := p.cmd.Process.Pid
-	t := time.NewTimer(grace)
-	select {
-	case <-p.exited:
-		// The leader is gone; a helper may still be in its group.
-		t.Stop()
-		if grace > 0 {
-			time.Sleep(grace)
+	defer p.procs.done(pgid)
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-deadline.C:
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return
+		case <-p.procs.stopping:
+			// The lab is shutting down: no grace.
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return
+		case <-poll.C:
+			// Done when the leader has been reaped and nothing else is left in its group
+			// (a group outlives its leader while any member runs).
+			select {
+			case <-p.exited:
+				if syscall.Kill(-pgid, 0) == syscall.ESRCH {
+					return
+				}
+			default:
+			}
 		}
-	case <-t.C:
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	p.procs.done(pgid)
 }
 
 func exitStatus(err error) uint32 {

@@ -1,0 +1,381 @@
+package main
+
+// The lab as cvmtail sees it: the built cvmtail binary against a lab started in-process
+// (and once the built lab binary), on 127.0.0.101+ so as not to meet the sshd CVMs of
+// other packages' tests on 127.0.0.11+, with free ports and temporary directories.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/lab"
+)
+
+var binDir, cvmtailBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cvmtail-lab-test")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	// CVMTAIL_BIN tests a cvmtail built elsewhere (another version, or while the tree
+	// does not build).
+	cvmtailBin = os.Getenv("CVMTAIL_BIN")
+	if cvmtailBin == "" {
+		cvmtailBin = filepath.Join(dir, "cvmtail")
+		build := exec.Command("go", "build", "-o", cvmtailBin, "../cvmtail")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building cvmtail:", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func startLab(t *testing.T, cfg lab.Config) *lab.Lab {
+	t.Helper()
+	cfg.Dir = t.TempDir()
+	cfg.FirstAddr = "127.0.0.101"
+	cfg.PrismAddr = "127.0.0.1:0"
+	if cfg.CVMs == 0 {
+		cfg.CVMs = 2
+	}
+	cfg.Errorf = t.Logf
+	l, err := lab.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l
+}
+
+// cvmtail is one run of the cvmtail binary, its stdout collected line by line.
+type cvmtail struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	lines  []string
+	stderr bytes.Buffer
+	done   chan struct{}
+	code   int
+}
+
+func startCvmtail(t *testing.T, args ...string) *cvmtail {
+	t.Helper()
+	r := &cvmtail{t: t, done: make(chan struct{})}
+	r.cmd = exec.Command(cvmtailBin, args...)
+	// Nothing of the user's: no agent, no ~/.ssh, no CVM list cached by an earlier run.
+	home := t.TempDir()
+	r.cmd.Env = append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=", "HOME="+home,
+		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"), "CVMTAIL_PRISM=", "CVMTAIL_PASSWORD=")
+	r.cmd.Stderr = lockedWriter{&r.mu, &r.stderr}
+	out, err := r.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			r.mu.Lock()
+			r.lines = append(r.lines, sc.Text())
+			r.mu.Unlock()
+		}
+		_, _ = io.Copy(io.Discard, out)
+		err := r.cmd.Wait()
+		r.code = r.cmd.ProcessState.ExitCode()
+		if err != nil && r.code == 0 {
+			r.code = -1
+		}
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}
+
+func (r *cvmtail) Lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.lines)
+}
+
+func (r *cvmtail) Stderr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stderr.String()
+}
+
+// wait waits for cvmtail to exit by itself and returns its exit status.
+func (r *cvmtail) wait(d time.Duration) int {
+	r.t.Helper()
+	select {
+	case <-r.done:
+		return r.code
+	case <-time.After(d):
+		r.t.Fatalf("cvmtail still running after %s; stderr:\n%s", d, r.Stderr())
+		return -1
+	}
+}
+
+// waitLines waits until cond holds for the lines so far.
+func (r *cvmtail) waitLines(what string, d time.Duration, cond func([]string) bool) {
+	r.t.Helper()
+	deadline := time.After(d)
+	for !cond(r.Lines()) {
+		select {
+		case <-r.done:
+			if cond(r.Lines()) {
+				return
+			}
+			r.t.Fatalf("cvmtail exited (%d) before %s; stderr:\n%s", r.code, what, r.Stderr())
+		case <-deadline:
+			r.t.Fatalf("no %s after %s; %d lines; stderr:\n%s", what, d, len(r.Lines()), r.Stderr())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// fromEvery holds when each CVM has given a line of log.
+func fromEvery(l *lab.Lab, log string) func([]string) bool {
+	return func(lines []string) bool {
+		for _, c := range l.CVMs {
+			if !slices.ContainsFunc(lines, func(s string) bool { return strings.HasPrefix(s, c.Name+" "+log+" ") }) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func TestListCVMs(t *testing.T) {
+	for _, mode := range []string{"pe", "pc"} {
+		t.Run(mode, func(t *testing.T) {
+			l := startLab(t, lab.Config{Mode: mode, Rate: 1})
+			r := startCvmtail(t, append([]string{"list-cvms", "-o", "json"}, l.PrismArgs()...)...)
+			if code := r.wait(30 * time.Second); code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
+			}
+			var got []struct{ Name, Address, Cluster string }
+			if err := json.Unmarshal([]byte(strings.Join(r.Lines(), "\n")), &got); err != nil {
+				t.Fatalf("%v in %q", err, r.Lines())
+			}
+			// In PC mode, Args selects the first of the two clusters.
+			var want []lab.CVM
+			for _, c := range l.CVMs {
+				if c.Cluster == l.Clusters[0] {
+					want = append(want, c)
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d CVMs %+v, want %d %+v", len(got), got, len(want), want)
+			}
+			for i, c := range want {
+				if got[i].Name != c.Name || got[i].Address != c.Address || got[i].Cluster != c.Cluster {
+					t.Errorf("CVM %d: %+v, want %s %s %s", i, got[i], c.Name, c.Address, c.Cluster)
+				}
+			}
+		})
+	}
+}
+
+func TestTailNoFollowGivesEveryCVM(t *testing.T) {
+	l := startLab(t, lab.Config{Rate: 1, Backlog: 50})
+	r := startCvmtail(t, append([]string{"tail", "genesis", "--no-follow", "-n", "5"}, l.Args()...)...)
+	if code := r.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
+	}
+	lines := r.Lines()
+	for _, c := range l.CVMs {
+		n := 0
+		for _, s := range lines {
+			if strings.HasPrefix(s, c.Name+" genesis ") {
+				n++
+			}
+		}
+		if n != 5 {
+			t.Errorf("%s: %d genesis lines, want 5", c.Name, n)
+		}
+	}
+	if len(lines) != 5*len(l.CVMs) {
+		t.Errorf("%d lines, want %d:\n%s", len(lines), 5*len(l.CVMs), strings.Join(lines, "\n"))
+	}
+	for _, s := range lines {
+		// <cvm> genesis 2026-11-22 10:00:00,123Z INFO file.py:123 message
+		f := strings.Fields(s)
+		if len(f) < 6 || !strings.HasSuffix(f[3], "Z") || !strings.Contains(f[5], ".py:") {
+			t.Errorf("not a genesis line: %q", s)
+		}
+	}
+}
+
+func TestInterruptLeavesNothingOnTheCVMs(t *testing.T) {
+	// A long grace: only cvmtail closing its channels, and the agent noticing, may end the
+	// remote commands within the time checked here.
+	l := startLab(t, lab.Config{Grace: 30 * time.Second})
+	r := startCvmtail(t, append([]string{"tail", "genesis", "stargate.INFO", "-n", "1"}, l.Args()...)...)
+	r.waitLines("lines from every CVM", 20*time.Second, fromEvery(l, "stargate.INFO"))
+	if n := len(l.Leftovers()); n < 2*len(l.CVMs) {
+		t.Fatalf("%d processes run for %d CVMs x 2 files; the check below would prove nothing", n, len(l.CVMs))
+	}
+	sent := time.Now()
+	if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(2 * time.Second); code != 130 {
+		t.Errorf("exit %d after SIGINT, want 130; stderr:\n%s", code, r.Stderr())
+	}
+	t.Logf("cvmtail exited %s after SIGINT", time.Since(sent).Round(time.Millisecond))
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		left := l.Leftovers()
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes left on the CVMs 2s after cvmtail exited: %v", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestGlogRotationIsFollowed(t *testing.T) {
+	l := startLab(t, lab.Config{Rate: 2})
+	r := startCvmtail(t, append([]string{"tail", "stargate.INFO", "-n", "1"}, l.Args()...)...)
+	r.waitLines("lines from every CVM", 20*time.Second, fromEvery(l, "stargate.INFO"))
+	path, err := l.Rotate(context.Background(), 1, "stargate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := "I1122 10:00:00.000000 12345 lab_test.go:1] written after the rotation"
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(marker + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	want := l.CVMs[1].Name + " stargate.INFO " + marker
+	r.waitLines("the line written to the new file", 10*time.Second, func(lines []string) bool {
+		return slices.Contains(lines, want)
+	})
+}
+
+// The binary: flags, the files it writes, "ready", and a clean stop on SIGTERM.
+func TestLabBinary(t *testing.T) {
+	bin := filepath.Join(binDir, "cvmtail-lab")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "lab")
+	cmd := exec.Command(bin, "--cvms", "2", "--first-addr", "127.0.0.111", "--ssh-port", "0",
+		"--prism-addr", "127.0.0.1:0", "--mode", "pc", "--dir", dir, "--rate", "1", "--rotate-every", "1s")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		ready <- line
+		_, _ = io.Copy(io.Discard, out)
+		exited <- cmd.Wait()
+	}()
+	select {
+	case line := <-ready:
+		if line != "ready\n" {
+			t.Fatalf("stdout %q, want ready; stderr:\n%s", line, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("no ready after 20s")
+	}
+	for _, f := range []string{"prism-ca.pem", "id_ed25519", "known_hosts", "ssh_config", "env", "password",
+		"cvm1/logs/genesis.out", "cvm4/logs/stargate.INFO"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, "id_ed25519")); err == nil && st.Mode().Perm() != 0o600 {
+		t.Errorf("id_ed25519 mode %v, want 0600", st.Mode().Perm())
+	}
+	// Rotations every second or so.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		old, _ := filepath.Glob(filepath.Join(dir, "cvm1/logs/genesis.out.2*"))
+		if len(old) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("genesis.out did not rotate in 10s with --rotate-every 1s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("still running 5s after SIGTERM")
+	}
+	for _, want := range []string{"--cluster cluster-01", "--ssh-config /dev/null", "NTNX-GEN02002-A-CVM"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("instructions lack %q:\n%s", want, stderr.String())
+		}
+	}
+	// --dir given: the lab leaves it (only a temporary directory of its own is removed).
+	if _, err := os.Stat(filepath.Join(dir, "env")); err != nil {
+		t.Errorf("--dir was removed: %v", err)
+	}
+}

@@ -40,13 +40,33 @@ func namespaceProcs(ns string) ([]Proc, error) {
 		if err != nil {
 			continue
 		}
+		status, err := os.ReadFile(dir + "/status")
+		if err != nil {
+			continue
+		}
 		procs = append(procs, Proc{
 			PID:     pid,
+			CVMPID:  innermostPID(string(status)),
 			UID:     int(st.Uid),
 			Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " ")),
 		})
 	}
 	return procs, nil
+}
+
+// innermostPID is the PID in the innermost PID namespace, from /proc/PID/status's NSpid
+// line ("NSpid:\t4242\t7"); 0 when there is none.
+func innermostPID(status string) int {
+	for line := range strings.Lines(status) {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			fields := strings.Fields(rest)
+			if len(fields) > 0 {
+				pid, _ := strconv.Atoi(fields[len(fields)-1])
+				return pid
+			}
+		}
+	}
+	return 0
 }
 
 // killNamespace SIGKILLs every process in ns until none is left; processes that fork while
@@ -87,9 +107,12 @@ var prerequisites = sync.OnceValue(func() error {
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		return err
 	}
-	// unshare fails in containers without CAP_SYS_ADMIN.
-	if out, err := exec.Command("unshare", "--mount", "--propagation", "private", "true").CombinedOutput(); err != nil {
-		return fmt.Errorf("unshare --mount fails: %v: %s", err, bytes.TrimSpace(out))
+	// unshare fails in containers without CAP_SYS_ADMIN, and before util-linux 2.32
+	// (no --kill-child).
+	out, err := exec.Command("unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
+		"--propagation", "private", "true").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("unshare --mount --pid fails: %v: %s", err, bytes.TrimSpace(out))
 	}
 	return nil
 })

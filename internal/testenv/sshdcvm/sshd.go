@@ -2,6 +2,7 @@ package sshdcvm
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,11 +82,15 @@ func (c *CVM) start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "/bin/sh", c.script)
+	// A PID namespace too: sshd is its init, so when sshd dies the kernel kills every
+	// session process of the CVM, and the CVM's ps shows only its own processes. If the test
+	// binary dies without running its cleanups (a -timeout panic), Pdeathsig kills unshare,
+	// --kill-child then kills sshd, and with it the whole CVM: nothing leaks.
+	cmd := exec.Command("unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
+		"--propagation", "private", "/bin/sh", c.script)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Env = []string{"PATH=" + sessionEnvPath, "LC_ALL=C"}
-	// If the test binary dies without running its cleanups (a -timeout panic), sshd dies too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 
 	started := make(chan error, 1)
@@ -182,12 +188,12 @@ func (c *CVM) kill() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.proc != nil {
-		// The listener first, so it accepts no new session while the rest are killed.
+		// unshare first: its child, sshd, dies with it, and the CVM's PID namespace with sshd.
 		_ = c.proc.Kill()
 		select {
 		case <-c.exited:
 		case <-time.After(10 * time.Second):
-			return fmt.Errorf("sshd %d did not exit after SIGKILL", c.proc.Pid)
+			return fmt.Errorf("unshare %d did not exit after SIGKILL", c.proc.Pid)
 		}
 		c.proc = nil
 	}
@@ -221,14 +227,12 @@ func (c *CVM) signalAll(sig syscall.Signal) error {
 	if c.proc == nil {
 		return errors.New("not running")
 	}
-	// The listener first, so that it starts no session the scan below would miss.
-	if err := c.proc.Signal(sig); err != nil {
-		return err
-	}
 	procs, err := namespaceProcs(c.mntNS)
 	if err != nil {
 		return err
 	}
+	// The listener (the CVM's PID 1) first, so that it starts no session the scan missed.
+	slices.SortFunc(procs, func(a, b Proc) int { return cmp.Compare(a.CVMPID, b.CVMPID) })
 	for _, p := range procs {
 		_ = syscall.Kill(p.PID, sig)
 	}

@@ -1,8 +1,8 @@
 // Package sshdcvm runs real OpenSSH sshd processes on loopback addresses as stand-ins for
 // Nutanix CVMs, so end-to-end tests exercise cvmtail against the SSH server it meets in the field.
 //
-// Every CVM is an sshd in a private mount namespace of its own, listening on 127.0.0.11,
-// 127.0.0.12, ... (all on one port per cluster). In that namespace a per-CVM host directory
+// Every CVM is an sshd in a private mount and PID namespace of its own, listening on
+// 127.0.0.11, 127.0.0.12, ... (all on one port per cluster). In that namespace a per-CVM host directory
 // is bind-mounted onto /home/nutanix/data/logs, so each CVM sees its own log files while
 // the test writes them on the host through CVM.Write, CVM.Append and CVM.Path.
 //
@@ -105,7 +105,8 @@ type CVM struct {
 
 // Proc is a process running inside a CVM.
 type Proc struct {
-	PID     int
+	PID     int // on the host, for signals from the test
+	CVMPID  int // as the CVM sees it ($$ in a session; the CVM's sshd is 1)
 	UID     int
 	Cmdline string // arguments joined by spaces
 }

@@ -50,6 +50,11 @@ func TestEachCVMSeesItsOwnLogs(t *testing.T) {
 		if got := mustSSH(t, c, "cat /home/nutanix/data/logs/sub/dir/y.out; id -un"); got != "nested\nnutanix\n" {
 			t.Errorf("%s: nested file and user = %q", c.Addr, got)
 		}
+		// Its own PID namespace: sshd is PID 1 and ps shows nothing of the host.
+		if got := mustSSH(t, c, "tr '\\0' ' ' </proc/1/cmdline; echo; ps -e -o comm= | sort -u | tr '\\n' ' '"); !strings.HasPrefix(got, "sshd: /usr/sbin/sshd") ||
+			strings.Contains(got, ".test") {
+			t.Errorf("%s: PID 1 and processes as the CVM sees them: %q", c.Addr, got)
+		}
 		if procs, err := c.WaitNoUserProcesses(5 * time.Second); err != nil || len(procs) > 0 {
 			t.Errorf("%s: user processes after the sessions ended: %v (%v)", c.Addr, procs, err)
 		}
@@ -220,7 +225,9 @@ func TestOldCVM(t *testing.T) {
 	_ = cmd.Process.Kill()
 	_, _ = io.Copy(io.Discard, stdout)
 	_ = cmd.Wait()
-	isTail := func(p sshdcvm.Proc) bool { return fmt.Sprint(p.PID) == pid && strings.HasPrefix(p.Cmdline, "tail -F") }
+	isTail := func(p sshdcvm.Proc) bool {
+		return fmt.Sprint(p.CVMPID) == pid && strings.HasPrefix(p.Cmdline, "tail -F")
+	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if procs, err = old.UserProcesses(); err != nil {
 			t.Fatal(err)

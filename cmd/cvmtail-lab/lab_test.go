@@ -336,7 +336,7 @@ func TestLabBinary(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatal("no ready after 20s")
 	}
-	for _, f := range []string{"prism-ca.pem", "id_ed25519", "known_hosts", "ssh_config", "env", "password",
+	for _, f := range []string{"prism-ca.pem", "id_ed25519", "known_hosts", "ssh_config", "env", "password", "cvmtail-flags",
 		"cvm1/logs/genesis.out", "cvm4/logs/stargate.INFO"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)

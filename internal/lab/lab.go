@@ -81,6 +81,7 @@ type Lab struct {
 	SSHConfig  string // DIR/ssh_config
 	EnvFile    string // DIR/env
 	Password   string // DIR/password, for --password-file
+	FlagsFile  string // DIR/cvmtail-flags: Args on one line, for scripts
 
 	prism   *prismsim.Server
 	servers []*cvmServer
@@ -114,7 +115,8 @@ func Start(cfg Config) (*Lab, error) {
 	l := &Lab{Dir: dir, procs: newProcTable(),
 		CACert: filepath.Join(dir, "prism-ca.pem"), Identity: filepath.Join(dir, "id_ed25519"),
 		KnownHosts: filepath.Join(dir, "known_hosts"), SSHConfig: filepath.Join(dir, "ssh_config"),
-		EnvFile: filepath.Join(dir, "env"), Password: filepath.Join(dir, "password")}
+		EnvFile: filepath.Join(dir, "env"), Password: filepath.Join(dir, "password"),
+		FlagsFile: filepath.Join(dir, "cvmtail-flags")}
 	addr := first
 	for c := range clusters {
 		l.Clusters = append(l.Clusters, prismsim.ClusterName(c))
@@ -353,7 +355,8 @@ func writeClientKey(path string) (ssh.PublicKey, error) {
 	return sshPub, nil
 }
 
-// writeClientFiles writes what a client needs: known_hosts, ssh_config, env and password.
+// writeClientFiles writes what a client needs: known_hosts, ssh_config, env, password and
+// the flags file.
 func (l *Lab) writeClientFiles(hostKeys []ssh.Signer) error {
 	var kh strings.Builder
 	for i, c := range l.CVMs {
@@ -379,7 +382,11 @@ Host 127.0.0.*
 	}
 	env := fmt.Sprintf("# cvmtail-lab: . %s\nexport CVMTAIL_PRISM=%s\nexport CVMTAIL_USERNAME=%s\nexport CVMTAIL_PASSWORD='%s'\n",
 		l.EnvFile, l.PrismAddr, prismsim.DefaultUsername, prismsim.DefaultPassword)
-	return os.WriteFile(l.EnvFile, []byte(env), 0o600)
+	if err := os.WriteFile(l.EnvFile, []byte(env), 0o600); err != nil {
+		return err
+	}
+	// Every word is safe unquoted (see safePath), so `cvmtail tail x $(cat FILE)` works.
+	return os.WriteFile(l.FlagsFile, []byte(strings.Join(l.Args(), " ")+"\n"), 0o644)
 }
 
 func knownHostsAddr(addr string, port int) string {

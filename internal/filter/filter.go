@@ -16,7 +16,10 @@ import (
 // bytes.Index, several times faster than the regexp engine on lines that do not match.
 type Matcher struct {
 	re  *regexp.Regexp
-	lit []byte
+	lit []byte // the whole expression is this literal
+	// every match begins with prefix: a line without it is rejected by bytes.Index alone,
+	// which is what most lines of a busy log are
+	prefix []byte
 }
 
 // Compile compiles a Go RE2 expression.
@@ -26,6 +29,9 @@ func Compile(expr string) (*Matcher, error) {
 		return nil, err
 	}
 	m := &Matcher{re: re}
+	if prefix, _ := re.LiteralPrefix(); len(prefix) >= 3 {
+		m.prefix = []byte(prefix)
+	}
 	if p, err := syntax.Parse(expr, syntax.Perl); err == nil {
 		p = p.Simplify()
 		if p.Op == syntax.OpLiteral && p.Flags&syntax.FoldCase == 0 {
@@ -42,6 +48,9 @@ func (m *Matcher) Regexp() *regexp.Regexp { return m.re }
 func (m *Matcher) Match(line []byte) bool {
 	if m.lit != nil {
 		return bytes.Contains(line, m.lit)
+	}
+	if m.prefix != nil && !bytes.Contains(line, m.prefix) {
+		return false
 	}
 	return m.re.Match(line)
 }

@@ -123,3 +123,15 @@ func TestApplyDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per batch", n)
 	}
 }
+
+func TestPrefixRejectAgreesWithRegexp(t *testing.T) {
+	lines := []string{"xfoo bar", "foo bar", "a vdisk_id=4007 b", "vdisk_id=40 x", "", "foofoo"}
+	for _, expr := range []string{"^foo", `foo\b`, `vdisk_id=40(07|11) `, "(?m)^foo", `\bfoo`, "foo|bar"} {
+		m := matchers(t, expr)[0]
+		for _, l := range lines {
+			if m.Match([]byte(l)) != m.re.MatchString(l) {
+				t.Errorf("%q on %q: %v, regexp says %v", expr, l, m.Match([]byte(l)), m.re.MatchString(l))
+			}
+		}
+	}
+}

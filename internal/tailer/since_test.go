@@ -44,10 +44,12 @@ func TestSinceStartsAtTheFirstLineAtOrAfter(t *testing.T) {
 		"glog": func(ts time.Time, i int) string {
 			return ts.Format("I0102 15:04:05.000000") + fmt.Sprintf(" %d stargate.cc:%d]", 1000+i%7, i%900)
 		},
-		"glog8":   func(ts time.Time, _ int) string { return ts.Format("W20060102 15:04:05.000000") + " 12 a.cc:1]" },
-		"python":  func(ts time.Time, _ int) string { return ts.Format("2006-01-02 15:04:05,000Z") + " INFO genesis.py:1" },
-		"syslog":  func(ts time.Time, _ int) string { return ts.In(tokyo).Format("Jan _2 15:04:05") + " ntnx-cvm sshd[1]:" },
-		"rfc3339": func(ts time.Time, _ int) string { return ts.Format("2006-01-02T15:04:05.000000+00:00") + " ntnx-cvm p:" },
+		"glog8":  func(ts time.Time, _ int) string { return ts.Format("W20060102 15:04:05.000000") + " 12 a.cc:1]" },
+		"python": func(ts time.Time, _ int) string { return ts.Format("2006-01-02 15:04:05,000Z") + " INFO genesis.py:1" },
+		"syslog": func(ts time.Time, _ int) string { return ts.In(tokyo).Format("Jan _2 15:04:05") + " ntnx-cvm sshd[1]:" },
+		"rfc3339": func(ts time.Time, _ int) string {
+			return ts.Format("2006-01-02T15:04:05.000000+00:00") + " ntnx-cvm p:"
+		},
 	}
 	const n = 100000 // about 6 MB per file: many halvings
 	dir := t.TempDir()

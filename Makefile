@@ -86,7 +86,25 @@ demo:
 	bin/cvmtail tail $(DEMO_LOGS) $$flags --refresh $(DEMO_ARGS); rc=$$?; \
 	if [ $$rc -eq 130 ]; then rc=0; fi; exit $$rc
 
+# The suite of docs/benchmarks.md: cvmtail against raw ssh, sed, clush and parallel-ssh on real
+# sshd CVMs (needs root, like the end-to-end tests); prints the table with PASS/FAIL per target
+# and rewrites docs/bench/. The baselines come from apt (pssh, clustershell) when they can be
+# installed; otherwise their rows are left out with a note. Then the Go microbenchmarks.
 bench:
+	@missing=""; \
+	command -v parallel-ssh >/dev/null 2>&1 || missing="$$missing pssh"; \
+	command -v clush >/dev/null 2>&1 || missing="$$missing clustershell"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "make bench: installing$$missing"; \
+			{ apt-get update -qq </dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null; } || \
+				echo "make bench: could not install$$missing; those baselines are skipped" >&2; \
+		else \
+			echo "make bench:$$missing not installed (needs root and apt-get); those baselines are skipped" >&2; \
+		fi; \
+	fi
+	CVMTAIL_BENCH=1 CVMTAIL_E2E=1 CVMTAIL_BENCH_OUT=$(CURDIR)/docs/bench \
+		$(GO) test -run '^TestBench$$' -v -count=1 -timeout 60m ./internal/bench/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 # Keeps bin/golangci-lint: it is pinned and slow to build.

@@ -1,0 +1,918 @@
+package bench
+
+// TestBench runs the whole suite in one go so that every ratio compares numbers taken on the
+// same machine in the same minutes: the machine this runs on is small, shared and noisy, and
+// only same-run ratios mean something. It is skipped unless CVMTAIL_BENCH=1 (make bench).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	if os.Getenv("CVMTAIL_BENCH") != "1" {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "cvmtail-bench")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "cvmtail")
+	build := exec.Command("go", "build", "-trimpath", "-o", binary, "../../cmd/cvmtail")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building cvmtail:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Sizes of the scenarios (issue 7).
+const (
+	bulkCVMs     = 4
+	bulkFiles    = 3
+	bulkLines    = 200_000
+	lineLen      = 150 // bytes, newline included
+	cappedLines  = 20_000
+	latCVMs      = 4
+	latFiles     = 4
+	latRate      = 2000 // lines/s over all latency files
+	latWarmup    = 2 * time.Second
+	latMeasure   = 10 * time.Second
+	fanCVMs      = 16
+	fanRounds    = 5
+	manyCVMs     = 16
+	manyFiles    = 14
+	manyRun      = 10 * time.Second
+	stallPrefill = 1 << 20 // bytes per file, so every window fills while nobody reads
+)
+
+func TestBench(t *testing.T) {
+	if os.Getenv("CVMTAIL_BENCH") != "1" {
+		t.Skip("the benchmark suite runs with CVMTAIL_BENCH=1 (make bench)")
+	}
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: manyCVMs})
+	rep := &report{}
+	rep.machine = machine()
+
+	// CVMTAIL_BENCH_ONLY=bulk,latency,fanout,many runs a part (while tuning).
+	only := os.Getenv("CVMTAIL_BENCH_ONLY")
+	want := func(part string) bool { return only == "" || strings.Contains(","+only+",", ","+part+",") }
+	if want("bulk") {
+		bulk(t, cl, rep)
+	}
+	if want("latency") {
+		latency(t, cl, rep, false)
+		latency(t, cl, rep, true)
+	}
+	if want("fanout") {
+		fanout(t, cl, rep)
+	}
+	if want("many") {
+		many(t, cl, rep, false)
+		many(t, cl, rep, true)
+	}
+
+	rep.print(os.Stdout)
+	if dir := os.Getenv("CVMTAIL_BENCH_OUT"); dir != "" {
+		if err := rep.write(dir); err != nil {
+			t.Errorf("writing results: %v", err)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------------------
+// Lines that carry their origin. A content is exactly lineLen-1 bytes:
+//   "<cvm> <file> <seq:7> <pad x...>" or, for latency, with "<unix nanos>" after seq.
+// The checker can therefore tell, for every output line, whether its prefix belongs to its
+// content and whether the content is whole.
+
+func content(cvm, file string, seq int) []byte {
+	b := make([]byte, 0, lineLen)
+	b = append(b, cvm...)
+	b = append(b, ' ')
+	b = append(b, file...)
+	b = append(b, ' ')
+	b = append(b, fmt.Sprintf("%07d ", seq)...)
+	for len(b) < lineLen-1 {
+		b = append(b, 'x')
+	}
+	return append(b, '\n')
+}
+
+// prefixStyle is how a tool labels a line: "<cvm> <file> " (cvmtail, sed), "<cvm>: " (clush),
+// "<cvm>: " or "<cvm>:<port>: " (parallel-ssh), or nothing.
+type prefixStyle int
+
+const (
+	styleNone prefixStyle = iota
+	styleText
+	styleClush
+	stylePSSH
+)
+
+type checked struct {
+	lines   int // output lines
+	good    int // whole and correctly labelled
+	corrupt int // cut, merged or mislabelled
+}
+
+// check reads a tool's output and classifies every line.
+func check(r io.Reader, style prefixStyle) checked {
+	var c checked
+	br := bufio.NewReaderSize(r, 1<<20)
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			c.lines++
+			c.corrupt++
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+			continue
+		}
+		if len(line) > 0 {
+			c.lines++
+			if lineOK(line, style) {
+				c.good++
+			} else {
+				c.corrupt++
+			}
+		}
+		if err != nil {
+			return c
+		}
+	}
+}
+
+func lineOK(line []byte, style prefixStyle) bool {
+	if len(line) < lineLen || line[len(line)-1] != '\n' {
+		return false
+	}
+	body := line[len(line)-lineLen : len(line)-1]
+	prefix := line[:len(line)-lineLen]
+	// "<cvm> <file> <seq:7> xxx..."
+	sp1 := bytes.IndexByte(body, ' ')
+	if sp1 < 0 {
+		return false
+	}
+	sp2 := bytes.IndexByte(body[sp1+1:], ' ')
+	if sp2 < 0 {
+		return false
+	}
+	cvm, file := body[:sp1], body[sp1+1:sp1+1+sp2]
+	rest := body[sp1+1+sp2+1:]
+	if len(rest) < 9 || rest[7] != ' ' {
+		return false
+	}
+	for _, d := range rest[:7] {
+		if d < '0' || d > '9' {
+			return false
+		}
+	}
+	for _, x := range rest[8:] {
+		if x != 'x' {
+			return false
+		}
+	}
+	return prefixMatches(prefix, cvm, file, style)
+}
+
+func prefixMatches(prefix, cvm, file []byte, style prefixStyle) bool {
+	switch style {
+	case styleNone:
+		return len(prefix) == 0
+	case styleText: // "<cvm> <file> "
+		return len(prefix) == len(cvm)+len(file)+2 && bytes.HasPrefix(prefix, cvm) &&
+			prefix[len(cvm)] == ' ' && bytes.Equal(prefix[len(cvm)+1:len(prefix)-1], file) && prefix[len(prefix)-1] == ' '
+	default: // "<cvm>: " or, for parallel-ssh, "<cvm>:<port>: "
+		if !bytes.HasPrefix(prefix, cvm) || !bytes.HasSuffix(prefix, []byte(": ")) {
+			return false
+		}
+		mid := prefix[len(cvm) : len(prefix)-2]
+		if len(mid) == 0 {
+			return true
+		}
+		if style != stylePSSH || mid[0] != ':' {
+			return false
+		}
+		for _, d := range mid[1:] {
+			if d < '0' || d > '9' {
+				return false
+			}
+		}
+		return len(mid) > 1
+	}
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes.
+
+// argsFor is cl.Args() restricted to the given CVMs.
+func argsFor(cl *sshdcvm.Cluster, cvms []*sshdcvm.CVM) []string {
+	args := cl.Args()
+	var addrs []string
+	for _, c := range cvms {
+		addrs = append(addrs, c.Addr)
+	}
+	for i := range args {
+		if args[i] == "--cvm" {
+			args[i+1] = strings.Join(addrs, ",")
+		}
+	}
+	return args
+}
+
+func cvmtailCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	// CVMTAIL_BENCH_WRAP runs cvmtail under a profiler, e.g. "perf record -g -o /tmp/p.data --".
+	if w := strings.Fields(os.Getenv("CVMTAIL_BENCH_WRAP")); len(w) > 0 {
+		cmd = exec.Command(w[0], append(append(w[1:], binary), args...)...)
+	}
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=")
+	return cmd
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// usage is what the kernel says a finished process used.
+type usage struct {
+	cpu    time.Duration // user + sys
+	maxRSS int64         // bytes
+}
+
+func usageOf(ps *os.ProcessState) usage {
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return usage{}
+	}
+	return usage{
+		cpu:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		maxRSS: ru.Maxrss << 10,
+	}
+}
+
+// runAll starts cmds with stdout on out and waits for all; the wall time from the first
+// start to the last exit, and the summed usage.
+func runAll(t *testing.T, out *os.File, cmds []*exec.Cmd) (time.Duration, usage) {
+	t.Helper()
+	start := time.Now()
+	for _, c := range cmds {
+		c.Stdout = out
+		if c.Stderr == nil {
+			c.Stderr = os.Stderr
+		}
+		if err := c.Start(); err != nil {
+			t.Fatalf("%s: %v", c.Path, err)
+		}
+	}
+	if out.Name() != os.DevNull {
+		out.Close()
+	}
+	var u usage
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("%s: %v", strings.Join(c.Args, " "), err)
+		}
+		cu := usageOf(c.ProcessState)
+		u.cpu += cu.cpu
+		u.maxRSS = max(u.maxRSS, cu.maxRSS)
+	}
+	return time.Since(start), u
+}
+
+// sinkKind is where a tool's output goes.
+type sinkKind int
+
+const (
+	devNull sinkKind = iota
+	checker
+)
+
+// measure runs cmds (built fresh by mk) into the sink and returns the time and, for the
+// checker, what it found.
+func measure(t *testing.T, sink sinkKind, style prefixStyle, mk func() []*exec.Cmd) (time.Duration, usage, checked) {
+	t.Helper()
+	if sink == devNull {
+		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer null.Close()
+		d, u := runAll(t, null, mk())
+		return d, u, checked{}
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan checked, 1)
+	go func() { res <- check(pr, style) }()
+	cmds := mk()
+	// runAll closes our copy of the write end once the children have theirs, so EOF
+	// comes when the last of them exits.
+	d, u := runAll(t, pw, cmds)
+	c := <-res
+	pr.Close()
+	return d, u, c
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Bulk backlog throughput.
+
+type bulkRow struct {
+	tool     string
+	note     string
+	lines    int // lines each run moved
+	null     time.Duration
+	checked  time.Duration
+	check    checked
+	hasCheck bool
+	cpu      time.Duration // cvmtail only, to /dev/null
+}
+
+func (r bulkRow) rate(d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(r.lines) / d.Seconds()
+}
+
+func bulkName(i int) string { return fmt.Sprintf("bulk%d.out", i+1) }
+
+func bulk(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
+	cvms := cl.CVMs[:bulkCVMs]
+	t.Logf("bulk: writing %d CVMs × %d files × %d lines", bulkCVMs, bulkFiles, bulkLines)
+	for _, c := range cvms {
+		for f := 0; f < bulkFiles; f++ {
+			var b bytes.Buffer
+			b.Grow(bulkLines * lineLen)
+			for i := 1; i <= bulkLines; i++ {
+				b.Write(content(c.Addr, bulkName(f), i))
+			}
+			c.Write(t, bulkName(f), b.String())
+		}
+	}
+	total := bulkCVMs * bulkFiles * bulkLines
+	capped := bulkCVMs * bulkFiles * cappedLines
+
+	// each (CVM, file) pair as a remote command per tool
+	type pair struct {
+		c    *sshdcvm.CVM
+		file string
+	}
+	var pairs []pair
+	for _, c := range cvms {
+		for f := 0; f < bulkFiles; f++ {
+			pairs = append(pairs, pair{c, bulkName(f)})
+		}
+	}
+	sshLine := func(p pair, n string) string {
+		return "ssh " + shellJoin(p.c.SSHArgs()) + " " + shellQuote("tail -n "+n+" "+p.c.RemotePath(p.file))
+	}
+	perPair := func(pipeline func(p pair) string) func() []*exec.Cmd {
+		return func() []*exec.Cmd {
+			var cmds []*exec.Cmd
+			for _, p := range pairs {
+				cmds = append(cmds, exec.Command("sh", "-c", pipeline(p)))
+			}
+			return cmds
+		}
+	}
+	sedPrefix := func(p pair) string { return shellQuote("s/^/" + p.c.Addr + " " + p.file + " /") }
+
+	type tool struct {
+		row   bulkRow
+		style prefixStyle
+		mk    func() []*exec.Cmd
+	}
+	tools := []tool{
+		{bulkRow{tool: "ssh tail ×12 (limit)", note: "no prefix", lines: total}, styleNone,
+			perPair(func(p pair) string { return sshLine(p, "+1") })},
+		{bulkRow{tool: "ssh | sed", note: "shared output", lines: total}, styleText,
+			perPair(func(p pair) string { return sshLine(p, "+1") + " | sed " + sedPrefix(p) })},
+		{bulkRow{tool: "ssh | sed -u", note: fmt.Sprintf("last %d lines per file, rate extrapolated", cappedLines), lines: capped}, styleText,
+			perPair(func(p pair) string {
+				return sshLine(p, strconv.Itoa(cappedLines)) + " | sed -u " + sedPrefix(p)
+			})},
+	}
+	if path, err := exec.LookPath("clush"); err == nil {
+		sshOpts := shellJoin(cvms[0].SSHArgs()[:len(cvms[0].SSHArgs())-1])
+		var nodes []string
+		for _, c := range cvms {
+			nodes = append(nodes, c.Addr)
+		}
+		tools = append(tools, tool{bulkRow{tool: "clush", note: fmt.Sprintf("last %d lines per file, rate extrapolated; prefix names the CVM only", cappedLines), lines: capped}, styleClush,
+			func() []*exec.Cmd {
+				var cmds []*exec.Cmd
+				for f := 0; f < bulkFiles; f++ {
+					cmds = append(cmds, exec.Command(path, "-f", "64", "-l", cl.User, "-o", sshOpts,
+						"-w", strings.Join(nodes, ","), "tail -n "+strconv.Itoa(cappedLines)+" "+cvms[0].RemotePath(bulkName(f))))
+				}
+				return cmds
+			}})
+	} else {
+		rep.notes = append(rep.notes, "clush not installed (apt-get install clustershell): baseline skipped")
+	}
+	if path, err := exec.LookPath("parallel-ssh"); err == nil {
+		hosts := filepath.Join(t.TempDir(), "hosts")
+		var hb strings.Builder
+		for _, c := range cvms {
+			fmt.Fprintf(&hb, "%s@%s:%d\n", cl.User, c.Addr, cl.Port)
+		}
+		if err := os.WriteFile(hosts, []byte(hb.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a := cvms[0].SSHArgs()
+		extra := []string{}
+		for _, x := range a[:len(a)-3] { // without -p PORT user@host
+			extra = append(extra, "-x", x)
+		}
+		tools = append(tools, tool{bulkRow{tool: "parallel-ssh -P", note: "prefix per chunk, not per line", lines: total}, stylePSSH,
+			func() []*exec.Cmd {
+				var cmds []*exec.Cmd
+				for f := 0; f < bulkFiles; f++ {
+					args := append([]string{"-P", "-p", "64", "-t", "0", "-h", hosts}, extra...)
+					args = append(args, "tail -n +1 "+cvms[0].RemotePath(bulkName(f)))
+					cmd := exec.Command(path, args...)
+					cmd.Stderr = io.Discard // its [SUCCESS] lines
+					cmds = append(cmds, cmd)
+				}
+				return cmds
+			}})
+	} else {
+		rep.notes = append(rep.notes, "parallel-ssh not installed (apt-get install pssh): baseline skipped")
+	}
+	var paths []string
+	for f := 0; f < bulkFiles; f++ {
+		paths = append(paths, cvms[0].RemotePath(bulkName(f)))
+	}
+	cvmtailArgs := append(append([]string{"tail", "--no-follow", "-n", strconv.Itoa(bulkLines), "-o", "text"}, paths...), argsFor(cl, cvms)...)
+	tools = append(tools, tool{bulkRow{tool: "cvmtail", note: "-o text", lines: total}, styleText,
+		func() []*exec.Cmd { return []*exec.Cmd{cvmtailCmd(cvmtailArgs...)} }})
+
+	// CVMTAIL_BENCH_TOOLS=ssh,cvmtail measures only the tools whose names start so (while tuning).
+	if only := os.Getenv("CVMTAIL_BENCH_TOOLS"); only != "" {
+		var keep []tool
+		for _, tl := range tools {
+			for _, p := range strings.Split(only, ",") {
+				if strings.HasPrefix(tl.row.tool, p) {
+					keep = append(keep, tl)
+					break
+				}
+			}
+		}
+		tools = keep
+	}
+
+	// Warm the page cache and sshd so the first tool measured is not penalised.
+	measure(t, devNull, styleNone, tools[0].mk)
+
+	for i := range tools {
+		tl := &tools[i]
+		d, u, _ := measure(t, devNull, tl.style, tl.mk)
+		tl.row.null = d
+		if tl.row.tool == "cvmtail" {
+			tl.row.cpu = u.cpu
+		}
+		d, _, c := measure(t, checker, tl.style, tl.mk)
+		tl.row.checked, tl.row.check, tl.row.hasCheck = d, c, true
+		t.Logf("bulk: %-22s /dev/null %6.2fs  checker %6.2fs  lines %d corrupt %d", tl.row.tool, tl.row.null.Seconds(), d.Seconds(), c.lines, c.corrupt)
+		rep.bulk = append(rep.bulk, tl.row)
+	}
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Follow latency.
+
+type latRow struct {
+	kind     string
+	n        int
+	expected int
+	p50, p99 time.Duration
+	max      time.Duration
+}
+
+// appender writes latency lines to one file at a fixed rate.
+type appender struct {
+	f    *os.File
+	cvm  string
+	name string
+}
+
+func latencyLine(cvm, file string, seq int, now time.Time) []byte {
+	b := make([]byte, 0, lineLen)
+	b = append(b, cvm...)
+	b = append(b, ' ')
+	b = append(b, file...)
+	b = append(b, ' ')
+	b = append(b, fmt.Sprintf("%07d %d ", seq, now.UnixNano())...)
+	for len(b) < lineLen-1 {
+		b = append(b, 'x')
+	}
+	return append(b, '\n')
+}
+
+func latency(t *testing.T, cl *sshdcvm.Cluster, rep *report, symlink bool) {
+	cvms := cl.CVMs[:latCVMs]
+	services := []string{"stargate", "cerebro", "curator", "hades"}
+	var apps []*appender
+	var paths []string
+	for i := 0; i < latFiles; i++ {
+		name := fmt.Sprintf("lat%d.out", i+1)
+		target := name
+		if symlink {
+			name = services[i] + ".INFO"
+			target = services[i] + ".ntnx-cvm.nutanix.log.INFO.20261122-074300.4242"
+		}
+		paths = append(paths, cvms[0].RemotePath(name))
+		for _, c := range cvms {
+			c.Write(t, target, "")
+			if symlink {
+				_ = os.Remove(c.Path(name))
+				if err := os.Symlink(target, c.Path(name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := os.OpenFile(c.Path(target), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			apps = append(apps, &appender{f: f, cvm: c.Addr, name: name})
+		}
+	}
+
+	cmd := cvmtailCmd(append(append([]string{"tail", "-n", "0", "-o", "text"}, paths...), argsFor(cl, cvms)...)...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	measureFrom := time.Now().Add(latWarmup)
+	measureTo := measureFrom.Add(latMeasure)
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+		all  int
+	)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		br := bufio.NewReaderSize(out, 1<<20)
+		for {
+			line, err := br.ReadSlice('\n')
+			now := time.Now()
+			if len(line) > 0 {
+				f := bytes.Fields(line)
+				if len(f) >= 6 {
+					if ns, err := strconv.ParseInt(string(f[5]), 10, 64); err == nil {
+						sent := time.Unix(0, ns)
+						mu.Lock()
+						all++
+						if !sent.Before(measureFrom) && sent.Before(measureTo) {
+							lats = append(lats, now.Sub(sent))
+						}
+						mu.Unlock()
+					}
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	// Every file gets latRate/len(apps) lines a second, the files' schedules staggered.
+	per := time.Duration(float64(time.Second) * float64(len(apps)) / latRate)
+	var wg sync.WaitGroup
+	start := time.Now()
+	var expected atomic.Int64
+	for i, a := range apps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := start.Add(per * time.Duration(i) / time.Duration(len(apps)))
+			for seq := 1; ; seq++ {
+				time.Sleep(time.Until(next))
+				now := time.Now()
+				if now.After(measureTo) {
+					return
+				}
+				if _, err := a.f.Write(latencyLine(a.cvm, a.name, seq, now)); err != nil {
+					t.Error(err)
+					return
+				}
+				if !now.Before(measureFrom) {
+					expected.Add(1)
+				}
+				next = next.Add(per)
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(500 * time.Millisecond) // let the last lines arrive
+	_ = cmd.Process.Signal(os.Interrupt)
+	<-readDone
+	_ = cmd.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	row := latRow{kind: "plain files", n: len(lats), expected: int(expected.Load())}
+	if symlink {
+		row.kind = "glog symlinks (*.INFO)"
+	}
+	if len(lats) > 0 {
+		row.p50 = lats[len(lats)/2]
+		row.p99 = lats[len(lats)*99/100]
+		row.max = lats[len(lats)-1]
+	}
+	t.Logf("latency %s: %d/%d lines p50 %v p99 %v max %v", row.kind, row.n, row.expected, row.p50, row.p99, row.max)
+	rep.latency = append(rep.latency, row)
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Fan-out.
+
+type fanRow struct {
+	one, many time.Duration // medians
+}
+
+// firstLines starts cvmtail on cvms and returns the time until every CVM delivered a line.
+func firstLines(t *testing.T, cl *sshdcvm.Cluster, cvms []*sshdcvm.CVM) time.Duration {
+	cmd := cvmtailCmd(append([]string{"tail", "-n", "1", "-o", "text", cvms[0].RemotePath("fan.out")}, argsFor(cl, cvms)...)...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var took time.Duration
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		seen[strings.Fields(sc.Text())[0]] = true
+		if len(seen) == len(cvms) {
+			took = time.Since(start)
+			break
+		}
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	_ = cmd.Wait()
+	if took == 0 {
+		t.Errorf("fan-out: only %d of %d CVMs delivered", len(seen), len(cvms))
+	}
+	// let the CVMs' session processes go before the next round
+	for _, c := range cvms {
+		_, _ = c.WaitNoUserProcesses(2 * time.Second)
+	}
+	return took
+}
+
+func median(d []time.Duration) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)/2]
+}
+
+func fanout(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
+	cvms := cl.CVMs[:fanCVMs]
+	for _, c := range cvms {
+		c.Write(t, "fan.out", string(content(c.Addr, "fan.out", 1)))
+	}
+	var one, many []time.Duration
+	for i := 0; i < fanRounds; i++ {
+		one = append(one, firstLines(t, cl, cvms[:1]))
+		many = append(many, firstLines(t, cl, cvms))
+	}
+	rep.fan = fanRow{one: median(one), many: median(many)}
+	t.Logf("fan-out: one %v (%v), %d CVMs %v (%v)", rep.fan.one, one, fanCVMs, rep.fan.many, many)
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Following 16 CVMs × 14 files: CPU, memory, teardown; with a reader and stalled.
+
+type manyRow struct {
+	stalled  bool
+	lines    int
+	cpu      time.Duration
+	maxRSS   int64
+	teardown time.Duration
+	exit     int
+	left     int // remote processes of the SSH user left a second after exit
+	leftWhat string
+}
+
+func many(t *testing.T, cl *sshdcvm.Cluster, rep *report, stalled bool) {
+	cvms := cl.CVMs[:manyCVMs]
+	var paths []string
+	type file struct {
+		f   *os.File
+		cvm string
+		nm  string
+		seq int
+	}
+	var files []*file
+	for i := 0; i < manyFiles; i++ {
+		name := fmt.Sprintf("many%02d.out", i+1)
+		paths = append(paths, cvms[0].RemotePath(name))
+		for _, c := range cvms {
+			var b bytes.Buffer
+			n := 1000
+			if stalled {
+				n = stallPrefill / lineLen
+			}
+			for s := 1; s <= n; s++ {
+				b.Write(content(c.Addr, name, s))
+			}
+			c.Write(t, name, b.String())
+			f, err := os.OpenFile(c.Path(name), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			files = append(files, &file{f: f, cvm: c.Addr, nm: name, seq: n})
+		}
+	}
+	backlog := "1000"
+	if stalled {
+		backlog = "100000"
+	}
+	cmd := cvmtailCmd(append(append([]string{"tail", "-n", backlog, "-o", "text"}, paths...), argsFor(cl, cvms)...)...)
+	cmd.Stderr = os.Stderr
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	var lines atomic.Int64
+	readStart := make(chan struct{})
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		<-readStart
+		br := bufio.NewReaderSize(pr, 1<<20)
+		for {
+			l, err := br.ReadSlice('\n')
+			if len(l) > 0 && err == nil {
+				lines.Add(1)
+			}
+			if err != nil && err != bufio.ErrBufferFull {
+				return
+			}
+		}
+	}()
+	if !stalled {
+		close(readStart)
+	}
+
+	// Writers: every 50 ms, 10 lines to every file (224 files: 44,800 lines/s).
+	ctx, cancel := context.WithTimeout(context.Background(), manyRun)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var peak int64
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+		}
+		for _, f := range files {
+			var b bytes.Buffer
+			for k := 0; k < 10; k++ {
+				f.seq++
+				b.Write(content(f.cvm, f.nm, f.seq))
+			}
+			_, _ = f.f.Write(b.Bytes())
+		}
+		peak = max(peak, rss(cmd.Process.Pid))
+	}
+	if !stalled {
+		// Let it catch up with what was written.
+		time.Sleep(time.Second)
+	}
+	row := manyRow{stalled: stalled}
+	// Teardown: SIGINT (with a stalled reader: while stdout is still blocked).
+	sig := time.Now()
+	_ = cmd.Process.Signal(os.Interrupt)
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Errorf("cvmtail did not exit within 10 s of SIGINT")
+		if stalled {
+			close(readStart)
+		}
+		<-exited
+		stalled = false
+	}
+	row.teardown = time.Since(sig)
+	if stalled {
+		close(readStart)
+	}
+	<-readDone
+	pr.Close()
+	row.exit = cmd.ProcessState.ExitCode()
+	u := usageOf(cmd.ProcessState)
+	row.cpu, row.maxRSS, row.lines = u.cpu, max(u.maxRSS, peak), int(lines.Load())
+	time.Sleep(time.Second)
+	for _, c := range cvms {
+		procs, _ := c.UserProcesses()
+		row.left += len(procs)
+		for _, p := range procs {
+			if row.leftWhat == "" {
+				row.leftWhat = c.Addr + ": " + p.String()
+			}
+		}
+		_, _ = c.WaitNoUserProcesses(5 * time.Second)
+	}
+	t.Logf("16×14 stalled=%v: lines %d cpu %v maxrss %.1f MiB teardown %v exit %d left %d %s",
+		row.stalled, row.lines, row.cpu, float64(row.maxRSS)/(1<<20), row.teardown, row.exit, row.left, row.leftWhat)
+	rep.many = append(rep.many, row)
+}
+
+// rss is a process's resident set now (bytes), 0 when unknown.
+func rss(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+func machine() string {
+	var model string
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	var uname syscall.Utsname
+	_ = syscall.Uname(&uname)
+	rel := func(a [65]int8) string {
+		var b []byte
+		for _, c := range a {
+			if c == 0 {
+				break
+			}
+			b = append(b, byte(c))
+		}
+		return string(b)
+	}
+	ssh, _ := exec.Command("ssh", "-V").CombinedOutput()
+	return fmt.Sprintf("%d CPU (%s), Linux %s, %s", numCPU(), model, rel(uname.Release), strings.TrimSpace(string(ssh)))
+}

@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func numCPU() int { return runtime.NumCPU() }
+
+// report collects one run's numbers and judges them against issue 7's targets.
+type report struct {
+	machine string
+	notes   []string
+	bulk    []bulkRow
+	latency []latRow
+	fan     fanRow
+	many    []manyRow
+}
+
+// Targets (issue 7), on the same run's ratios.
+const (
+	targetThroughput = 0.9
+	targetP99        = 50 * time.Millisecond
+	targetFanout     = 1.5
+	targetRSS        = 40 << 20
+	targetTeardown   = time.Second
+)
+
+func passFail(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func (r *report) limit() (null, checked time.Duration, lines int) {
+	for _, b := range r.bulk {
+		if strings.HasPrefix(b.tool, "ssh tail") {
+			return b.null, b.checked, b.lines
+		}
+	}
+	return 0, 0, 0
+}
+
+func (r *report) cvmtailBulk() (bulkRow, bool) {
+	for _, b := range r.bulk {
+		if b.tool == "cvmtail" {
+			return b, true
+		}
+	}
+	return bulkRow{}, false
+}
+
+// ratio of a tool's rate to the raw-ssh rate into the same sink.
+func (r *report) ratio(b bulkRow, checker bool) float64 {
+	ln, lc, lines := r.limit()
+	base, mine := ln, b.null
+	if checker {
+		base, mine = lc, b.checked
+	}
+	if base <= 0 || mine <= 0 {
+		return 0
+	}
+	return b.rate(mine) / (float64(lines) / base.Seconds())
+}
+
+type verdict struct {
+	what, got, target string
+	ok                bool
+}
+
+func (r *report) verdicts() []verdict {
+	var v []verdict
+	if b, ok := r.cvmtailBulk(); ok {
+		rn, rc := r.ratio(b, false), r.ratio(b, true)
+		v = append(v, verdict{"bulk throughput, /dev/null", fmt.Sprintf("%.2f× raw ssh", rn), fmt.Sprintf("≥ %.1f×", targetThroughput), rn >= targetThroughput})
+		v = append(v, verdict{"bulk throughput, checker", fmt.Sprintf("%.2f× raw ssh", rc), fmt.Sprintf("≥ %.1f×", targetThroughput), rc >= targetThroughput})
+		v = append(v, verdict{"corrupted or missing lines", fmt.Sprintf("%d corrupted, %d missing", b.check.corrupt, b.lines-b.check.good), "0", b.check.corrupt == 0 && b.check.good == b.lines})
+	}
+	for _, l := range r.latency {
+		v = append(v, verdict{"follow latency p99, " + l.kind, fmt.Sprintf("%.1f ms (%d/%d lines)", ms(l.p99), l.n, l.expected),
+			fmt.Sprintf("< %d ms, every line", targetP99/time.Millisecond), l.n > 0 && l.p99 < targetP99 && l.n >= l.expected})
+	}
+	if r.fan.one > 0 {
+		fr := r.fan.many.Seconds() / r.fan.one.Seconds()
+		v = append(v, verdict{fmt.Sprintf("fan-out %d CVMs vs 1", fanCVMs), fmt.Sprintf("%.2f×", fr), fmt.Sprintf("≤ %.1f×", targetFanout), fr <= targetFanout})
+	}
+	for _, m := range r.many {
+		kind := "reading"
+		if m.stalled {
+			kind = "stalled reader"
+		}
+		v = append(v, verdict{fmt.Sprintf("peak RSS %d×%d streams, %s", manyCVMs, manyFiles, kind), mib(m.maxRSS), fmt.Sprintf("< %d MiB", targetRSS>>20), m.maxRSS < targetRSS})
+		v = append(v, verdict{"teardown after SIGINT, " + kind, fmt.Sprintf("%.0f ms, exit %d, %d remote processes left", ms(m.teardown), m.exit, m.left),
+			"< 1 s, exit 130, none left", m.teardown < targetTeardown && m.left == 0 && m.exit == 130})
+	}
+	return v
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func mib(b int64) string         { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, r.markdown())
+}
+
+// markdown is the run's tables, as printed and as docs/benchmarks.md shows them.
+func (r *report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Machine: %s\n\n", r.machine)
+	fmt.Fprintf(&b, "### Bulk backlog: %d CVMs × %d files × %d lines of %d bytes\n\n", bulkCVMs, bulkFiles, bulkLines, lineLen)
+	b.WriteString("| tool | to /dev/null | lines/s | × raw ssh | to checker | lines/s | × raw ssh | corrupted | missing | note |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, t := range r.bulk {
+		missing := t.lines - t.check.good
+		if missing < 0 {
+			missing = 0
+		}
+		corr := fmt.Sprintf("%d (%.2f %%)", t.check.corrupt, 100*float64(t.check.corrupt)/float64(max(t.check.lines, 1)))
+		fmt.Fprintf(&b, "| %s | %.2f s | %.0f | %.2f | %.2f s | %.0f | %.2f | %s | %d | %s |\n",
+			t.tool, t.null.Seconds(), t.rate(t.null), r.ratio(t, false), t.checked.Seconds(), t.rate(t.checked), r.ratio(t, true), corr, missing, t.note)
+	}
+	if c, ok := r.cvmtailBulk(); ok && c.lines > 0 {
+		fmt.Fprintf(&b, "\ncvmtail CPU (user+sys) in the bulk run: %.2f s per million lines\n", c.cpu.Seconds()*1e6/float64(c.lines))
+	}
+	fmt.Fprintf(&b, "\n### Follow latency, append on the CVM to line on stdout (%d lines/s over %d CVMs × %d files, %v)\n\n", latRate, latCVMs, latFiles, latMeasure)
+	b.WriteString("| files | lines | p50 | p99 | max |\n|---|---:|---:|---:|---:|\n")
+	for _, l := range r.latency {
+		fmt.Fprintf(&b, "| %s | %d/%d | %.1f ms | %.1f ms | %.1f ms |\n", l.kind, l.n, l.expected, ms(l.p50), ms(l.p99), ms(l.max))
+	}
+	fmt.Fprintf(&b, "\n### Fan-out: start to first line from every CVM (median of %d)\n\n", fanRounds)
+	fmt.Fprintf(&b, "| 1 CVM | %d CVMs | ratio |\n|---:|---:|---:|\n| %.0f ms | %.0f ms | %.2f× |\n",
+		fanCVMs, ms(r.fan.one), ms(r.fan.many), r.fan.many.Seconds()/max(r.fan.one.Seconds(), 1e-9))
+	fmt.Fprintf(&b, "\n### Following %d CVMs × %d files (%d streams) for %v, 44,800 lines/s written\n\n", manyCVMs, manyFiles, manyCVMs*manyFiles, manyRun)
+	b.WriteString("| reader | lines out | CPU s / M lines | peak RSS | SIGINT to exit | exit | remote processes left |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, m := range r.many {
+		kind := "reading"
+		if m.stalled {
+			kind = "stalled 10 s (pipe not read)"
+		}
+		perM := "-"
+		if m.lines > 0 {
+			perM = fmt.Sprintf("%.2f", m.cpu.Seconds()*1e6/float64(m.lines))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %.0f ms | %d | %d |\n", kind, m.lines, perM, mib(m.maxRSS), ms(m.teardown), m.exit, m.left)
+	}
+	b.WriteString("\n### Targets\n\n| target | got | wanted | |\n|---|---|---|---|\n")
+	for _, v := range r.verdicts() {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", v.what, v.got, v.target, passFail(v.ok))
+	}
+	if len(r.notes) > 0 {
+		b.WriteString("\nNotes:\n")
+		for _, n := range r.notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	return b.String()
+}
+
+// write puts the tables and the charts into dir (docs/bench).
+func (r *report) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files := map[string]string{
+		"results.md":     r.markdown(),
+		"throughput.svg": r.throughputSVG(),
+		"latency.svg":    r.latencySVG(),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -299,43 +299,86 @@ func TestGlogRotationIsFollowed(t *testing.T) {
 	})
 }
 
-// The binary: flags, the files it writes, "ready", and a clean stop on SIGTERM.
-func TestLabBinary(t *testing.T) {
+// labProcess is a run of the built cvmtail-lab binary.
+type labProcess struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	exited chan error
+}
+
+func (p *labProcess) Stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// startLabBinary runs the lab binary and waits for its "ready".
+func startLabBinary(t *testing.T, args ...string) *labProcess {
+	t.Helper()
 	bin := filepath.Join(binDir, "cvmtail-lab")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
+	buildLab.Do(func() {
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Stderr = os.Stderr
+		buildErr = build.Run()
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	dir := filepath.Join(t.TempDir(), "lab")
-	cmd := exec.Command(bin, "--cvms", "2", "--first-addr", "127.0.0.111", "--ssh-port", "0",
-		"--prism-addr", "127.0.0.1:0", "--mode", "pc", "--dir", dir, "--rate", "1", "--rotate-every", "1s")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	p := &labProcess{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
+	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
+	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
 	ready := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(out).ReadString('\n')
 		ready <- line
 		_, _ = io.Copy(io.Discard, out)
-		exited <- cmd.Wait()
+		p.exited <- p.cmd.Wait()
 	}()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
 	select {
 	case line := <-ready:
 		if line != "ready\n" {
-			t.Fatalf("stdout %q, want ready; stderr:\n%s", line, stderr.String())
+			t.Fatalf("stdout %q, want ready; stderr:\n%s", line, p.Stderr())
 		}
 	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("no ready after 20s")
+		t.Fatalf("no ready after 20s; stderr:\n%s", p.Stderr())
 	}
+	return p
+}
+
+// stop signals the lab and expects a clean exit.
+func (p *labProcess) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Fatalf("after %v: %v; stderr:\n%s", sig, err, p.Stderr())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("still running 5s after %v", sig)
+	}
+}
+
+var (
+	buildLab sync.Once
+	buildErr error
+)
+
+// The binary: flags, the files it writes, "ready", rotation, and a clean stop on SIGTERM.
+func TestLabBinary(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lab")
+	p := startLabBinary(t, "--cvms", "2", "--first-addr", "127.0.0.111", "--ssh-port", "0",
+		"--prism-addr", "127.0.0.1:0", "--mode", "pc", "--dir", dir, "--rate", "1", "--rotate-every", "1s")
 	for _, f := range []string{"prism-ca.pem", "id_ed25519", "known_hosts", "ssh_config", "env", "password", "cvmtail-flags",
 		"cvm1/logs/genesis.out", "cvm4/logs/stargate.INFO"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -357,25 +400,31 @@ func TestLabBinary(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("after SIGTERM: %v; stderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("still running 5s after SIGTERM")
-	}
+	p.stop(t, syscall.SIGTERM)
 	for _, want := range []string{"--cluster cluster-01", "--ssh-config /dev/null", "NTNX-GEN02002-A-CVM"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("instructions lack %q:\n%s", want, stderr.String())
+		if !strings.Contains(p.Stderr(), want) {
+			t.Errorf("instructions lack %q:\n%s", want, p.Stderr())
 		}
 	}
 	// --dir given: the lab leaves it (only a temporary directory of its own is removed).
 	if _, err := os.Stat(filepath.Join(dir, "env")); err != nil {
 		t.Errorf("--dir was removed: %v", err)
+	}
+}
+
+// Without --dir the lab works in a temporary directory and removes it when stopped.
+func TestLabBinaryRemovesItsTemporaryDirectory(t *testing.T) {
+	p := startLabBinary(t, "--cvms", "1", "--first-addr", "127.0.0.115", "--ssh-port", "0", "--prism-addr", "127.0.0.1:0")
+	_, after, ok := strings.Cut(p.Stderr(), "files in ")
+	dir, _, _ := strings.Cut(after, "\n")
+	if !ok || dir == "" {
+		t.Fatalf("no directory named in:\n%s", p.Stderr())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cvm1", "logs", "genesis.out")); err != nil {
+		t.Fatal(err)
+	}
+	p.stop(t, syscall.SIGINT)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s still there after the lab stopped (%v)", dir, err)
 	}
 }

@@ -22,6 +22,10 @@ import (
 // file, so the lab must refuse the eleventh exactly as a real CVM does.
 const maxSessions = 10
 
+// maxConns bounds the connections one CVM serves at once (and so the lab's goroutines); a
+// client needs one per 10 files.
+const maxConns = 64
+
 // handshakeTimeout bounds how long a connection that never finishes the handshake holds
 // a goroutine.
 const handshakeTimeout = 10 * time.Second
@@ -78,6 +82,12 @@ func (s *cvmServer) serve() {
 				s.mu.Unlock()
 				_ = c.Close()
 				return
+			}
+			if len(s.conns) >= maxConns {
+				s.mu.Unlock()
+				s.errlog("%s: refusing a connection: %d open already", s.addr, maxConns)
+				_ = c.Close()
+				continue
 			}
 			s.conns[c] = true
 			s.wg.Add(1)

@@ -19,7 +19,7 @@ var genesisTemplates = []template{
 	{'I', "node_manager.py:1234", "Starting service manager cycle {n}"},
 	{'I', "node_manager.py:1986", "Checking for running services on {self}"},
 	{'I', "node_manager.py:2210", "All services on {self} are up: {svc} pids {pid} {pid} {pid}"},
-	{'I', "cluster_manager.py:912", "Zookeeper ensemble: {ip}:9876, {ip}:9876, {self}:9876"},
+	{'I', "cluster_manager.py:912", "Zookeeper ensemble: {ensemble}"},
 	{'I', "cluster_manager.py:1477", "Node {self} is part of cluster with {cvms} nodes"},
 	{'I', "service_utils.py:604", "Service {svc} is already running with pids [{pid}, {pid}]"},
 	{'I', "service_utils.py:711", "Refreshing service states for {svc}"},
@@ -173,6 +173,14 @@ func placeholder(r *rand.Rand, env *msgEnv, name string) string {
 		return env.peers[r.IntN(len(env.peers))]
 	case "hv":
 		return env.hypervisor[r.IntN(len(env.hypervisor))]
+	case "ensemble":
+		// Zookeeper runs on three CVMs (or one in a smaller cluster).
+		n := min(3, len(env.peers))
+		zk := make([]string, n)
+		for i := range zk {
+			zk[i] = env.peers[i] + ":9876"
+		}
+		return strings.Join(zk, ", ")
 	case "cvms":
 		return fmt.Sprint(env.cvms)
 	case "n":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,4 +105,21 @@ func TestSinceAfterTheLastLineStartsAtTheEnd(t *testing.T) {
 	cancel()
 	<-done
 	equal(t, "lines", rec.get(key("c", "a")), []string{"2026-11-21 01:00:01,000Z INFO new"})
+}
+
+func TestSinceOnACVMWithoutPythonFallsBackToLines(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.out")
+	writeFile(t, p, numbered("x", 1, 30))
+	rec := newRecorder()
+	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "x", Path: p}})
+	cfg.Follow, cfg.Lines = false, 3
+	cfg.Since = time.Now().Add(-time.Hour)
+	if _, err := tailer.Run(context.Background(), cfg, cluster{"h": &tailertest.Local{Env: oldCVMEnv(t)}}.dialer(), rec); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "fallback", rec.get(key("h", "x")), want("x", 28, 30))
+	if ev := rec.eventText(); !strings.Contains(ev, "no python on the CVM: --since cannot search the file; showing the last 3 lines instead") {
+		t.Errorf("events %q", ev)
+	}
 }

@@ -269,6 +269,10 @@ func (s *stream) read(ctx context.Context, stdout io.Reader, stdin io.Writer) (s
 				s.framed = true
 				return s.readFrames(ctx, br, stdin)
 			}
+			if !s.cfg.Since.IsZero() && s.ident == "" {
+				s.cfg.Events(Event{Kind: EventNotice, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path,
+					Err: fmt.Errorf("no python on the CVM: --since cannot search the file; showing the last %d lines instead", s.cfg.Lines)})
+			}
 			return s.readRaw(ctx, br, strings.TrimSpace(strings.TrimPrefix(rest, "0")))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -259,4 +260,44 @@ func ed25519Key(t *testing.T) (ed25519.PublicKey, ssh.Signer, error) {
 		t.Fatal(err)
 	}
 	return pub, s, nil
+}
+
+// Every file holds lines in its service's format, so that what cvmtail shows (and parses
+// for --level) looks like a real CVM's.
+func TestLogFormats(t *testing.T) {
+	l := startLab(t, Config{CVMs: 1, Backlog: 50})
+	python := `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z (INFO|WARNING|ERROR) \w+\.py:\d+ \S`
+	glog := `^[IWE]\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ \w+\.cc:\d+\] \S`
+	for _, tc := range []struct{ file, re string }{
+		{"genesis.out", python},
+		{"acropolis.out", python},
+		{"stargate.out", glog},
+		{"stargate.INFO", glog},
+		{"cerebro.INFO", glog},
+		{"curator.INFO", glog},
+		{"stargate.WARNING", `^[WE]\d{4} `},
+		{"curator.ERROR", `^E\d{4} `},
+		{"zookeeper.out", `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z - (INFO|WARN) +\[[^]]+\] - \S`},
+		{"prism_gateway.log", `^(INFO|WARN|ERROR) +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z http-nio-\S+ \[\] prism\.\S+:\d+ \S`},
+	} {
+		b, err := os.ReadFile(filepath.Join(l.CVMs[0].LogDir, tc.file))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		re := regexp.MustCompile(tc.re)
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if strings.HasPrefix(lines[0], "Log file created at: ") {
+			lines = lines[4:] // glog's header
+		}
+		if len(lines) == 0 {
+			t.Errorf("%s: no lines", tc.file)
+		}
+		for _, line := range lines {
+			if !re.MatchString(line) {
+				t.Errorf("%s: %q does not match %s", tc.file, line, tc.re)
+				break
+			}
+		}
+	}
 }

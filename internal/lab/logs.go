@@ -108,13 +108,13 @@ func zookeeperFormat(r *rand.Rand, env *msgEnv, t time.Time) string {
 		thread = "ProcessThread(sid:" + fmt.Sprint(1+r.IntN(3)) + " cport:-1):"
 	}
 	return fmt.Sprintf("%s,%03dZ - %-5s [%s:%s] - %s", t.UTC().Format("2006-01-02 15:04:05"), t.Nanosecond()/1e6,
-		levelName(tp.sev), thread, tp.src, fill(r, env, tp.text))
+		javaLevel(tp.sev), thread, tp.src, fill(r, env, tp.text))
 }
 
 // prismFormat is the Prism gateway's (Tomcat, log4j) format.
 func prismFormat(r *rand.Rand, env *msgEnv, t time.Time) string {
 	tp := pick(r, prismTemplates)
-	return fmt.Sprintf("%-5s %s,%03dZ http-nio-127.0.0.1-9081-exec-%d [] %s %s", levelName(tp.sev),
+	return fmt.Sprintf("%-5s %s,%03dZ http-nio-127.0.0.1-9081-exec-%d [] %s %s", javaLevel(tp.sev),
 		t.UTC().Format("2006-01-02 15:04:05"), t.Nanosecond()/1e6, 1+r.IntN(20), tp.src, fill(r, env, tp.text))
 }
 
@@ -131,6 +131,14 @@ func glogLine(sev byte, t time.Time, tid int, src, msg string) string {
 	t = t.UTC()
 	return fmt.Sprintf("%c%02d%02d %02d:%02d:%02d.%06d %5d %s] %s", sev, int(t.Month()), t.Day(),
 		t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1000, tid, src, msg)
+}
+
+// javaLevel is log4j's name for a severity.
+func javaLevel(sev byte) string {
+	if sev == 'W' {
+		return "WARN"
+	}
+	return levelName(sev)
 }
 
 func levelName(sev byte) string {

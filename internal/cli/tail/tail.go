@@ -56,6 +56,21 @@ LOG is a catalog name (see 'cvmtail logs'), a glob over catalog names ('stargate
 absolute path on the CVM. Files are followed by name, like tail -F: rotation, truncation
 and a file that appears later are all followed. Status and errors go to stderr.
 
+Choosing lines: --grep and --exclude keep and drop lines by Go RE2 expression (repeatable),
+before the output and before --output-dir. --level W|E|F keeps glog and Python-logging
+records of that severity or worse, continuation lines (tracebacks) with their record;
+lines whose format carries no severity (syslog) are kept. --since and --since-time start
+each file at its first line stamped at or after that time, found by a binary search on the
+CVM, so a large file is not copied (a CVM without Python gets the -n backlog and a notice;
+a file without timestamps starts at its end).
+
+Times: glog, Python-logging (.out) and Cassandra lines are UTC, as CVM services write them;
+syslog-style lines (and RFC 3339 without an offset) are in the CVM's local time, given by
+--cvm-timezone (default UTC). A glog or syslog line has no year: it is the latest year that
+does not put the line more than a day in the future. --log-time shows the parsed time
+normalised to UTC; --merge-window D holds lines up to D and prints them in log-time order
+across CVMs, each line without a time kept with the record before it.
+
 Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
 stdout closed by its reader); 1 when some stream or CVM failed for good while others
 delivered; 2 for usage or configuration errors; 3 when nothing could be done; 130/143
@@ -67,7 +82,16 @@ when stopped by SIGINT/SIGTERM.`,
   cvmtail tail 'stargate*' --prism pe.example.com -o json
 
   # the last 100 lines of a file, then exit
-  cvmtail tail /home/nutanix/data/logs/acropolis.out -n 100 --no-follow --cvm 10.1.1.11`,
+  cvmtail tail /home/nutanix/data/logs/acropolis.out -n 100 --no-follow --cvm 10.1.1.11
+
+  # errors and worse from every stargate of the cluster since two hours ago
+  cvmtail tail stargate.INFO --level E --since 2h --prism pe.example.com
+
+  # one event across the CVMs, in time order
+  cvmtail tail genesis --grep 'leader|election' --merge-window 2s --log-time --prism pe.example.com
+
+  # your own prefix
+  cvmtail tail genesis --template '{{cvmcolor .cvm}} {{.log_time}} {{.line}}' --prism pe.example.com`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return cmdutil.UsageWithHint(errors.New("name at least one LOG to follow"),
@@ -95,7 +119,7 @@ when stopped by SIGINT/SIGTERM.`,
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
 	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log; a restarted capture resumes where it stopped")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
-	addReadingFlags(fl, &opts.Reading)
+	addReadingFlags(cmd, &opts.Reading)
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(

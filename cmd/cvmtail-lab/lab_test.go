@@ -428,3 +428,26 @@ func TestLabBinaryRemovesItsTemporaryDirectory(t *testing.T) {
 		t.Errorf("%s still there after the lab stopped (%v)", dir, err)
 	}
 }
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--help"}, 0, "Usage: cvmtail-lab"},
+		{[]string{"--mode", "xx"}, 2, `--mode "xx": want pe or pc`},
+		{[]string{"--cvms", "0"}, 2, "--cvms 0: want at least 1"},
+		{[]string{"--rate", "-1"}, 2, "--rate -1"},
+		{[]string{"--bogus"}, 2, "unknown flag: --bogus"},
+		{[]string{"extra"}, 2, `unexpected argument "extra"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("%q: stdout %q, want nothing", tc.args, stdout.String())
+		}
+	}
+}

@@ -48,11 +48,20 @@ Flags:
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
-		return 2
+		return usageError(stderr, "%v", err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "cvmtail-lab: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return usageError(stderr, "unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case cfg.Mode != "pe" && cfg.Mode != "pc":
+		return usageError(stderr, "--mode %q: want pe or pc", cfg.Mode)
+	case cfg.CVMs < 1:
+		return usageError(stderr, "--cvms %d: want at least 1", cfg.CVMs)
+	case cfg.Rate < 0:
+		return usageError(stderr, "--rate %v: want lines per second, 0 or more", cfg.Rate)
+	case cfg.RotateEvery < 0:
+		return usageError(stderr, "--rotate-every %v: want a duration, 0 for never", cfg.RotateEvery)
 	}
 	if cfg.Backlog == 0 {
 		cfg.Backlog = -1 // lab.Config's zero means the default
@@ -98,6 +107,12 @@ Flags:
 	return 0
 }
 
+func usageError(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "cvmtail-lab: "+format+"\n", args...)
+	fmt.Fprintln(stderr, "cvmtail-lab: hint: see cvmtail-lab --help")
+	return 2
+}
+
 func printUsage(w io.Writer, l *lab.Lab, cfg lab.Config) {
 	kind := "Prism Element"
 	if len(l.Clusters) > 1 {
@@ -126,8 +141,12 @@ or, with the lab's environment and ssh_config:
 cvmtail keeps the CVM list for 5 minutes: after restarting the lab with other --cvms or
 --mode, add --refresh. Each CVM's /home/nutanix/data/logs is its directory above.
 `, prism, prism, ssh, l.EnvFile, l.CACert, cluster, l.SSHConfig)
-	if cfg.RotateEvery > 0 {
-		fmt.Fprintf(w, "Logs grow by %g lines/s per file and rotate about every %s.\n", cfg.Rate, cfg.RotateEvery)
+	if cfg.Rate >= 0.01 {
+		fmt.Fprintf(w, "Logs grow by %g lines/s per file", cfg.Rate)
+		if cfg.RotateEvery > 0 {
+			fmt.Fprintf(w, " and rotate about every %s", cfg.RotateEvery)
+		}
+		fmt.Fprintln(w, ".")
 	}
 	fmt.Fprintf(w, "Stop with Ctrl-C.\n\n")
 }

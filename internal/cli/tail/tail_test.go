@@ -201,14 +201,15 @@ func TestRunDurationEndsWithStatus0(t *testing.T) {
 	f, out, _ := testFactory()
 	o := newOptions(f, []string{p}, "c1")
 	o.NoFollow = false
-	o.Duration = 500 * time.Millisecond
+	// Long enough for the agent to start on a loaded machine; the run must end near it.
+	o.Duration = 2 * time.Second
 	start := time.Now()
 	err := run(t, o, map[string]*tailertest.Local{"c1": {}})
 	if err != nil {
 		t.Errorf("err %v", err)
 	}
-	if d := time.Since(start); d < 500*time.Millisecond || d > 3*time.Second {
-		t.Errorf("ran %v for --duration 500ms", d)
+	if d := time.Since(start); d < 2*time.Second || d > 5*time.Second {
+		t.Errorf("ran %v for --duration 2s", d)
 	}
 	if out.String() != "c1 a.out x\n" {
 		t.Errorf("stdout %q", out.String())

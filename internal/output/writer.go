@@ -16,20 +16,25 @@ type Writer struct {
 	done  chan struct{}
 	pool  sync.Pool
 
-	mu     sync.Mutex
-	err    error
-	failed chan struct{} // closed on the first write error
+	mu      sync.Mutex
+	err     error
+	failed  chan struct{} // closed on the first write error
+	aborted chan struct{} // closed by Abort
 }
 
 // QueueLen is how many batches may wait for the writer.
 const QueueLen = 64
 
+// ErrAborted is what Write and Close return after Abort.
+var ErrAborted = errors.New("output abandoned")
+
 // NewWriter starts the writer goroutine on w.
 func NewWriter(w io.Writer) *Writer {
 	wr := &Writer{
-		queue:  make(chan []byte, QueueLen),
-		done:   make(chan struct{}),
-		failed: make(chan struct{}),
+		queue:   make(chan []byte, QueueLen),
+		done:    make(chan struct{}),
+		failed:  make(chan struct{}),
+		aborted: make(chan struct{}),
 	}
 	wr.pool.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	go wr.loop(w)
@@ -57,6 +62,20 @@ func (w *Writer) Write(b []byte) error {
 	}
 }
 
+// Abort gives up on the output: queued lines are dropped, Write and Close return
+// ErrAborted at once, even while the writer is blocked on a reader that does not read
+// (a paused pager when Ctrl-C comes). The blocked write stays behind; the process is exiting.
+func (w *Writer) Abort() {
+	w.fail(ErrAborted)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case <-w.aborted:
+	default:
+		close(w.aborted)
+	}
+}
+
 // Failed is closed when writing has failed (e.g. the reader of stdout went away).
 func (w *Writer) Failed() <-chan struct{} { return w.failed }
 
@@ -70,7 +89,10 @@ func (w *Writer) Err() error {
 // Close writes what is queued, flushes, and returns the first write error.
 func (w *Writer) Close() error {
 	close(w.queue)
-	<-w.done
+	select {
+	case <-w.done:
+	case <-w.aborted:
+	}
 	return w.Err()
 }
 

@@ -240,6 +240,10 @@ func tailRun(ctx context.Context, opts *Options) error {
 
 	errLog := &stderrLog{w: opts.IO.ErrOut}
 	w := output.NewWriter(opts.IO.Out)
+	// Ctrl-C must stop cvmtail even when stdout does not drain (a paused pager): the writer
+	// gets a moment to show what is queued, then is abandoned, which unblocks the streams.
+	stopWriter := context.AfterFunc(ctx, func() { time.AfterFunc(writerGrace, w.Abort) })
+	defer stopWriter()
 	sk := &sink{
 		opts: output.Options{
 			Format:     output.Format(opts.Output),
@@ -297,6 +301,8 @@ func tailRun(ctx context.Context, opts *Options) error {
 	}
 
 	switch {
+	case errors.Is(werr, output.ErrAborted):
+		return nil // stopped by a signal while stdout did not drain; Main decides the status
 	case werr != nil && output.IsBrokenPipe(werr):
 		return nil // the reader of stdout went away: stop quietly
 	case werr != nil:
@@ -315,6 +321,9 @@ func tailRun(ctx context.Context, opts *Options) error {
 	}
 	return nil
 }
+
+// writerGrace is how long, after Ctrl-C, output may take to drain before it is abandoned.
+const writerGrace = 200 * time.Millisecond
 
 // report prints an engine event as a "cvmtail: ..." line (and a hint line) on stderr.
 func report(l *stderrLog, ev tailer.Event) {

@@ -350,6 +350,14 @@ func startLabBinary(t *testing.T, args ...string) *labProcess {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no ready after 20s; stderr:\n%s", p.Stderr())
 	}
+	// stderr comes through a pipe of its own: its last line may still be on the way.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.Stderr(), "Stop with Ctrl-C.") {
+		if time.Now().After(deadline) {
+			t.Fatalf("ready, but no instructions; stderr:\n%s", p.Stderr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	return p
 }
 

@@ -210,7 +210,7 @@ func TestE2EMergeWindowOrdersFourCVMs(t *testing.T) {
 	for _, c := range cl.CVMs {
 		c.Write(t, "acropolis.out", "")
 	}
-	r := start(t, append([]string{"tail", "acropolis", "-n", "0", "--merge-window", "1500ms"}, cl.Args()...)...)
+	r := start(t, append([]string{"tail", "acropolis", "-n", "0", "--merge-window", "3s"}, cl.Args()...)...)
 	time.Sleep(2 * time.Second) // every stream is following
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	const batches, perBatch = 8, 24

@@ -211,8 +211,40 @@ func TestE2EMergeWindowOrdersFourCVMs(t *testing.T) {
 		c.Write(t, "acropolis.out", "")
 	}
 	r := start(t, append([]string{"tail", "acropolis", "-n", "0", "--merge-window", "3s"}, cl.Args()...)...)
-	time.Sleep(2 * time.Second) // every stream is following
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	// With -n 0 a line written before a stream opened its file is not shown: write a marker to
+	// every CVM until each one has come through, then start the sequence.
+	marker := base.Add(-time.Minute).Format("2006-01-02 15:04:05") + ",000Z INFO ready"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		seen := map[string]bool{}
+		for _, l := range r.Lines() {
+			if f := strings.Fields(l); len(f) > 0 && strings.HasSuffix(l, " ready\n") {
+				seen[f[0]] = true
+			}
+		}
+		if len(seen) == len(cl.CVMs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not every stream is following: %v; stderr:\n%s", seen, r.Stderr())
+		}
+		for _, c := range cl.CVMs {
+			if !seen[c.Addr] {
+				c.Append(t, "acropolis.out", marker+"\n")
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	events := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			if !strings.HasSuffix(l, " ready\n") { // markers sent while others were held
+				out = append(out, strings.TrimSuffix(l, "\n"))
+			}
+		}
+		return out
+	}
 	const batches, perBatch = 8, 24
 	var want []string
 	seq := 0
@@ -234,15 +266,12 @@ func TestE2EMergeWindowOrdersFourCVMs(t *testing.T) {
 			time.Sleep(40 * time.Millisecond)
 		}
 	}
-	r.waitLines("every event", 30*time.Second, func(l []string) bool { return len(l) >= len(want) })
+	r.waitLines("every event", 30*time.Second, func(l []string) bool { return len(events(l)) >= len(want) })
 	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	r.wait(3 * time.Second)
-	got := r.Lines()
-	for i := range got {
-		got[i] = strings.TrimSuffix(got[i], "\n")
-	}
+	got := events(r.Lines())
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		for i := range want {
 			if i >= len(got) || got[i] != want[i] {

@@ -78,4 +78,3 @@ print(json.dumps(out))
 		}
 	}
 }
-

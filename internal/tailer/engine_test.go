@@ -259,7 +259,7 @@ func TestHugeLineIsNeverSplit(t *testing.T) {
 	}
 	got := rec.get(key("h", "big"))
 	if len(got) != 3 || got[0] != "before" || got[1] != string(big) || got[2] != "after" {
-		t.Fatalf("got %d lines (lengths %v)", len(got), lens(got))
+		t.Fatalf("got %d lines (lengths %v); events:\n%s", len(got), lens(got), rec.eventText())
 	}
 }
 

@@ -205,8 +205,8 @@ func (s *stream) runSession(ctx context.Context, sess Session) (sessionEnd, erro
 		return endStopped, nil
 	}
 	if end == endLost {
-		if werr == nil && !s.cfg.Follow {
-			return endDone, nil // the tail fallback finished the backlog
+		if werr == nil && !s.cfg.Follow && !s.framed {
+			return endDone, nil // the tail fallback finished the backlog (the agent says so with Z)
 		}
 		var exitErr interface{ ExitStatus() int }
 		if errors.As(werr, &exitErr) {
@@ -280,17 +280,19 @@ func (s *stream) read(ctx context.Context, stdout io.Reader, stdin io.Writer) (s
 
 // lineBuffer accumulates bytes and hands whole lines to the sink.
 type lineBuffer struct {
-	buf []byte
+	buf     []byte
+	scanned int // buf[:scanned] holds no newline: a long line is searched once, not per frame
 }
 
 // emit hands every whole line in lb to the sink and keeps the tail. It returns the number
 // of bytes handed over.
 func (s *stream) emit(lb *lineBuffer) (int, error) {
-	i := bytes.LastIndexByte(lb.buf, '\n')
+	i := bytes.LastIndexByte(lb.buf[lb.scanned:], '\n')
 	if i < 0 {
+		lb.scanned = len(lb.buf)
 		return 0, nil
 	}
-	n := i + 1
+	n := lb.scanned + i + 1
 	s.info.Ident, s.info.EndOffset = s.ident, -1
 	if s.framed {
 		s.info.EndOffset = s.recvOffset - int64(len(lb.buf)-n)
@@ -303,6 +305,7 @@ func (s *stream) emit(lb *lineBuffer) (int, error) {
 	}
 	rest := copy(lb.buf, lb.buf[n:])
 	lb.buf = lb.buf[:rest]
+	lb.scanned = rest
 	// Give back memory after a giant line.
 	if cap(lb.buf) > 4<<20 && rest < 64<<10 {
 		lb.buf = append(make([]byte, 0, 256<<10), lb.buf...)
@@ -317,7 +320,7 @@ func (s *stream) flushPartial(lb *lineBuffer) error {
 	}
 	lb.buf = append(lb.buf, '\n')
 	_, err := s.emit(lb)
-	lb.buf = lb.buf[:0]
+	lb.buf, lb.scanned = lb.buf[:0], 0
 	return err
 }
 
@@ -328,6 +331,7 @@ func (s *stream) notice(msg string) {
 func (s *stream) readFrames(ctx context.Context, br *bufio.Reader, stdin io.Writer) (sessionEnd, error) {
 	var lb lineBuffer
 	var ack []byte
+	acksGone := false
 	lastErrCode := ""
 	for {
 		hdr, err := br.ReadSlice('\n')
@@ -355,10 +359,15 @@ func (s *stream) readFrames(ctx context.Context, br *bufio.Reader, stdin io.Writ
 				return endSink, err
 			}
 			s.deliveredOffset = s.recvOffset - int64(len(lb.buf))
-			ack = strconv.AppendInt(ack[:0], int64(n), 10)
-			ack = append(ack, '\n')
-			if _, err := stdin.Write(ack); err != nil {
-				return endLost, err
+			// Credit for the agent. Once the agent has sent everything and exited, the channel
+			// may refuse it while buffered frames are still being read: that is no loss, the
+			// frames decide how the stream ends.
+			if !acksGone {
+				ack = strconv.AppendInt(ack[:0], int64(n), 10)
+				ack = append(ack, '\n')
+				if _, err := stdin.Write(ack); err != nil {
+					acksGone = true
+				}
 			}
 		case "O":
 			f := strings.Fields(rest)

@@ -159,10 +159,12 @@ func (s *Session) Start(command string) error {
 	}
 	s.cmd = cmd
 	go func() {
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = &ExitError{Status: ee.ExitCode()}
+		// Process.Wait, not Cmd.Wait: Cmd.Wait closes the stdout pipe as soon as the process
+		// exits, dropping what the reader has not read yet. sshd delivers it all; so do we,
+		// closing the pipes only when the channel closes.
+		state, err := cmd.Process.Wait()
+		if err == nil && !state.Success() {
+			err = &ExitError{Status: state.ExitCode()}
 		}
 		s.err = err
 		close(s.done)

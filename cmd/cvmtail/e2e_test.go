@@ -414,6 +414,41 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 	})
 }
 
+func TestE2EReaderGoneOnAQuietLog(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 2, OldCVM: []int{1}})
+	for _, c := range cl.CVMs {
+		c.Write(t, "genesis.out", "one\ntwo\nthree\n")
+	}
+	for _, c := range cl.CVMs {
+		t.Run(fmt.Sprintf("old=%v", c.Old), func(t *testing.T) {
+			// The whole backlog leaves in one write and the log stays quiet: no later write
+			// would ever see EPIPE. cvmtail must notice head leaving all the same.
+			args := append([]string{"tail", "genesis"}, cl.Args()...)
+			for i := range args {
+				if args[i] == "--cvm" {
+					args[i+1] = c.Addr
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			sh := fmt.Sprintf("%s %s | head -1", binary, strings.Join(quoteAll(args), " "))
+			cmd := exec.CommandContext(ctx, "bash", "-c", "set -o pipefail; "+sh)
+			cmd.Env = append(os.Environ(), "NO_COLOR=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			start := time.Now()
+			out, err := cmd.Output()
+			if err != nil || stderr.Len() != 0 || string(out) != c.Addr+" genesis one\n" {
+				t.Errorf("err %v, stdout %q, stderr %q", err, out, stderr.String())
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %v to notice the reader left", d)
+			}
+			noLeftovers(t, cl)
+		})
+	}
+}
+
 func quoteAll(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -261,6 +263,24 @@ func tailRun(ctx context.Context, opts *Options) error {
 		runCtx, cancel = context.WithTimeout(ctx, opts.Duration)
 		defer cancel()
 	}
+	// The reader of stdout may go away while the logs are quiet (| head): stop then, quietly,
+	// rather than at the next line.
+	var readerGone atomic.Bool
+	if f, ok := opts.IO.Out.(*os.File); ok && opts.Output != "none" {
+		if gone := output.ReaderGone(f); gone != nil {
+			var cancel context.CancelFunc
+			runCtx, cancel = context.WithCancel(runCtx)
+			defer cancel()
+			go func() {
+				select {
+				case <-gone:
+					readerGone.Store(true)
+					cancel()
+				case <-runCtx.Done():
+				}
+			}()
+		}
+	}
 
 	cfg := tailer.Config{
 		Lines:     opts.Lines,
@@ -301,6 +321,8 @@ func tailRun(ctx context.Context, opts *Options) error {
 	}
 
 	switch {
+	case readerGone.Load():
+		return nil // the reader of stdout went away: stop quietly
 	case errors.Is(werr, output.ErrAborted):
 		return nil // stopped by a signal while stdout did not drain; Main decides the status
 	case werr != nil && output.IsBrokenPipe(werr):

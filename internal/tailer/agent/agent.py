@@ -57,6 +57,9 @@ class Agent(object):
         self.resume_ident = resume_ident
         self.resume_offset = resume_offset
         self.window = window
+        # Several chunks fit in the window, so the client's credit for one comes back while
+        # the next ones are on their way: a chunk as big as the window means stop-and-wait.
+        self.chunk = min(window, max(4096, min(MAX_CHUNK, window // 4)))
         self.poll = poll
         self.fd = None
         self.ident = None
@@ -87,7 +90,8 @@ class Agent(object):
         return self.window - (self.sent - self.acked)
 
     def wait_credit(self):
-        while self.credit() <= 0:
+        # Room for a whole chunk: with a slow reader, frames stay large instead of trickling.
+        while self.credit() < self.chunk:
             self.check_stdin(None)
 
     # --- reading ----------------------------------------------------------------------
@@ -101,7 +105,7 @@ class Agent(object):
         sent = False
         while True:
             self.wait_credit()
-            n = min(MAX_CHUNK, self.credit())
+            n = min(self.chunk, self.credit())
             if limit is not None:
                 n = min(n, limit - self.offset)
                 if n <= 0:

@@ -403,6 +403,7 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 		sh := fmt.Sprintf("%s %s | head -1", binary, strings.Join(quoteAll(args), " "))
 		cmd := exec.CommandContext(ctx, "bash", "-c", "set -o pipefail; "+sh)
 		cmd.Env = append(os.Environ(), "NO_COLOR=1")
+		cmd.WaitDelay = 3 * time.Second // a cvmtail that lingers holds the pipe: fail, do not hang
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -434,6 +435,7 @@ func TestE2EReaderGoneOnAQuietLog(t *testing.T) {
 			sh := fmt.Sprintf("%s %s | head -1", binary, strings.Join(quoteAll(args), " "))
 			cmd := exec.CommandContext(ctx, "bash", "-c", "set -o pipefail; "+sh)
 			cmd.Env = append(os.Environ(), "NO_COLOR=1")
+			cmd.WaitDelay = 3 * time.Second // a cvmtail that lingers holds the pipe: fail, do not hang
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			start := time.Now()

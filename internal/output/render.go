@@ -3,6 +3,7 @@
 package output
 
 import (
+	"bytes"
 	"hash/fnv"
 	"regexp"
 	"text/template"
@@ -152,11 +153,11 @@ func (r *Renderer) Append(dst, data []byte, t time.Time) []byte {
 	return dst
 }
 
+// indexNL is the end of the first line in b: bytes.IndexByte is vectorised, and rendering
+// is the per-byte cost of every line cvmtail prints.
 func indexNL(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			return i
-		}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return i
 	}
 	return len(b)
 }

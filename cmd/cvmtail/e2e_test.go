@@ -63,7 +63,8 @@ func startEnv(t *testing.T, env []string, args ...string) *run {
 	t.Helper()
 	r := &run{t: t, done: make(chan struct{})}
 	r.cmd = exec.Command(binary, args...)
-	r.cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=", "XDG_CACHE_HOME="+t.TempDir()), env...)
+	r.cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=", "XDG_CACHE_HOME="+t.TempDir(),
+		"CVMTAIL_CONFIG="+filepath.Join(t.TempDir(), "none.yaml")), env...)
 	r.cmd.Stderr = &syncWriter{w: &r.stderr, mu: &r.mu}
 	out, err := r.cmd.StdoutPipe()
 	if err != nil {
@@ -448,6 +449,32 @@ func TestE2EReaderGoneOnAQuietLog(t *testing.T) {
 			}
 			noLeftovers(t, cl)
 		})
+	}
+}
+
+func TestE2EContextFromConfigFile(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 2})
+	for _, c := range cl.CVMs {
+		c.Write(t, "genesis.out", "from "+c.Addr+"\n")
+	}
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	content := fmt.Sprintf(`contexts:
+  lab:
+    cvm: [%s]
+    ssh-port: %d
+    identity: %s
+    known-hosts: %s
+    ssh-user: %s
+    ssh-config: %s
+`, strings.Join(cl.Addrs(), ", "), cl.Port, cl.KeyFile, cl.KnownHosts, cl.User, cl.SSHConfig)
+	must(t, os.WriteFile(cfg, []byte(content), 0o600))
+	r := startEnv(t, []string{"CVMTAIL_CONFIG=" + cfg}, "--context", "lab", "tail", "genesis", "--no-follow")
+	if code := r.wait(20 * time.Second); code != 0 || len(r.Lines()) != 2 {
+		t.Errorf("exit %d, lines %q, stderr %s", code, r.Lines(), r.Stderr())
+	}
+	r = startEnv(t, []string{"CVMTAIL_CONFIG=" + cfg}, "--context", "prod", "tail", "genesis")
+	if code := r.wait(20 * time.Second); code != 2 || !strings.Contains(r.Stderr(), `unknown context "prod"`) {
+		t.Errorf("exit %d, stderr %s", code, r.Stderr())
 	}
 }
 

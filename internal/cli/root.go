@@ -43,6 +43,9 @@ CVM and the log it came from. It finds the CVMs through Prism, or takes them by 
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.UsageError{Err: err, Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
+	root.PersistentFlags().StringVar(&f.Context, "context", "",
+		"use `NAME` from the config file (env CVMTAIL_CONTEXT; default: the file's default context)")
+	_ = root.RegisterFlagCompletionFunc("context", cmdutil.CompleteContexts(f))
 	root.SetOut(f.IOStreams.Out)
 	root.SetErr(f.IOStreams.ErrOut)
 	root.CompletionOptions.DisableDefaultCmd = true

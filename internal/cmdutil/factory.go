@@ -16,6 +16,9 @@ type Factory struct {
 	Version   string
 	Now       func() time.Time
 	Getenv    func(string) string
+	// Context is --context: the config file's context to use ("" = CVMTAIL_CONTEXT, else
+	// the file's default).
+	Context string
 	// HomeDir, CacheDir and ConfigDir return the user's directories (os.UserHomeDir etc.).
 	HomeDir   func() (string, error)
 	CacheDir  func() (string, error)

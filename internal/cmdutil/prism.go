@@ -155,6 +155,9 @@ func prismPassword(f *Factory, o *TargetOptions, key cacheKey) (string, error) {
 	if pw := getenv(f, "CVMTAIL_PASSWORD"); pw != "" {
 		return pw, nil
 	}
+	if o.Password != "" { // from the config file's context
+		return o.Password, nil
+	}
 	if f.IOStreams.IsStdinTTY() {
 		pw, err := f.IOStreams.ReadPassword(fmt.Sprintf("Prism password for %s@%s: ", key.User, key.Prism))
 		if err != nil {

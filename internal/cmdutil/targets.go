@@ -23,6 +23,7 @@ type TargetOptions struct {
 	CVMs         []string
 	Username     string
 	PasswordFile string
+	Password     string // only ever from the config file: no flag takes a password
 	Insecure     bool
 	CACert       string
 	Refresh      bool

@@ -69,6 +69,9 @@ Output (-o):
 				return cmdutil.UsageWithHint(fmt.Errorf("invalid --output %q", opts.Output),
 					"use -o table, wide, json or address")
 			}
+			if err := cmdutil.ApplyContext(cmd, f, &opts.Targets, nil); err != nil {
+				return err
+			}
 			opts.ListCVMs = func(ctx context.Context) ([]prism.CVM, error) { return resolve(ctx, f, &opts.Targets) }
 			if runF != nil {
 				return runF(opts)

@@ -89,6 +89,9 @@ without a header, with sizes in bytes.`,
 				}
 			}
 			if opts.Remote {
+				if err := cmdutil.ApplyContext(cmd, f, &opts.Targets, &opts.SSH); err != nil {
+					return err
+				}
 				if opts.ResolveTargets == nil {
 					opts.ResolveTargets = func(ctx context.Context) ([]cmdutil.Target, error) {
 						return cmdutil.ResolveTargets(ctx, f, &opts.Targets)

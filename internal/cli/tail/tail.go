@@ -104,6 +104,9 @@ when stopped by SIGINT/SIGTERM.`,
 		ValidArgsFunction: completeLogNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
+			if err := cmdutil.ApplyContext(cmd, opts.Factory, &opts.Targets, &opts.SSH); err != nil {
+				return err
+			}
 			if err := opts.validate(); err != nil {
 				return err
 			}

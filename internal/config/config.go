@@ -1,0 +1,164 @@
+// Package config reads cvmtail's config file: named contexts, each a cluster and how to
+// reach it, so that `cvmtail --context prod tail genesis` needs nothing else.
+//
+//	default: prod
+//	contexts:
+//	  prod:
+//	    prism: pc.example.com
+//	    username: admin
+//	    password-file: ~/.config/cvmtail/prod.password
+//	    cluster: prod-01
+//	    ca-cert: ~/.config/cvmtail/prod-ca.pem
+//	    ssh-user: nutanix
+//	    identity: ~/.ssh/cvm_ed25519
+//	    host-key-check: accept-new
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Context is one named cluster. Keys are spelled like the command-line flags.
+type Context struct {
+	Prism          string  `yaml:"prism"`
+	Username       string  `yaml:"username"`
+	Password       string  `yaml:"password"` // discouraged: prefer password-file
+	PasswordFile   string  `yaml:"password-file"`
+	Clusters       StrList `yaml:"cluster"`
+	CVMs           StrList `yaml:"cvm"`
+	Insecure       bool    `yaml:"insecure"`
+	CACert         string  `yaml:"ca-cert"`
+	SSHUser        string  `yaml:"ssh-user"`
+	SSHPort        int     `yaml:"ssh-port"`
+	Identities     StrList `yaml:"identity"`
+	SSHConfig      string  `yaml:"ssh-config"`
+	KnownHosts     string  `yaml:"known-hosts"`
+	HostKeyCheck   string  `yaml:"host-key-check"`
+	ConnectTimeout string  `yaml:"connect-timeout"`
+}
+
+// File is the whole config file.
+type File struct {
+	Path     string             `yaml:"-"`
+	Default  string             `yaml:"default"`
+	Contexts map[string]Context `yaml:"contexts"`
+	// Exists tells whether the file was there.
+	Exists bool `yaml:"-"`
+	mode   fs.FileMode
+}
+
+// StrList is a list that may also be written as one string (comma-separated allowed).
+type StrList []string
+
+// UnmarshalYAML accepts "a", "a,b" or [a, b].
+func (l *StrList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*l = nil
+		for _, p := range strings.Split(n.Value, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				*l = append(*l, p)
+			}
+		}
+		return nil
+	case yaml.SequenceNode:
+		var s []string
+		if err := n.Decode(&s); err != nil {
+			return err
+		}
+		*l = s
+		return nil
+	}
+	return fmt.Errorf("line %d: want a name or a list of names", n.Line)
+}
+
+// Load reads the config file at path; a missing file is an empty config, not an error.
+func Load(path string) (*File, error) {
+	f := &File{Path: path}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	f.Exists, f.mode = true, st.Mode().Perm()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt key is an error, not a silently ignored setting
+	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
+		return nil, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if f.Default != "" {
+		if _, ok := f.Contexts[f.Default]; !ok {
+			return nil, fmt.Errorf("config %s: default context %q is not among the contexts (%s)", path, f.Default, strings.Join(f.Names(), ", "))
+		}
+	}
+	return f, nil
+}
+
+// Names lists the contexts, sorted.
+func (f *File) Names() []string {
+	var names []string
+	for n := range f.Contexts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Select returns the named context, or the default one when name is "". ok is false when
+// no context applies (no name and no default).
+func (f *File) Select(name string) (ctx Context, chosen string, ok bool, err error) {
+	if name == "" {
+		name = f.Default
+	}
+	if name == "" {
+		return Context{}, "", false, nil
+	}
+	if !f.Exists {
+		return Context{}, "", false, fmt.Errorf("context %q: no config file at %s", name, f.Path)
+	}
+	c, found := f.Contexts[name]
+	if !found {
+		if len(f.Contexts) == 0 {
+			return Context{}, "", false, fmt.Errorf("context %q: %s defines no contexts", name, f.Path)
+		}
+		return Context{}, "", false, fmt.Errorf("unknown context %q (known: %s)", name, strings.Join(f.Names(), ", "))
+	}
+	return c, name, true, nil
+}
+
+// SecretExposed tells whether the file holds a password while others may read it.
+func (f *File) SecretExposed() bool {
+	if !f.Exists || f.mode&0o077 == 0 {
+		return false
+	}
+	for _, c := range f.Contexts {
+		if c.Password != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpandHome expands a leading ~/ in p.
+func ExpandHome(p, home string) string {
+	if home != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
+		return filepath.Join(home, strings.TrimPrefix(p, "~"))
+	}
+	return p
+}

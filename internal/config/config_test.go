@@ -1,0 +1,93 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, content string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadAndSelect(t *testing.T) {
+	p := write(t, `
+default: prod
+contexts:
+  prod:
+    prism: pc.example.com
+    cluster: prod-01
+    cvm: 10.0.0.1, 10.0.0.2
+    identity: [~/.ssh/a, ~/.ssh/b]
+    host-key-check: accept-new
+  lab:
+    prism: 127.0.0.1:9440
+    insecure: true
+`, 0o600)
+	f, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, name, ok, err := f.Select("")
+	if err != nil || !ok || name != "prod" {
+		t.Fatalf("default: %v %v %v", name, ok, err)
+	}
+	if c.Prism != "pc.example.com" || strings.Join(c.Clusters, ",") != "prod-01" || strings.Join(c.CVMs, ",") != "10.0.0.1,10.0.0.2" || len(c.Identities) != 2 || c.HostKeyCheck != "accept-new" {
+		t.Errorf("prod = %+v", c)
+	}
+	if c, _, _, _ := f.Select("lab"); !c.Insecure {
+		t.Errorf("lab = %+v", c)
+	}
+	if _, _, _, err := f.Select("stage"); err == nil || !strings.Contains(err.Error(), "lab, prod") {
+		t.Errorf("unknown context: %v", err)
+	}
+	if f.SecretExposed() {
+		t.Error("no password in the file")
+	}
+}
+
+func TestMissingEmptyAndBadFiles(t *testing.T) {
+	f, err := Load(filepath.Join(t.TempDir(), "none.yaml"))
+	if err != nil || f.Exists {
+		t.Fatalf("missing file: %v", err)
+	}
+	if _, _, ok, err := f.Select(""); ok || err != nil {
+		t.Errorf("no default without a file: %v %v", ok, err)
+	}
+	if _, _, _, err := f.Select("prod"); err == nil || !strings.Contains(err.Error(), "no config file") {
+		t.Errorf("named context without a file: %v", err)
+	}
+	if _, err := Load(write(t, "", 0o600)); err != nil {
+		t.Errorf("empty file: %v", err)
+	}
+	if _, err := Load(write(t, "contexts:\n  a:\n    prizm: x\n", 0o600)); err == nil || !strings.Contains(err.Error(), "prizm") {
+		t.Errorf("misspelt key: %v", err)
+	}
+	if _, err := Load(write(t, "default: b\ncontexts:\n  a: {}\n", 0o600)); err == nil || !strings.Contains(err.Error(), `"b"`) {
+		t.Errorf("default not a context: %v", err)
+	}
+}
+
+func TestSecretReadableByOthers(t *testing.T) {
+	content := "contexts:\n  a:\n    password: hunter2\n"
+	f, err := Load(write(t, content, 0o644))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.SecretExposed() {
+		t.Error("a password readable by others must be flagged")
+	}
+	f, _ = Load(write(t, content, 0o600))
+	if f.SecretExposed() {
+		t.Error("0600 is private")
+	}
+}

@@ -70,7 +70,6 @@ func span(from, to int) []int {
 	return out
 }
 
-
 func TestFaultSSHDKilledAndRestarted(t *testing.T) {
 	cl := sshdcvm.Start(t, sshdcvm.Options{N: 2})
 	c := cl.CVMs[0]

@@ -151,4 +151,3 @@ func CompleteContexts(f *Factory) func(*cobra.Command, []string, string) ([]stri
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
-

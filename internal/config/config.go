@@ -98,7 +98,7 @@ func Load(path string) (*File, error) {
 	}
 	f.Exists, f.mode = true, st.Mode().Perm()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true) // a misspelt key is an error, not a silently ignored setting
+	dec.KnownFields(true)                                            // a misspelt key is an error, not a silently ignored setting
 	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
 		return nil, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}

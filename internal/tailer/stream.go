@@ -233,9 +233,13 @@ func remoteError(msg, path string, sudo bool) error {
 		return fileError("ENOENT", "", path, sudo) // tail -F fallback: "tail: cannot open ..."
 	case strings.Contains(msg, "Permission denied"):
 		return fileError("EACCES", "", path, sudo)
-	case strings.Contains(msg, "sudo") && (strings.Contains(msg, "password") || strings.Contains(msg, "not allowed") || strings.Contains(msg, "terminal")):
-		return &HintedError{Err: fmt.Errorf("not permitted to read it with sudo -n: %s", msg),
-			HintText: "give the SSH user passwordless sudo for this log, or follow another log"}
+	case sudo && strings.Contains(msg, "sudo") && strings.Contains(msg, "not found"):
+		return &HintedError{Err: fmt.Errorf("%s: sudo is not installed on the CVM", path),
+			HintText: "this log is root's; follow it on a CVM with sudo, or follow another log"}
+	case sudo && strings.Contains(msg, "sudo") && (strings.Contains(msg, "password") || strings.Contains(msg, "not allowed") ||
+		strings.Contains(msg, "terminal") || strings.Contains(msg, "tty") || strings.Contains(msg, "not in the sudoers")):
+		return &HintedError{Err: fmt.Errorf("%s: not permitted to read it with sudo -n (%s)", path, msg),
+			HintText: "the SSH user needs passwordless sudo for this log (sudo -n), or follow another log"}
 	}
 	return errors.New(msg)
 }
@@ -256,7 +260,9 @@ const magicPrefix = "\x00CVMTAIL"
 
 // read consumes the agent's output until it ends.
 func (s *stream) read(ctx context.Context, stdout io.Reader, stdin io.Writer) (sessionEnd, error) {
-	br := bufio.NewReaderSize(stdout, 64<<10)
+	// Small: frame payloads bigger than the buffer are read past it, straight into the line
+	// buffer, and hundreds of streams each keep one.
+	br := bufio.NewReaderSize(stdout, 8<<10)
 	// Skip anything a shell start-up file printed before the agent's greeting.
 	for {
 		line, err := br.ReadSlice('\n')
@@ -306,8 +312,10 @@ func (s *stream) emit(lb *lineBuffer) (int, error) {
 	rest := copy(lb.buf, lb.buf[n:])
 	lb.buf = lb.buf[:rest]
 	lb.scanned = rest
-	// Give back memory after a giant line.
-	if cap(lb.buf) > 4<<20 && rest < 64<<10 {
+	// Give back memory after a giant line; an idle stream keeps no buffer at all.
+	if rest == 0 {
+		lb.release()
+	} else if cap(lb.buf) > 4<<20 && rest < 64<<10 {
 		lb.buf = append(make([]byte, 0, 256<<10), lb.buf...)
 	}
 	return n, nil
@@ -450,7 +458,24 @@ func (s *stream) readRaw(ctx context.Context, br *bufio.Reader, ident string) (s
 	}
 }
 
+// lineBufs holds the line buffers of streams that have nothing pending, so that hundreds
+// of mostly idle streams share a few buffers instead of keeping one each.
+var lineBufs sync.Pool
+
+func (lb *lineBuffer) release() {
+	if lb.buf != nil && cap(lb.buf) <= 1<<20 {
+		b := lb.buf[:0]
+		lineBufs.Put(&b)
+	}
+	lb.buf, lb.scanned = nil, 0
+}
+
 func grow(b []byte, n int) []byte {
+	if b == nil {
+		if p, ok := lineBufs.Get().(*[]byte); ok {
+			b = *p
+		}
+	}
 	if cap(b)-len(b) >= n {
 		return b[:len(b)+n]
 	}

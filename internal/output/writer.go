@@ -36,7 +36,8 @@ func NewWriter(w io.Writer) *Writer {
 		failed:  make(chan struct{}),
 		aborted: make(chan struct{}),
 	}
-	wr.pool.New = func() any { b := make([]byte, 0, 64<<10); return &b }
+	// Small to start with: every stream may hold one while it waits for the queue.
+	wr.pool.New = func() any { b := make([]byte, 0, 16<<10); return &b }
 	go wr.loop(w)
 	return wr
 }

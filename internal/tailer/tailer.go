@@ -107,7 +107,7 @@ type Config struct {
 	Lines   int  // backlog lines per file; 0 = only new lines
 	Follow  bool // false: print the backlog and return
 	// Window is how many bytes a stream may have in flight before the agent waits for
-	// credit (default 256 KiB).
+	// credit. Default: WindowBudget shared by all streams, each between 16 and 256 KiB.
 	Window int
 	// Poll is how often the agent looks for new data, rotation and truncation (default 20ms).
 	Poll time.Duration
@@ -135,7 +135,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Window <= 0 {
-		c.Window = 256 << 10
+		c.Window = defaultWindow(len(c.Targets) * len(c.Files))
 	}
 	if c.Poll <= 0 {
 		c.Poll = 20 * time.Millisecond
@@ -158,6 +158,16 @@ func (c *Config) defaults() {
 	if c.Events == nil {
 		c.Events = func(Event) {}
 	}
+}
+
+// WindowBudget is what all streams together may have in flight by default: what a stalled
+// reader makes cvmtail hold, however many CVMs and files it follows.
+const WindowBudget = 4 << 20
+
+// defaultWindow shares WindowBudget among n streams: a few streams get big windows (bulk
+// backlogs at the speed of ssh), hundreds get small ones (bounded memory).
+func defaultWindow(n int) int {
+	return min(max(WindowBudget/max(n, 1), 16<<10), 256<<10)
 }
 
 // Result says how the streams ended.

@@ -36,8 +36,14 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "cvmtail")
+	if b := os.Getenv("CVMTAIL_BENCH_BINARY"); b != "" {
+		binary = b // a cvmtail built elsewhere, to compare before and after a change
+	}
 	build := exec.Command("go", "build", "-trimpath", "-o", binary, "../../cmd/cvmtail")
 	build.Stderr = os.Stderr
+	if os.Getenv("CVMTAIL_BENCH_BINARY") != "" {
+		build = exec.Command("true")
+	}
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building cvmtail:", err)
 		os.Exit(1)
@@ -265,8 +271,7 @@ func shellJoin(args []string) string {
 
 // usage is what the kernel says a finished process used.
 type usage struct {
-	cpu    time.Duration // user + sys
-	maxRSS int64         // bytes
+	cpu time.Duration // user + sys
 }
 
 func usageOf(ps *os.ProcessState) usage {
@@ -274,10 +279,7 @@ func usageOf(ps *os.ProcessState) usage {
 	if !ok {
 		return usage{}
 	}
-	return usage{
-		cpu:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		maxRSS: ru.Maxrss << 10,
-	}
+	return usage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
 }
 
 // runAll starts cmds with stdout on out and waits for all; the wall time from the first
@@ -304,7 +306,6 @@ func runAll(t *testing.T, out *os.File, cmds []*exec.Cmd) (time.Duration, usage)
 		}
 		cu := usageOf(c.ProcessState)
 		u.cpu += cu.cpu
-		u.maxRSS = max(u.maxRSS, cu.maxRSS)
 	}
 	return time.Since(start), u
 }
@@ -496,18 +497,39 @@ func bulk(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 	// Warm the page cache and sshd so the first tool measured is not penalised.
 	measure(t, devNull, styleNone, tools[0].mk)
 
-	for i := range tools {
-		tl := &tools[i]
-		d, u, _ := measure(t, devNull, tl.style, tl.mk)
-		tl.row.null = d
-		if tl.row.tool == "cvmtail" {
-			tl.row.cpu = u.cpu
+	// The machine is shared: other work only ever adds time. Rounds interleave the tools
+	// and each keeps its best time, so that a burst of someone else's load does not land on
+	// one tool only.
+	rounds := 3
+	if n, err := strconv.Atoi(os.Getenv("CVMTAIL_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	best := func(old, d time.Duration) time.Duration {
+		if old == 0 || d < old {
+			return d
 		}
-		d, _, c := measure(t, checker, tl.style, tl.mk)
-		tl.row.checked, tl.row.check, tl.row.hasCheck = d, c, true
-		t.Logf("bulk: %-22s /dev/null %6.2fs  checker %6.2fs  lines %d corrupt %d", tl.row.tool, tl.row.null.Seconds(), d.Seconds(), c.lines, c.corrupt)
+		return old
+	}
+	for r := 0; r < rounds; r++ {
+		for i := range tools {
+			tl := &tools[i]
+			d, u, _ := measure(t, devNull, tl.style, tl.mk)
+			if tl.row.tool == "cvmtail" && (tl.row.cpu == 0 || u.cpu < tl.row.cpu) {
+				tl.row.cpu = u.cpu
+			}
+			tl.row.null = best(tl.row.null, d)
+			d, _, c := measure(t, checker, tl.style, tl.mk)
+			tl.row.checked, tl.row.hasCheck = best(tl.row.checked, d), true
+			if r == 0 || c.corrupt > tl.row.check.corrupt || c.good < tl.row.check.good {
+				tl.row.check = c // the worst round's damage
+			}
+			t.Logf("bulk round %d: %-22s /dev/null %6.2fs  checker %6.2fs  lines %d corrupt %d", r+1, tl.row.tool, tl.row.null.Seconds(), d.Seconds(), c.lines, c.corrupt)
+		}
+	}
+	for _, tl := range tools {
 		rep.bulk = append(rep.bulk, tl.row)
 	}
+	rep.notes = append(rep.notes, fmt.Sprintf("bulk: best of %d interleaved rounds per tool and sink; corrupted/missing: the worst round", rounds))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -832,6 +854,16 @@ loop:
 		// Let it catch up with what was written.
 		time.Sleep(time.Second)
 	}
+	peak = max(peak, rss(cmd.Process.Pid))
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err == nil {
+		var mem []string
+		for _, l := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(l, "Vm") || strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "Threads") {
+				mem = append(mem, strings.Join(strings.Fields(l), " "))
+			}
+		}
+		t.Logf("16×14 stalled=%v: %s", stalled, strings.Join(mem, ", "))
+	}
 	row := manyRow{stalled: stalled}
 	// Teardown: SIGINT (with a stalled reader: while stdout is still blocked).
 	sig := time.Now()
@@ -856,7 +888,9 @@ loop:
 	pr.Close()
 	row.exit = cmd.ProcessState.ExitCode()
 	u := usageOf(cmd.ProcessState)
-	row.cpu, row.maxRSS, row.lines = u.cpu, max(u.maxRSS, peak), int(lines.Load())
+	// Not rusage's maxrss: Go starts children with vfork, and Linux keeps the high-water
+	// mark of the memory the child shared with this (big) test process before exec.
+	row.cpu, row.maxRSS, row.lines = u.cpu, peak, int(lines.Load())
 	time.Sleep(time.Second)
 	for _, c := range cvms {
 		procs, _ := c.UserProcesses()
@@ -873,7 +907,7 @@ loop:
 	rep.many = append(rep.many, row)
 }
 
-// rss is a process's resident set now (bytes), 0 when unknown.
+// rss is a process's peak resident set so far (VmHWM, bytes), 0 when unknown.
 func rss(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -166,16 +166,6 @@ func (r *run) wait(d time.Duration) int {
 	}
 }
 
-func countWith(lines []string, prefix string) int {
-	n := 0
-	for _, l := range lines {
-		if strings.HasPrefix(l, prefix) {
-			n++
-		}
-	}
-	return n
-}
-
 // noLeftovers asserts that no process of the SSH user remains on any CVM within 2 s.
 func noLeftovers(t *testing.T, cl *sshdcvm.Cluster) {
 	t.Helper()

@@ -39,7 +39,9 @@ func contextCmd(t *testing.T, env map[string]string, mode os.FileMode, args ...s
 	if err := os.WriteFile(cfgPath, []byte(testConfig), mode); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(cfgPath, mode)
+	if err := os.Chmod(cfgPath, mode); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
 	ios, _, _, errOut := iostreams.Test()
 	f := &Factory{
 		IOStreams: ios,
@@ -130,7 +132,9 @@ func TestPasswordInAReadableConfigWarns(t *testing.T) {
 	// testConfig holds no password; add one.
 	dir := t.TempDir()
 	p := filepath.Join(dir, "config.yaml")
-	os.WriteFile(p, []byte("contexts:\n  a:\n    prism: x\n    password: hunter2\n"), 0o644)
+	if err := os.WriteFile(p, []byte("contexts:\n  a:\n    prism: x\n    password: hunter2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ios, _, _, errOut := iostreams.Test()
 	f := &Factory{IOStreams: ios, Getenv: func(k string) string {
 		if k == "CVMTAIL_CONFIG" {

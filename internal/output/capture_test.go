@@ -36,7 +36,9 @@ func TestCaptureAppendsAndRecordsResumePoint(t *testing.T) {
 
 	// A stop between the lines and their record: the extra bytes are the next remote bytes.
 	f, _ := os.OpenFile(c.Path("NTNX-A-CVM", "genesis"), os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("c\n")
+	if _, err := f.WriteString("c\n"); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	if _, off, ok := c.ResumePoint("NTNX-A-CVM", "genesis"); !ok || off != 106 {
 		t.Errorf("after an unrecorded line: %d %v, want 106", off, ok)
@@ -66,8 +68,10 @@ func TestCaptureUnwritableDirIsAnError(t *testing.T) {
 		t.Skip("root can write anywhere")
 	}
 	dir := t.TempDir()
-	os.Chmod(dir, 0o500)
-	defer os.Chmod(dir, 0o700)
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = os.Chmod(dir, 0o700) }()
 	if _, err := NewCapture(filepath.Join(dir, "sub")); err == nil {
 		t.Error("no error for an unwritable directory")
 	}

@@ -79,7 +79,7 @@ func TestColourIsStablePerCVMAndOnlyWhenAsked(t *testing.T) {
 	if prefixA != prefixB {
 		t.Errorf("same CVM, different colours: %q vs %q", prefixA, prefixB)
 	}
-	if CVMColor("NTNX-A-CVM") != CVMColor("NTNX-A-CVM") {
+	if name := "NTNX-A-CVM"; CVMColor(name) != CVMColor(strings.Clone(name)) {
 		t.Error("colour not stable")
 	}
 	// Twelve CVMs should not all share one colour.

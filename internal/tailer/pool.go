@@ -37,7 +37,6 @@ type pooledConn struct {
 
 type dialCall struct {
 	done chan struct{}
-	pc   *pooledConn
 	err  error
 }
 

@@ -237,7 +237,9 @@ func TestRunOutputDirResumesWithoutRepeating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f2.WriteString("4\n5\n")
+	if _, err := f2.WriteString("4\n5\n"); err != nil {
+		t.Fatal(err)
+	}
 	f2.Close()
 	f, out, _ = testFactory()
 	o = newOptions(f, []string{p}, "c1")

@@ -29,6 +29,11 @@ func TestRemoteAgainstSSHD(t *testing.T) {
 		t.Fatal(err)
 	}
 	cvm1.Write(t, "genesis.out", "other\n")
+	// Root's and unreadable by the SSH user: listed all the same, with its size (stat needs
+	// only the directory); reading it is tail's business.
+	if err := os.WriteFile(cvm1.Path("secret.out"), []byte("top secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	const dead = "127.0.0.9" // loopback, and no sshd of the cluster listens there
 	f, out, errOut := newTestFactory()
@@ -62,6 +67,7 @@ func TestRemoteAgainstSSHD(t *testing.T) {
 		{CVM: cvm0.Addr, Address: cvm0.Addr, Name: "a name; with $(spaces).out", Path: "/home/nutanix/data/logs/a name; with $(spaces).out", Size: 1},
 		{CVM: cvm0.Addr, Address: cvm0.Addr, Name: "cassandra/system.log", Path: "/home/nutanix/data/logs/cassandra/system.log", Size: 16},
 		{CVM: cvm1.Addr, Address: cvm1.Addr, Name: "genesis.out", Path: "/home/nutanix/data/logs/genesis.out", Size: 6},
+		{CVM: cvm1.Addr, Address: cvm1.Addr, Name: "secret.out", Path: "/home/nutanix/data/logs/secret.out", Size: 11},
 	} {
 		g, ok := byKey[want.Address+" "+want.Name]
 		if !ok {
@@ -76,7 +82,7 @@ func TestRemoteAgainstSSHD(t *testing.T) {
 			t.Errorf("got  %+v\nwant %+v", g, want)
 		}
 	}
-	if len(got) != 6 {
-		t.Errorf("%d files listed, want 6: %+v", len(got), got)
+	if len(got) != 7 {
+		t.Errorf("%d files listed, want 7: %+v", len(got), got)
 	}
 }

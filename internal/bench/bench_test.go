@@ -70,7 +70,7 @@ const (
 	manyCVMs     = 16
 	manyFiles    = 14
 	manyRun      = 10 * time.Second
-	manyPerTick  = 2 // lines per file every 50 ms: 224 files × 40 = 8,960 lines/s
+	manyPerTick  = 2       // lines per file every 50 ms: 224 files × 40 = 8,960 lines/s
 	stallPrefill = 1 << 20 // bytes per file, so every window fills while nobody reads
 )
 

@@ -44,9 +44,11 @@ type Options struct {
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // palette holds the colours a CVM name hashes into; all readable on dark and light terminals.
+// Red is left out: it is the colour of --highlight matches (as with grep --color), and a red
+// CVM name would read as an error.
 var palette = []color.Attribute{
-	color.FgRed, color.FgGreen, color.FgYellow, color.FgBlue, color.FgMagenta, color.FgCyan,
-	color.FgHiRed, color.FgHiGreen, color.FgHiYellow, color.FgHiBlue, color.FgHiMagenta, color.FgHiCyan,
+	color.FgGreen, color.FgYellow, color.FgBlue, color.FgMagenta, color.FgCyan,
+	color.FgHiGreen, color.FgHiYellow, color.FgHiBlue, color.FgHiMagenta, color.FgHiCyan,
 }
 
 // CVMColor returns the stable colour of a CVM: its name hashed (FNV-1a) into the palette.

@@ -124,7 +124,7 @@ func (r *report) markdown() string {
 		}
 		corr := fmt.Sprintf("%d (%.2f %%)", t.check.corrupt, 100*float64(t.check.corrupt)/float64(max(t.check.lines, 1)))
 		fmt.Fprintf(&b, "| %s | %.2f s | %.0f | %.2f | %.2f s | %.0f | %.2f | %s | %d | %s |\n",
-			t.tool, t.null.Seconds(), t.rate(t.null), r.ratio(t, false), t.checked.Seconds(), t.rate(t.checked), r.ratio(t, true), corr, missing, t.note)
+			strings.ReplaceAll(t.tool, "|", `\|`), t.null.Seconds(), t.rate(t.null), r.ratio(t, false), t.checked.Seconds(), t.rate(t.checked), r.ratio(t, true), corr, missing, t.note)
 	}
 	if c, ok := r.cvmtailBulk(); ok && c.lines > 0 {
 		fmt.Fprintf(&b, "\ncvmtail CPU (user+sys) in the bulk run: %.2f s per million lines\n", c.cpu.Seconds()*1e6/float64(c.lines))

@@ -62,6 +62,12 @@ func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
 	}
 }
 
+// drops tells whether some lines may be left out (--grep, --exclude, --level): then what
+// was captured says nothing about how far into the remote file the capture got.
+func (o *ReadingOptions) drops() bool {
+	return len(o.Grep) > 0 || len(o.Exclude) > 0 || o.Level != ""
+}
+
 func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 	compile := func(flag string, exprs []string) ([]*filter.Matcher, error) {
 		var ms []*filter.Matcher

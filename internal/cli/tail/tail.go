@@ -304,6 +304,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return cmdutil.UsageWithHint(err, "choose a directory you can write to")
 		}
+		c.Filtered = opts.Reading.drops()
 		sk.capture = &capturer{c: c, streams: map[*tailer.StreamInfo]*output.CaptureStream{}}
 		cfg.Resume = func(info tailer.StreamInfo) (string, int64, bool) {
 			return c.ResumePoint(info.CVM, info.Log)
@@ -364,9 +365,7 @@ func report(l *stderrLog, ev tailer.Event) {
 		msg = ev.Err.Error()
 	}
 	// The SSH layer names the host itself; name the CVM once.
-	for _, p := range []string{ev.CVM + ": "} {
-		msg = strings.TrimPrefix(msg, p)
-	}
+	msg = strings.TrimPrefix(msg, ev.CVM+": ")
 	switch ev.Kind {
 	case tailer.EventConnLost:
 		l.printf("cvmtail: %s: connection lost (%s); reconnecting\n", where, msg)

@@ -255,3 +255,49 @@ func TestRunOutputDirResumesWithoutRepeating(t *testing.T) {
 		t.Errorf("capture %q", got)
 	}
 }
+
+// A filtered capture stopped between writing lines and recording their position must not
+// turn the size of what it kept into a remote offset: that would skip lines.
+func TestRunFilteredCaptureNeverResumesBySize(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "svc.out")
+	if err := os.WriteFile(p, []byte("keep 1\ndrop 2\nkeep 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	capDir := filepath.Join(dir, "capture")
+	cvms := map[string]*tailertest.Local{"c1": {}}
+	runCapture := func() {
+		t.Helper()
+		f, _, _ := testFactory()
+		o := newOptions(f, []string{p}, "c1")
+		o.OutputDir, o.Output = capDir, "none"
+		o.Reading.Grep = []string{"keep"}
+		if err := run(t, o, cvms); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCapture()
+	capFile := filepath.Join(capDir, "c1", "svc.out.log")
+	// As if the last run died after writing a line but before recording its position.
+	f, err := os.OpenFile(capFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("keep x\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fa, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fa.WriteString("keep 4\n"); err != nil {
+		t.Fatal(err)
+	}
+	fa.Close()
+	runCapture()
+	got, _ := os.ReadFile(capFile)
+	if !strings.HasSuffix(string(got), "keep 4\n") {
+		t.Errorf("capture %q: the new line was skipped", got)
+	}
+}

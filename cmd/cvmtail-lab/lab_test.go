@@ -58,7 +58,7 @@ func startLab(t *testing.T, cfg lab.Config) *lab.Lab {
 		cfg.CVMs = 2
 	}
 	cfg.Errorf = t.Logf
-	l, err := lab.Start(cfg)
+	l, err := lab.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

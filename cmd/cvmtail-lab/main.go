@@ -90,7 +90,7 @@ Flags:
 		fmt.Fprintf(stderr, "cvmtail-lab: "+format+"\n", args...)
 	}
 
-	l, err := lab.Start(cfg)
+	l, err := lab.Start(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "cvmtail-lab: %v\n", err)
 		if strings.Contains(err.Error(), "address already in use") {

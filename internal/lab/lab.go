@@ -92,8 +92,8 @@ type Lab struct {
 	once    sync.Once
 }
 
-// Start builds and starts a lab. Close stops it.
-func Start(cfg Config) (*Lab, error) {
+// Start builds and starts a lab; cancelling ctx stops its log writers, Close stops it all.
+func Start(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func Start(cfg Config) (*Lab, error) {
 	}
 
 	// The logs, with their backlog, before anyone can connect.
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	hypervisors := make([]string, len(l.CVMs))
 	for i := range hypervisors {

@@ -35,7 +35,7 @@ func startLab(t *testing.T, cfg Config) *Lab {
 		cfg.Backlog = 20
 	}
 	cfg.Errorf = t.Logf
-	l, err := Start(cfg)
+	l, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestUnsafeDirectoryRefused(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Start(Config{Dir: dir, FirstAddr: "127.0.0.121", PrismAddr: "127.0.0.1:0"})
+	_, err := Start(context.Background(), Config{Dir: dir, FirstAddr: "127.0.0.121", PrismAddr: "127.0.0.1:0"})
 	if err == nil || !strings.Contains(err.Error(), "only letters") {
 		t.Fatalf("a directory with a quote and a space: %v; want a refusal", err)
 	}

@@ -15,7 +15,9 @@
 #   Z                     end (no-follow: backlog done)
 # stdin: decimal byte counts the client has consumed, one per line (flow control credits);
 # EOF on stdin means the channel closed: exit at once, leaving nothing behind.
-import calendar, errno, os, re, select, sys, time
+# Only what every start needs: re (and what it pulls in) costs more than the rest of the
+# start-up together, so the timestamp rules, used by --since alone, import it when first used.
+import errno, os, select, sys, time
 
 MAX_CHUNK = 256 * 1024
 
@@ -267,20 +269,43 @@ def backlog_start(fd, size, n):
 
 
 # --- timestamps: the rules of internal/logtime (keep the two in step) -----------------
-GLOG = re.compile(br"([IWEF])(\d{8}|\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: |$)")
-ISO = re.compile(br"(\d{4})-(\d\d)-(\d\d)([ T])(\d\d):(\d\d):(\d\d)(?:[,.](\d+))?(Z|[+-]\d\d:\d\d)?")
-SYSLOG = re.compile(br"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( \d|\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: |$)")
-CASSANDRA = re.compile(br"(?:DEBUG|TRACE|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL) *\[[^\]]*\] (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:[,.](\d+))?")
+PATTERNS = []
+
+
+def patterns():
+    """GLOG, ISO, SYSLOG, CASSANDRA, compiled on first use."""
+    if not PATTERNS:
+        import re
+        PATTERNS.extend([
+            re.compile(br"([IWEF])(\d{8}|\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: |$)"),
+            re.compile(br"(\d{4})-(\d\d)-(\d\d)([ T])(\d\d):(\d\d):(\d\d)(?:[,.](\d+))?(Z|[+-]\d\d:\d\d)?"),
+            re.compile(br"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( \d|\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?: |$)"),
+            re.compile(br"(?:DEBUG|TRACE|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL) *\[[^\]]*\] (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:[,.](\d+))?"),
+        ])
+    return PATTERNS
+
+
 MONTHS = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"]
 
 
 def epoch(y, mo, d, h, mi, s, frac, offset):
     if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and s <= 60):
         return None
-    t = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) - offset
+    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset
     if frac:
         t += float(b"0." + frac)
     return t
+
+
+def days_from_civil(y, m, d):
+    """Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (calendar.timegm's
+    arithmetic without importing calendar, whose imports cost more than the agent's start)."""
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def infer_year(ref, offset, mo, d, h, mi, s, frac):
@@ -297,6 +322,7 @@ def stamp(line, ref, zone_offset):
     """Unix time at the start of line, or None (continuation, traceback, unknown format)."""
     if len(line) < 15:
         return None
+    GLOG, ISO, SYSLOG, CASSANDRA = patterns()
     m = GLOG.match(line)
     if m:
         date = m.group(2)

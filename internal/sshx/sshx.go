@@ -304,6 +304,9 @@ func (d *Dialer) dialOne(parent context.Context, hc HostConfig, via *ssh.Client)
 	if via == nil {
 		var nd net.Dialer
 		conn, err = nd.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn = quickAck(conn)
+		}
 	} else {
 		conn, err = via.DialContext(ctx, "tcp", addr)
 	}

@@ -22,7 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cvmtail/cvmtail/internal/sshx/sshxtest"
 	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
+	"golang.org/x/crypto/ssh"
 )
 
 var binary string
@@ -690,9 +692,24 @@ func latency(t *testing.T, cl *sshdcvm.Cluster, rep *report, symlink bool) {
 // 3. Fan-out.
 
 type fanRow struct {
-	one, many       time.Duration // cvmtail, medians
+	one, many       time.Duration // cvmtail on sshd CVMs, medians
 	sshOne, sshMany time.Duration // raw ssh, one process per CVM, medians
+	// The machine's CPU (all processes) and cvmtail's own while the 16 sshd CVMs started:
+	// the 2 cores cannot do that work faster than busy/cores.
+	busyMany, selfMany time.Duration
+	// On emulated CVMs that do their own work (sshd's start, Python's start) without this
+	// machine's CPU, as CVMs with their own cores do.
+	emuOne, emuMany time.Duration
 }
+
+// Emulated CVMs wait as long as one sshd CVM of this machine works, captured on loopback
+// with nothing else running: TCP connect to authentication done 45-56 ms (sshd's re-exec,
+// key exchange, privilege separation), exec to the agent's first frame 17-20 ms (a shell and
+// Python's start).
+const (
+	emuHandshake  = 45 * time.Millisecond
+	emuAgentStart = 20 * time.Millisecond
+)
 
 // sshFirstLines runs `ssh cvm tail -n 1 fan.out` on every CVM at once and returns the time
 // until all have printed their line: what the machine allows for connection setup.
@@ -712,39 +729,73 @@ func sshFirstLines(t *testing.T, cvms []*sshdcvm.CVM) time.Duration {
 	return time.Since(start)
 }
 
-// firstLines starts cvmtail on cvms and returns the time until every CVM delivered a line.
-func firstLines(t *testing.T, cl *sshdcvm.Cluster, cvms []*sshdcvm.CVM) time.Duration {
-	cmd := cvmtailCmd(append([]string{"tail", "-n", "1", "-o", "text", cvms[0].RemotePath("fan.out")}, argsFor(cl, cvms)...)...)
+// fanRun is one start of cvmtail until every CVM delivered a line.
+type fanRun struct {
+	took time.Duration // process start to the last CVM's first line
+	busy time.Duration // CPU used by the whole machine meanwhile
+	self time.Duration // cvmtail's CPU, start to exit
+}
+
+// firstLines starts cvmtail with args and waits until n CVMs delivered a line.
+func firstLines(t *testing.T, n int, args ...string) fanRun {
+	cmd := cvmtailCmd(append([]string{"tail", "-n", "1", "-o", "text"}, args...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	busy0 := machineBusy()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
-	var took time.Duration
+	var r fanRun
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		seen[strings.Fields(sc.Text())[0]] = true
-		if len(seen) == len(cvms) {
-			took = time.Since(start)
+		if len(seen) == n {
+			r.took = time.Since(start)
+			r.busy = machineBusy() - busy0
 			break
 		}
 	}
 	_ = cmd.Process.Signal(os.Interrupt)
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	_ = cmd.Wait()
-	if took == 0 {
-		t.Errorf("fan-out: only %d of %d CVMs delivered", len(seen), len(cvms))
+	r.self = usageOf(cmd.ProcessState).cpu
+	if r.took == 0 {
+		t.Errorf("fan-out: only %d of %d CVMs delivered", len(seen), n)
 	}
+	return r
+}
+
+// machineBusy is the CPU time all processes have used since boot (user, nice, system,
+// irq, softirq; not idle, I/O wait or time stolen by the hypervisor), from /proc/stat.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7} {
+		if i < len(f) {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += v
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+func sshdFirstLines(t *testing.T, cl *sshdcvm.Cluster, cvms []*sshdcvm.CVM) fanRun {
+	r := firstLines(t, len(cvms), append([]string{cvms[0].RemotePath("fan.out")}, argsFor(cl, cvms)...)...)
 	// let the CVMs' session processes go before the next round
 	for _, c := range cvms {
 		_, _ = c.WaitNoUserProcesses(2 * time.Second)
 	}
-	return took
+	return r
 }
 
 func median(d []time.Duration) time.Duration {
@@ -757,15 +808,78 @@ func fanout(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 	for _, c := range cvms {
 		c.Write(t, "fan.out", string(content(c.Addr, "fan.out", 1)))
 	}
-	var one, many, sshOne, sshMany []time.Duration
+	emu := startEmulated(t, fanCVMs)
+	var one, many, sshOne, sshMany, busy, self, emuOne, emuMany []time.Duration
 	for i := 0; i < fanRounds; i++ {
-		one = append(one, firstLines(t, cl, cvms[:1]))
-		many = append(many, firstLines(t, cl, cvms))
+		one = append(one, sshdFirstLines(t, cl, cvms[:1]).took)
+		r := sshdFirstLines(t, cl, cvms)
+		many, busy, self = append(many, r.took), append(busy, r.busy), append(self, r.self)
 		sshOne = append(sshOne, sshFirstLines(t, cvms[:1]))
 		sshMany = append(sshMany, sshFirstLines(t, cvms))
+		emuOne = append(emuOne, firstLines(t, 1, emu.args(1)...).took)
+		emuMany = append(emuMany, firstLines(t, fanCVMs, emu.args(fanCVMs)...).took)
 	}
-	rep.fan = fanRow{one: median(one), many: median(many), sshOne: median(sshOne), sshMany: median(sshMany)}
-	t.Logf("fan-out: one %v (%v), %d CVMs %v (%v)", rep.fan.one, one, fanCVMs, rep.fan.many, many)
+	rep.fan = fanRow{one: median(one), many: median(many), sshOne: median(sshOne), sshMany: median(sshMany),
+		busyMany: median(busy), selfMany: median(self), emuOne: median(emuOne), emuMany: median(emuMany)}
+	t.Logf("fan-out: one %v (%v), %d CVMs %v (%v), machine CPU %v, cvmtail CPU %v; emulated one %v (%v), many %v (%v)",
+		rep.fan.one, one, fanCVMs, rep.fan.many, many, busy, self, rep.fan.emuOne, emuOne, rep.fan.emuMany, emuMany)
+}
+
+// emulated is a cluster of in-process SSH servers on 127.0.0.1, one port each, reached
+// through ssh_config aliases. The SSH protocol, its key exchange and authentication are real
+// (and use this machine's CPU); what a CVM does with its own CPU is a wait: emuHandshake
+// before authentication succeeds, emuAgentStart before the agent's first frame. The agent is
+// played by Go: greeting, one file at offset 0, one line, then credits until the channel's
+// stdin closes, as the real agent does.
+type emulated struct {
+	names                        []string
+	config, knownHosts, identity string
+}
+
+func startEmulated(t *testing.T, n int) *emulated {
+	dir := t.TempDir()
+	e := &emulated{
+		config:     filepath.Join(dir, "ssh_config"),
+		knownHosts: filepath.Join(dir, "known_hosts"),
+		identity:   filepath.Join(dir, "id_ed25519"),
+	}
+	key := sshxtest.WriteKey(t, e.identity, "")
+	hostKey := sshxtest.NewKey(t, "ed25519")
+	var cfg, kh strings.Builder
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("emu%02d", i+1)
+		line := content(name, "fan.out", 1)
+		ident := fmt.Sprintf("64768:%d", 1000+i)
+		srv := sshxtest.Start(t, sshxtest.Config{
+			HostKeys:       []ssh.Signer{hostKey},
+			AuthorizedKeys: []ssh.PublicKey{key.PublicKey()},
+			User:           "nutanix",
+			AuthDelay:      emuHandshake,
+			Exec: func(_ string, ch ssh.Channel) uint32 {
+				time.Sleep(emuAgentStart)
+				if _, err := fmt.Fprintf(ch, "\x00CVMTAIL1\nO %s 0 %d\nD %d\n%s", ident, len(line), len(line), line); err != nil {
+					return 1
+				}
+				_, _ = io.Copy(io.Discard, ch)
+				return 0
+			},
+		})
+		e.names = append(e.names, name)
+		fmt.Fprintf(&cfg, "Host %s\n  HostName 127.0.0.1\n  Port %d\n", name, srv.Port)
+		kh.WriteString(srv.KnownHostsLine(hostKey.PublicKey()) + "\n")
+	}
+	for path, data := range map[string]string{e.config: cfg.String(), e.knownHosts: kh.String()} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// args are cvmtail's arguments for the first n emulated CVMs.
+func (e *emulated) args(n int) []string {
+	return []string{"/home/nutanix/data/logs/fan.out", "--cvm", strings.Join(e.names[:n], ","),
+		"--ssh-config", e.config, "--known-hosts", e.knownHosts, "-i", e.identity, "--ssh-user", "nutanix"}
 }
 
 // ---------------------------------------------------------------------------------------

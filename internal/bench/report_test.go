@@ -12,6 +12,9 @@ import (
 
 func numCPU() int { return runtime.NumCPU() }
 
+// floor is the least time the machine's cores need for the CPU the 16-CVM start used.
+func (f fanRow) floor() time.Duration { return f.busyMany / time.Duration(numCPU()) }
+
 // report collects one run's numbers and judges them against issue 7's targets.
 type report struct {
 	machine string
@@ -88,7 +91,12 @@ func (r *report) verdicts() []verdict {
 	}
 	if r.fan.one > 0 {
 		fr := r.fan.many.Seconds() / r.fan.one.Seconds()
-		v = append(v, verdict{fmt.Sprintf("fan-out %d CVMs vs 1", fanCVMs), fmt.Sprintf("%.2f×", fr), fmt.Sprintf("≤ %.1f×", targetFanout), fr <= targetFanout})
+		v = append(v, verdict{fmt.Sprintf("fan-out %d CVMs vs 1, sshd CVMs sharing this machine's %d cores", fanCVMs, numCPU()),
+			fmt.Sprintf("%.2f× (the cores' floor: %.2f×)", fr, r.fan.floor().Seconds()/r.fan.one.Seconds()), fmt.Sprintf("≤ %.1f×", targetFanout), fr <= targetFanout})
+	}
+	if r.fan.emuOne > 0 {
+		fr := r.fan.emuMany.Seconds() / r.fan.emuOne.Seconds()
+		v = append(v, verdict{fmt.Sprintf("fan-out %d CVMs vs 1, CVMs with their own CPU (emulated)", fanCVMs), fmt.Sprintf("%.2f×", fr), fmt.Sprintf("≤ %.1f×", targetFanout), fr <= targetFanout})
 	}
 	for _, m := range r.many {
 		kind := "reading"
@@ -140,6 +148,14 @@ func (r *report) markdown() string {
 		ms(r.fan.one), ms(r.fan.many), r.fan.many.Seconds()/max(r.fan.one.Seconds(), 1e-9))
 	fmt.Fprintf(&b, "| raw ssh, one process per CVM (`ssh cvm tail -n 1 f`) | %.0f ms | %.0f ms | %.2f× |\n",
 		ms(r.fan.sshOne), ms(r.fan.sshMany), r.fan.sshMany.Seconds()/max(r.fan.sshOne.Seconds(), 1e-9))
+	fmt.Fprintf(&b, "| cvmtail, emulated CVMs with their own CPU | %.0f ms | %.0f ms | %.2f× |\n",
+		ms(r.fan.emuOne), ms(r.fan.emuMany), r.fan.emuMany.Seconds()/max(r.fan.emuOne.Seconds(), 1e-9))
+	fmt.Fprintf(&b, "\nWhile cvmtail started on %d sshd CVMs, the machine's processes used %.0f ms of CPU, cvmtail %.0f ms of it (start to exit): "+
+		"the CVMs' own start (sshd, a shell, Python) is nearly all of it, and %d cores cannot do it in less than %.0f ms, %.2f× one CVM's time. "+
+		"On a cluster each CVM does that work on its own cores; the emulated CVMs (in-process SSH servers, real protocol and crypto) "+
+		"wait instead: %.0f ms before authentication and %.0f ms before the agent's first line, what one sshd CVM takes here.\n",
+		fanCVMs, ms(r.fan.busyMany), ms(r.fan.selfMany), numCPU(), ms(r.fan.floor()), r.fan.floor().Seconds()/max(r.fan.one.Seconds(), 1e-9),
+		ms(emuHandshake), ms(emuAgentStart))
 	fmt.Fprintf(&b, "\n### Following %d CVMs × %d files (%d streams) for %v, %d lines/s appended after the backlog\n\n",
 		manyCVMs, manyFiles, manyCVMs*manyFiles, manyRun, manyCVMs*manyFiles*manyPerTick*20)
 	b.WriteString("| reader | lines out / in the files | CPU s / M lines | peak RSS | SIGINT to exit | exit | remote processes left |\n|---|---:|---:|---:|---:|---:|---:|\n")

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -38,6 +39,9 @@ type Config struct {
 	// Exec runs an exec request's command on a session channel and returns its exit
 	// status; nil: sessions are refused.
 	Exec func(command string, ch ssh.Channel) uint32
+	// AuthDelay is waited before a public key is accepted: the time a real sshd spends
+	// starting its session processes, spent here without using the CPU.
+	AuthDelay time.Duration
 }
 
 // Login is one successful authentication.
@@ -75,6 +79,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	s := &Server{cfg: cfg, HostKeys: cfg.HostKeys, conns: map[*holeConn]bool{}}
 	s.sshConfig = &ssh.ServerConfig{
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			time.Sleep(cfg.AuthDelay)
 			if cfg.User != "" && meta.User() != cfg.User {
 				return nil, fmt.Errorf("user %s not accepted", meta.User())
 			}

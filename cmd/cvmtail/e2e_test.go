@@ -370,6 +370,25 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 		cl.CVMs[0].Cont(t)
 		noLeftovers(t, cl)
 	})
+	t.Run("a second signal skips the clean shutdown", func(t *testing.T) {
+		// With a CVM frozen, the clean shutdown waits its 500 ms grace for the CVM to confirm
+		// the close. A second signal during it exits at once, with the second signal's status
+		// (143 here, where the clean shutdown would end with the first's, 130).
+		r := start(t, args...)
+		ready(r)
+		cl.CVMs[0].Stop(t)
+		defer cl.CVMs[0].Cont(t)
+		_ = r.cmd.Process.Signal(os.Interrupt)
+		time.Sleep(50 * time.Millisecond)
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		if code := r.wait(2 * time.Second); code != 143 {
+			t.Errorf("exit %d, want 143 (the second signal's); stderr %s", code, r.Stderr())
+		}
+		// Even so nothing is left: the agents exit when their channel's stdin closes, which
+		// the thawed CVM sees as soon as it runs again.
+		cl.CVMs[0].Cont(t)
+		noLeftovers(t, cl)
+	})
 	t.Run("duration", func(t *testing.T) {
 		r := start(t, append(args, "--duration", "2s")...)
 		ready(r)

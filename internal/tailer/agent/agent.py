@@ -70,14 +70,23 @@ class Agent(object):
         self.acked = 0
         self.inbuf = b""
         self.error = None  # last reported open error code, to report once per change
-        self.gone = False  # the name vanished while we hold the file open
+        self.gone = False  # the name vanished while we hold the file open, and we said so
+        self.gone_since = None  # when the name was first found missing
         self.since = None  # Unix time: start at the first line stamped at or after it
         self.zone_offset = 0
+        self.watch = None  # inotify, once following (see Watch); None: polling
 
     # --- flow control and channel-close detection -------------------------------------
-    def check_stdin(self, timeout):
-        r, _, _ = select.select([0], [], [], timeout)
-        if not r:
+    def check_stdin(self, timeout, watch=False):
+        """Take credits from stdin, waiting up to timeout (None: until there are some); with
+        watch, an inotify event ends the wait too."""
+        fds = [0]
+        if watch and self.watch is not None:
+            fds.append(self.watch.fd)
+        r, _, _ = select.select(fds, [], [], timeout)
+        if len(r) > 1 or (r and r[0] != 0):
+            self.watch.drain()
+        if 0 not in r:
             return
         data = os.read(0, 4096)
         if not data:
@@ -143,7 +152,10 @@ class Agent(object):
             out(header("W", notice or "file appeared"))
         self.error = None
         self.gone = False
+        self.gone_since = None
         out(header("O", self.ident, start, st.st_size))
+        if self.watch is not None:
+            self.watch.file(self.path)
         return True
 
     def resume(self):
@@ -195,8 +207,13 @@ class Agent(object):
                 sys.exit(0)
             sys.exit(1)
         # A file that is being written is looked at four times as often for a second after
-        # its last new bytes; an idle one costs no more than the plain poll.
+        # its last new bytes, so that a busy log's lines travel in batches. An idle one is
+        # polled at first; a second after the start (ctypes costs a few milliseconds of CPU
+        # that would compete with the other agents starting on the CVM) the agent sets up
+        # inotify and from then on sleeps until the file or its directory changes, looking
+        # anyway every WATCH_POLL in case a change went unnoticed.
         busy_until = 0.0
+        watch_at = time.time() + WATCH_DELAY
         while True:
             progressed = False
             if self.fd is None:
@@ -204,14 +221,20 @@ class Agent(object):
             else:
                 progressed = self.pump()
                 progressed = self.check_name() or progressed
+            now = time.time()
             if progressed:
-                busy_until = time.time() + 1.0
-                wait = 0
-            elif time.time() < busy_until:
-                wait = self.poll / 4
+                busy_until = now + 1.0
+                self.check_stdin(0)
+            elif now < busy_until:
+                self.check_stdin(self.poll / 4)
+            elif watch_at is not None and now >= watch_at:
+                watch_at = None
+                self.watch = Watch.start(self.path)
+                # and look again: a change before the watch began raised no event
+            elif self.watch is not None:
+                self.check_stdin(WATCH_POLL, watch=True)
             else:
-                wait = self.poll
-            self.check_stdin(wait)
+                self.check_stdin(self.poll)
 
     def check_name(self):
         try:
@@ -219,11 +242,18 @@ class Agent(object):
         except (OSError, IOError):
             st = None
         if st is None:
-            if not self.gone:
+            # Rotation leaves the name missing for a moment (logrotate's rename then create,
+            # glog's unlink then symlink), and inotify wakes us in that moment: only a name
+            # still missing GONE_GRACE later is worth a notice.
+            now = time.time()
+            if self.gone_since is None:
+                self.gone_since = now
+            elif not self.gone and now - self.gone_since >= GONE_GRACE:
                 self.gone = True
                 out(header("W", "file disappeared; following it when it comes back"))
             return False
         self.gone = False
+        self.gone_since = None
         if ident_of(st) != self.ident:
             # Rotated (renamed, or a glog symlink switched): drain the old file, then switch.
             self.pump()
@@ -239,6 +269,66 @@ class Agent(object):
             self.offset = 0
             return True
         return False
+
+
+WATCH_POLL = 1.0  # seconds between looks when inotify says nothing
+WATCH_DELAY = 1.0  # seconds after the start before inotify is set up
+GONE_GRACE = 1.0  # seconds a followed name may be missing before the agent says so
+
+# inotify(7): the directory's names (a file created, renamed, deleted: rotation and glog's
+# symlink switch) and the open file's changes (appended, truncated, renamed, deleted).
+IN_MODIFY, IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO = 0x2, 0x4, 0x40, 0x80
+IN_CREATE, IN_DELETE, IN_DELETE_SELF, IN_MOVE_SELF = 0x100, 0x200, 0x400, 0x800
+IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
+
+
+class Watch(object):
+    """inotify through ctypes. Any event only wakes the agent, which then looks as a poll
+    would: events are never parsed, so a missed or extra one costs nothing but a look."""
+
+    @staticmethod
+    def start(path):
+        """A Watch on path and its directory, or None (no ctypes, no inotify, out of
+        instances: fs.inotify.max_user_instances): the agent keeps polling."""
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        except Exception:
+            return None
+        if fd < 0:
+            return None
+        w = Watch(libc, fd)
+        directory = os.path.dirname(path) or "."
+        if w.add(directory, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0:
+            os.close(fd)
+            return None
+        w.file(path)
+        return w
+
+    def __init__(self, libc, fd):
+        self.libc = libc
+        self.fd = fd
+        self.file_wd = -1
+
+    def add(self, path, mask):
+        if not isinstance(path, bytes):
+            path = path.encode(sys.getfilesystemencoding() or "utf-8", "surrogateescape") \
+                if sys.version_info[0] >= 3 else path
+        return self.libc.inotify_add_watch(self.fd, path, mask)
+
+    def file(self, path):
+        """Watch the file path names now (through a symlink: its target)."""
+        if self.file_wd >= 0:
+            self.libc.inotify_rm_watch(self.fd, self.file_wd)
+        self.file_wd = self.add(path, IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+
+    def drain(self):
+        try:
+            while os.read(self.fd, 65536):
+                pass
+        except (OSError, IOError):
+            pass  # EAGAIN: nothing more
 
 
 def backlog_start(fd, size, n):

@@ -5,14 +5,10 @@ package main
 // other packages' tests on 127.0.0.11+, with free ports and temporary directories.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,31 +18,19 @@ import (
 	"time"
 
 	"github.com/cvmtail/cvmtail/internal/lab"
+	"github.com/cvmtail/cvmtail/internal/testenv/binrun"
 )
 
 var binDir, cvmtailBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cvmtail-lab-test")
-	if err != nil {
-		panic(err)
-	}
-	binDir = dir
-	// CVMTAIL_BIN tests a cvmtail built elsewhere (another version, or while the tree
-	// does not build).
-	cvmtailBin = os.Getenv("CVMTAIL_BIN")
-	if cvmtailBin == "" {
-		cvmtailBin = filepath.Join(dir, "cvmtail")
-		build := exec.Command("go", "build", "-o", cvmtailBin, "../cvmtail")
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building cvmtail:", err)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	binrun.Main(m, func(dir string) (err error) {
+		binDir = dir
+		// CVMTAIL_BIN tests a cvmtail built elsewhere (another version, or while the tree
+		// does not build).
+		cvmtailBin, err = binrun.Build(dir, "../cvmtail", "CVMTAIL_BIN")
+		return err
+	})
 }
 
 func startLab(t *testing.T, cfg lab.Config) *lab.Lab {
@@ -66,111 +50,13 @@ func startLab(t *testing.T, cfg lab.Config) *lab.Lab {
 	return l
 }
 
-// cvmtail is one run of the cvmtail binary, its stdout collected line by line.
-type cvmtail struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	lines  []string
-	stderr bytes.Buffer
-	done   chan struct{}
-	code   int
-}
-
-func startCvmtail(t *testing.T, args ...string) *cvmtail {
+// startCvmtail runs the cvmtail binary; tests read its stdout with TextLines.
+func startCvmtail(t *testing.T, args ...string) *binrun.Run {
 	t.Helper()
-	r := &cvmtail{t: t, done: make(chan struct{})}
-	r.cmd = exec.Command(cvmtailBin, args...)
 	// Nothing of the user's: no agent, no ~/.ssh, no CVM list cached by an earlier run.
 	home := t.TempDir()
-	r.cmd.Env = append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=", "HOME="+home,
-		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"), "CVMTAIL_PRISM=", "CVMTAIL_PASSWORD=")
-	r.cmd.Stderr = lockedWriter{&r.mu, &r.stderr}
-	out, err := r.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			r.mu.Lock()
-			r.lines = append(r.lines, sc.Text())
-			r.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, out)
-		err := r.cmd.Wait()
-		r.code = r.cmd.ProcessState.ExitCode()
-		if err != nil && r.code == 0 {
-			r.code = -1
-		}
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			_ = r.cmd.Process.Kill()
-			<-r.done
-		}
-	})
-	return r
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
-}
-
-func (r *cvmtail) Lines() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.lines)
-}
-
-func (r *cvmtail) Stderr() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.stderr.String()
-}
-
-// wait waits for cvmtail to exit by itself and returns its exit status.
-func (r *cvmtail) wait(d time.Duration) int {
-	r.t.Helper()
-	select {
-	case <-r.done:
-		return r.code
-	case <-time.After(d):
-		r.t.Fatalf("cvmtail still running after %s; stderr:\n%s", d, r.Stderr())
-		return -1
-	}
-}
-
-// waitLines waits until cond holds for the lines so far.
-func (r *cvmtail) waitLines(what string, d time.Duration, cond func([]string) bool) {
-	r.t.Helper()
-	deadline := time.After(d)
-	for !cond(r.Lines()) {
-		select {
-		case <-r.done:
-			if cond(r.Lines()) {
-				return
-			}
-			r.t.Fatalf("cvmtail exited (%d) before %s; stderr:\n%s", r.code, what, r.Stderr())
-		case <-deadline:
-			r.t.Fatalf("no %s after %s; %d lines; stderr:\n%s", what, d, len(r.Lines()), r.Stderr())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return binrun.Start(t, cvmtailBin, []string{"NO_COLOR=1", "SSH_AUTH_SOCK=", "HOME=" + home,
+		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"), "CVMTAIL_PRISM=", "CVMTAIL_PASSWORD="}, args...)
 }
 
 // fromEvery holds when each CVM has given a line of log.
@@ -190,12 +76,12 @@ func TestListCVMs(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			l := startLab(t, lab.Config{Mode: mode, Rate: 1})
 			r := startCvmtail(t, append([]string{"list-cvms", "-o", "json"}, l.PrismArgs()...)...)
-			if code := r.wait(30 * time.Second); code != 0 {
+			if code := r.Wait(30 * time.Second); code != 0 {
 				t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
 			}
 			var got []struct{ Name, Address, Cluster string }
-			if err := json.Unmarshal([]byte(strings.Join(r.Lines(), "\n")), &got); err != nil {
-				t.Fatalf("%v in %q", err, r.Lines())
+			if err := json.Unmarshal([]byte(strings.Join(r.TextLines(), "\n")), &got); err != nil {
+				t.Fatalf("%v in %q", err, r.TextLines())
 			}
 			// In PC mode, Args selects the first of the two clusters.
 			var want []lab.CVM
@@ -219,10 +105,10 @@ func TestListCVMs(t *testing.T) {
 func TestTailNoFollowGivesEveryCVM(t *testing.T) {
 	l := startLab(t, lab.Config{Rate: 1, Backlog: 50})
 	r := startCvmtail(t, append([]string{"tail", "genesis", "--no-follow", "-n", "5"}, l.Args()...)...)
-	if code := r.wait(30 * time.Second); code != 0 {
+	if code := r.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
 	}
-	lines := r.Lines()
+	lines := r.TextLines()
 	for _, c := range l.CVMs {
 		n := 0
 		for _, s := range lines {
@@ -251,15 +137,15 @@ func TestInterruptLeavesNothingOnTheCVMs(t *testing.T) {
 	// remote commands within the time checked here.
 	l := startLab(t, lab.Config{Grace: 30 * time.Second})
 	r := startCvmtail(t, append([]string{"tail", "genesis", "stargate.INFO", "-n", "1"}, l.Args()...)...)
-	r.waitLines("lines from every CVM", 20*time.Second, fromEvery(l, "stargate.INFO"))
+	r.WaitTextLines("lines from every CVM", 20*time.Second, fromEvery(l, "stargate.INFO"))
 	if n := len(l.Leftovers()); n < 2*len(l.CVMs) {
 		t.Fatalf("%d processes run for %d CVMs x 2 files; the check below would prove nothing", n, len(l.CVMs))
 	}
 	sent := time.Now()
-	if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := r.Cmd().Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	if code := r.wait(2 * time.Second); code != 130 {
+	if code := r.Wait(2 * time.Second); code != 130 {
 		t.Errorf("exit %d after SIGINT, want 130; stderr:\n%s", code, r.Stderr())
 	}
 	t.Logf("cvmtail exited %s after SIGINT", time.Since(sent).Round(time.Millisecond))
@@ -279,7 +165,7 @@ func TestInterruptLeavesNothingOnTheCVMs(t *testing.T) {
 func TestGlogRotationIsFollowed(t *testing.T) {
 	l := startLab(t, lab.Config{Rate: 2})
 	r := startCvmtail(t, append([]string{"tail", "stargate.INFO", "-n", "1"}, l.Args()...)...)
-	r.waitLines("lines from every CVM", 20*time.Second, fromEvery(l, "stargate.INFO"))
+	r.WaitTextLines("lines from every CVM", 20*time.Second, fromEvery(l, "stargate.INFO"))
 	path, err := l.Rotate(context.Background(), 1, "stargate")
 	if err != nil {
 		t.Fatal(err)
@@ -294,61 +180,27 @@ func TestGlogRotationIsFollowed(t *testing.T) {
 	}
 	f.Close()
 	want := l.CVMs[1].Name + " stargate.INFO " + marker
-	r.waitLines("the line written to the new file", 10*time.Second, func(lines []string) bool {
+	r.WaitTextLines("the line written to the new file", 10*time.Second, func(lines []string) bool {
 		return slices.Contains(lines, want)
 	})
 }
 
 // labProcess is a run of the built cvmtail-lab binary.
-type labProcess struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr bytes.Buffer
-	exited chan error
-}
-
-func (p *labProcess) Stderr() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
+type labProcess struct{ *binrun.Run }
 
 // startLabBinary runs the lab binary and waits for its "ready".
 func startLabBinary(t *testing.T, args ...string) *labProcess {
 	t.Helper()
-	bin := filepath.Join(binDir, "cvmtail-lab")
 	buildLab.Do(func() {
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Stderr = os.Stderr
-		buildErr = build.Run()
+		labBin, buildErr = binrun.Build(binDir, ".", "")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	p := &labProcess{cmd: exec.Command(bin, args...), exited: make(chan error, 1)}
-	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- line
-		_, _ = io.Copy(io.Discard, out)
-		p.exited <- p.cmd.Wait()
-	}()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	select {
-	case line := <-ready:
-		if line != "ready\n" {
-			t.Fatalf("stdout %q, want ready; stderr:\n%s", line, p.Stderr())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no ready after 20s; stderr:\n%s", p.Stderr())
+	p := &labProcess{binrun.Start(t, labBin, nil, args...)}
+	p.WaitLines("ready", 20*time.Second, func(l []string) bool { return len(l) > 0 })
+	if l := p.Lines(); l[0] != "ready\n" {
+		t.Fatalf("stdout %q, want ready; stderr:\n%s", l[0], p.Stderr())
 	}
 	// stderr comes through a pipe of its own: its last line may still be on the way.
 	deadline := time.Now().Add(5 * time.Second)
@@ -364,21 +216,17 @@ func startLabBinary(t *testing.T, args ...string) *labProcess {
 // stop signals the lab and expects a clean exit.
 func (p *labProcess) stop(t *testing.T, sig syscall.Signal) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
+	if err := p.Cmd().Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Fatalf("after %v: %v; stderr:\n%s", sig, err, p.Stderr())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("still running 5s after %v", sig)
+	if code := p.Wait(5 * time.Second); code != 0 {
+		t.Fatalf("exit %d after %v; stderr:\n%s", code, sig, p.Stderr())
 	}
 }
 
 var (
 	buildLab sync.Once
+	labBin   string
 	buildErr error
 )
 

@@ -46,7 +46,7 @@ F1122 10:00:04.000000 1 a.cc:5] Check failed cvm%d
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := start(t, append(append([]string{"tail", "stargate.INFO", "-n", "100", "--no-follow", "-o", "raw"}, tc.args...), cl.Args()...)...)
-			if code := r.wait(30 * time.Second); code != 0 {
+			if code := r.Wait(30 * time.Second); code != 0 {
 				t.Fatalf("status %d; stderr:\n%s", code, r.Stderr())
 			}
 			// raw output interleaves the CVMs: every expected line must be there, and nothing else.
@@ -68,7 +68,7 @@ F1122 10:00:04.000000 1 a.cc:5] Check failed cvm%d
 	t.Run("template and log time in json", func(t *testing.T) {
 		r := start(t, append([]string{"tail", "stargate.INFO", "-n", "100", "--no-follow", "--level", "F",
 			"--template", `{{upper .log}}|{{.cvm}}|{{.log_time}}|{{.line}}`}, cl.Args()...)...)
-		if code := r.wait(30 * time.Second); code != 0 {
+		if code := r.Wait(30 * time.Second); code != 0 {
 			t.Fatalf("status %d; stderr:\n%s", code, r.Stderr())
 		}
 		year := time.Now().UTC().Year()
@@ -82,7 +82,7 @@ F1122 10:00:04.000000 1 a.cc:5] Check failed cvm%d
 			}
 		}
 		r = start(t, append([]string{"tail", "stargate.INFO", "-n", "100", "--no-follow", "--grep", "Check", "-o", "json", "--log-time"}, cl.Args()...)...)
-		if code := r.wait(30 * time.Second); code != 0 {
+		if code := r.Wait(30 * time.Second); code != 0 {
 			t.Fatalf("status %d; stderr:\n%s", code, r.Stderr())
 		}
 		if len(r.Lines()) != 2 {
@@ -154,7 +154,7 @@ func TestE2ESinceOnAGibibyteFile(t *testing.T) {
 	began = time.Now()
 	r := start(t, append([]string{"tail", "genesis", "--since-time", since, "-o", "raw"}, cl.Args()...)...)
 	wantLines := (blocks - from) * linesPerBlock
-	r.waitLines("the lines since "+since, 60*time.Second, func(l []string) bool { return len(l) >= wantLines })
+	r.WaitLines("the lines since "+since, 60*time.Second, func(l []string) bool { return len(l) >= wantLines })
 	t.Logf("%d lines since %s in %v", wantLines, since, time.Since(began))
 
 	// The agent is still following: its read count says how much of the file it touched.
@@ -187,16 +187,16 @@ func TestE2ESinceOnAGibibyteFile(t *testing.T) {
 	}
 
 	c.Append(t, "genesis.out", "2026-11-20 00:20:00,000Z INFO after the backlog\n")
-	r.waitLines("the followed line", 10*time.Second, func(l []string) bool { return len(l) >= wantLines+1 })
+	r.WaitLines("the followed line", 10*time.Second, func(l []string) bool { return len(l) >= wantLines+1 })
 	lines := r.Lines()
 	wantFirst := base.Add(from*time.Second).Format("2006-01-02 15:04:05") + ",000Z INFO"
 	if len(lines) != wantLines+1 || !strings.HasPrefix(lines[0], wantFirst) || lines[wantLines] != "2026-11-20 00:20:00,000Z INFO after the backlog\n" {
 		t.Errorf("%d lines, first %.40q, last %q; want %d, %q..., the appended line", len(lines), lines[0], lines[len(lines)-1], wantLines+1, wantFirst)
 	}
-	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := r.Cmd().Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	if code := r.wait(3 * time.Second); code != 130 {
+	if code := r.Wait(3 * time.Second); code != 130 {
 		t.Errorf("exit status %d after SIGINT, want 130", code)
 	}
 	noLeftovers(t, cl)
@@ -266,11 +266,11 @@ func TestE2EMergeWindowOrdersFourCVMs(t *testing.T) {
 			time.Sleep(40 * time.Millisecond)
 		}
 	}
-	r.waitLines("every event", 30*time.Second, func(l []string) bool { return len(events(l)) >= len(want) })
-	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
+	r.WaitLines("every event", 30*time.Second, func(l []string) bool { return len(events(l)) >= len(want) })
+	if err := r.Cmd().Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	r.wait(3 * time.Second)
+	r.Wait(3 * time.Second)
 	got := events(r.Lines())
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		for i := range want {

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,151 +18,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cvmtail/cvmtail/internal/testenv/binrun"
 	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
 )
 
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cvmtail-e2e")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "cvmtail")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building cvmtail:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	binrun.Main(m, func(dir string) (err error) {
+		binary, err = binrun.Build(dir, ".", "")
+		return err
+	})
 }
 
-// run is a cvmtail process whose stdout lines are collected as they come.
-type run struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stderr bytes.Buffer
-	mu     sync.Mutex
-	lines  []string
-	done   chan struct{}
-	code   int
-}
-
-func start(t *testing.T, args ...string) *run {
+func start(t *testing.T, args ...string) *binrun.Run {
 	t.Helper()
 	return startEnv(t, nil, args...)
 }
 
 // startEnv starts cvmtail with extra environment variables; the user's cache and agent
 // never take part.
-func startEnv(t *testing.T, env []string, args ...string) *run {
+func startEnv(t *testing.T, env []string, args ...string) *binrun.Run {
 	t.Helper()
-	r := &run{t: t, done: make(chan struct{})}
-	r.cmd = exec.Command(binary, args...)
-	r.cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "SSH_AUTH_SOCK=", "XDG_CACHE_HOME="+t.TempDir(),
-		"CVMTAIL_CONFIG="+filepath.Join(t.TempDir(), "none.yaml")), env...)
-	r.cmd.Stderr = &syncWriter{w: &r.stderr, mu: &r.mu}
-	out, err := r.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		br := bufio.NewReaderSize(out, 1<<20)
-		for {
-			line, err := br.ReadString('\n')
-			if line != "" {
-				r.mu.Lock()
-				r.lines = append(r.lines, line)
-				r.mu.Unlock()
-			}
-			if err != nil {
-				break
-			}
-		}
-		err := r.cmd.Wait()
-		r.code = exitCode(err)
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			_ = r.cmd.Process.Kill()
-			<-r.done
-		}
-	})
-	return r
-}
-
-type syncWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
-}
-
-func (r *run) Lines() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.lines...)
-}
-
-func (r *run) Stderr() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.stderr.String()
-}
-
-// waitLines waits until pred holds for the lines so far.
-func (r *run) waitLines(what string, d time.Duration, pred func([]string) bool) {
-	r.t.Helper()
-	deadline := time.Now().Add(d)
-	for !pred(r.Lines()) {
-		select {
-		case <-r.done:
-			if pred(r.Lines()) {
-				return
-			}
-			r.t.Fatalf("cvmtail exited (%d) before %s; stderr:\n%s", r.code, what, r.Stderr())
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("timed out waiting for %s; have %d lines; stderr:\n%s", what, len(r.Lines()), r.Stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// wait waits for exit and returns the status.
-func (r *run) wait(d time.Duration) int {
-	r.t.Helper()
-	select {
-	case <-r.done:
-		return r.code
-	case <-time.After(d):
-		r.t.Fatalf("cvmtail did not exit within %v; stderr:\n%s", d, r.Stderr())
-		return -1
-	}
+	return binrun.Start(t, binary, append([]string{"NO_COLOR=1", "SSH_AUTH_SOCK=", "XDG_CACHE_HOME=" + t.TempDir(),
+		"CVMTAIL_CONFIG=" + filepath.Join(t.TempDir(), "none.yaml")}, env...), args...)
 }
 
 // noLeftovers asserts that no process of the SSH user remains on any CVM within 2 s.
@@ -185,7 +63,7 @@ func TestE2EManyCVMsAndFilesUnderLoad(t *testing.T) {
 		}
 	}
 	r := start(t, append([]string{"tail", "genesis", "stargate", "acropolis"}, cl.Args()...)...)
-	r.waitLines("the first line of 12 streams", 20*time.Second, func(l []string) bool { return len(l) >= 12 })
+	r.WaitLines("the first line of 12 streams", 20*time.Second, func(l []string) bool { return len(l) >= 12 })
 
 	const perFile = 4000
 	var wg sync.WaitGroup
@@ -209,11 +87,11 @@ func TestE2EManyCVMsAndFilesUnderLoad(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	r.waitLines("every line", 60*time.Second, func(l []string) bool { return len(l) >= 12*(perFile+1) })
-	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
+	r.WaitLines("every line", 60*time.Second, func(l []string) bool { return len(l) >= 12*(perFile+1) })
+	if err := r.Cmd().Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	if code := r.wait(3 * time.Second); code != 130 {
+	if code := r.Wait(3 * time.Second); code != 130 {
 		t.Errorf("exit status %d after SIGINT, want 130", code)
 	}
 	next := map[string]int{}
@@ -264,7 +142,7 @@ func TestE2EMoreFilesThanMaxSessions(t *testing.T) {
 		args = append(args, c.RemotePath(name))
 	}
 	r := start(t, append(append([]string{"tail", "--no-follow"}, args...), cl.Args()...)...)
-	if code := r.wait(30 * time.Second); code != 0 {
+	if code := r.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
 	}
 	if n := len(r.Lines()); n != 14 {
@@ -282,14 +160,14 @@ func TestE2ERotationByRenameTruncationAndSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := start(t, append([]string{"tail", "genesis", "stargate.INFO", "-o", "raw"}, cl.Args()...)...)
-	r.waitLines("backlog", 20*time.Second, func(l []string) bool { return len(l) == 2 })
+	r.WaitLines("backlog", 20*time.Second, func(l []string) bool { return len(l) == 2 })
 
 	c.Append(t, "genesis.out", "g2\n")
 	if err := os.Rename(c.Path("genesis.out"), c.Path("genesis.out.20261122-100500")); err != nil {
 		t.Fatal(err)
 	}
 	c.Write(t, "genesis.out", "g3\n")
-	r.waitLines("renamed", 10*time.Second, func(l []string) bool { return len(l) == 4 })
+	r.WaitLines("renamed", 10*time.Second, func(l []string) bool { return len(l) == 4 })
 
 	time.Sleep(100 * time.Millisecond)
 	if err := os.Truncate(c.Path("genesis.out"), 0); err != nil {
@@ -297,7 +175,7 @@ func TestE2ERotationByRenameTruncationAndSymlink(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	c.Append(t, "genesis.out", "g4\n")
-	r.waitLines("truncated", 10*time.Second, func(l []string) bool { return len(l) == 5 })
+	r.WaitLines("truncated", 10*time.Second, func(l []string) bool { return len(l) == 5 })
 
 	c.Append(t, "stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-100000.1", "s2\n")
 	c.Write(t, "stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-110000.2", "s3\n")
@@ -307,9 +185,9 @@ func TestE2ERotationByRenameTruncationAndSymlink(t *testing.T) {
 	if err := os.Rename(c.Path("stargate.INFO.new"), c.Path("stargate.INFO")); err != nil {
 		t.Fatal(err)
 	}
-	r.waitLines("symlink switch", 10*time.Second, func(l []string) bool { return len(l) == 7 })
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	if code := r.wait(3 * time.Second); code != 143 {
+	r.WaitLines("symlink switch", 10*time.Second, func(l []string) bool { return len(l) == 7 })
+	_ = r.Cmd().Process.Signal(syscall.SIGTERM)
+	if code := r.Wait(3 * time.Second); code != 143 {
 		t.Errorf("exit %d after SIGTERM, want 143", code)
 	}
 	var g, s []string
@@ -333,14 +211,14 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 		c.Write(t, "zookeeper.out", "z\n")
 	}
 	args := append([]string{"tail", "genesis", "zookeeper"}, cl.Args()...)
-	ready := func(r *run) {
-		r.waitLines("backlog", 20*time.Second, func(l []string) bool { return len(l) == 6 })
+	ready := func(r *binrun.Run) {
+		r.WaitLines("backlog", 20*time.Second, func(l []string) bool { return len(l) == 6 })
 	}
 	t.Run("SIGINT", func(t *testing.T) {
 		r := start(t, args...)
 		ready(r)
-		_ = r.cmd.Process.Signal(os.Interrupt)
-		if code := r.wait(2 * time.Second); code != 130 {
+		_ = r.Cmd().Process.Signal(os.Interrupt)
+		if code := r.Wait(2 * time.Second); code != 130 {
 			t.Errorf("exit %d, want 130", code)
 		}
 		noLeftovers(t, cl)
@@ -348,8 +226,8 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 	t.Run("SIGTERM", func(t *testing.T) {
 		r := start(t, args...)
 		ready(r)
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		if code := r.wait(2 * time.Second); code != 143 {
+		_ = r.Cmd().Process.Signal(syscall.SIGTERM)
+		if code := r.Wait(2 * time.Second); code != 143 {
 			t.Errorf("exit %d, want 143", code)
 		}
 		noLeftovers(t, cl)
@@ -360,8 +238,8 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 		cl.CVMs[0].Stop(t)
 		defer cl.CVMs[0].Cont(t)
 		start := time.Now()
-		_ = r.cmd.Process.Signal(os.Interrupt)
-		if code := r.wait(2 * time.Second); code != 130 {
+		_ = r.Cmd().Process.Signal(os.Interrupt)
+		if code := r.Wait(2 * time.Second); code != 130 {
 			t.Errorf("exit %d, want 130", code)
 		}
 		if d := time.Since(start); d > 2*time.Second {
@@ -378,10 +256,10 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 		ready(r)
 		cl.CVMs[0].Stop(t)
 		defer cl.CVMs[0].Cont(t)
-		_ = r.cmd.Process.Signal(os.Interrupt)
+		_ = r.Cmd().Process.Signal(os.Interrupt)
 		time.Sleep(50 * time.Millisecond)
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		if code := r.wait(2 * time.Second); code != 143 {
+		_ = r.Cmd().Process.Signal(syscall.SIGTERM)
+		if code := r.Wait(2 * time.Second); code != 143 {
 			t.Errorf("exit %d, want 143 (the second signal's); stderr %s", code, r.Stderr())
 		}
 		// Even so nothing is left: the agents exit when their channel's stdin closes, which
@@ -392,14 +270,14 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 	t.Run("duration", func(t *testing.T) {
 		r := start(t, append(args, "--duration", "2s")...)
 		ready(r)
-		if code := r.wait(6 * time.Second); code != 0 {
+		if code := r.Wait(6 * time.Second); code != 0 {
 			t.Errorf("exit %d, want 0; stderr %s", code, r.Stderr())
 		}
 		noLeftovers(t, cl)
 	})
 	t.Run("no-follow", func(t *testing.T) {
 		r := start(t, append(args, "--no-follow")...)
-		if code := r.wait(20 * time.Second); code != 0 {
+		if code := r.Wait(20 * time.Second); code != 0 {
 			t.Errorf("exit %d, want 0; stderr %s", code, r.Stderr())
 		}
 		if len(r.Lines()) != 6 {
@@ -478,11 +356,11 @@ func TestE2EContextFromConfigFile(t *testing.T) {
 `, strings.Join(cl.Addrs(), ", "), cl.Port, cl.KeyFile, cl.KnownHosts, cl.User, cl.SSHConfig)
 	must(t, os.WriteFile(cfg, []byte(content), 0o600))
 	r := startEnv(t, []string{"CVMTAIL_CONFIG=" + cfg}, "--context", "lab", "tail", "genesis", "--no-follow")
-	if code := r.wait(20 * time.Second); code != 0 || len(r.Lines()) != 2 {
+	if code := r.Wait(20 * time.Second); code != 0 || len(r.Lines()) != 2 {
 		t.Errorf("exit %d, lines %q, stderr %s", code, r.Lines(), r.Stderr())
 	}
 	r = startEnv(t, []string{"CVMTAIL_CONFIG=" + cfg}, "--context", "prod", "tail", "genesis")
-	if code := r.wait(20 * time.Second); code != 2 || !strings.Contains(r.Stderr(), `unknown context "prod"`) {
+	if code := r.Wait(20 * time.Second); code != 2 || !strings.Contains(r.Stderr(), `unknown context "prod"`) {
 		t.Errorf("exit %d, stderr %s", code, r.Stderr())
 	}
 }
@@ -501,7 +379,7 @@ func TestE2EHostilePathIsJustAPath(t *testing.T) {
 	name := `we ird 'q' "d" ;touch pwned; $(touch pwned2) ` + "`touch pwned3`" + ` & | > x`
 	c.Write(t, name, "hostile but fine\n")
 	r := start(t, append([]string{"tail", "--no-follow", c.RemotePath(name)}, cl.Args()...)...)
-	if code := r.wait(20 * time.Second); code != 0 {
+	if code := r.Wait(20 * time.Second); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
 	}
 	if got := strings.Join(r.Lines(), ""); !strings.HasSuffix(got, " hostile but fine\n") {
@@ -586,7 +464,7 @@ func TestE2EFailuresAreLocalAndExplained(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := start(t, tc.args...)
-			code := r.wait(30 * time.Second)
+			code := r.Wait(30 * time.Second)
 			stderr := r.Stderr()
 			if code != tc.status {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.status, stderr)
@@ -617,7 +495,7 @@ func TestE2ESyslogWithoutSudoRightsIsAClearPerCVMError(t *testing.T) {
 	cl := sshdcvm.Start(t, sshdcvm.Options{N: 1})
 	cl.CVMs[0].Write(t, "genesis.out", "fine\n")
 	r := start(t, append([]string{"tail", "syslog", "genesis", "--no-follow"}, cl.Args()...)...)
-	code := r.wait(20 * time.Second)
+	code := r.Wait(20 * time.Second)
 	stderr := r.Stderr()
 	// The nutanix user of the test CVMs has no sudo rights (or no sudo at all): syslog fails
 	// alone, with a way forward, and genesis is delivered.

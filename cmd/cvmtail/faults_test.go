@@ -99,7 +99,7 @@ func TestFaultSSHDKilledAndRestarted(t *testing.T) {
 	have := func(n int) func([]string) bool {
 		return func(l []string) bool { return len(numbers(t, l, prefix)) >= n }
 	}
-	r.waitLines("backlog", 20*time.Second, have(50))
+	r.WaitLines("backlog", 20*time.Second, have(50))
 
 	c.Kill(t)
 	c.Append(t, "genesis.out", seq(51, 100))
@@ -107,12 +107,12 @@ func TestFaultSSHDKilledAndRestarted(t *testing.T) {
 	c.Restart(t)
 	restarted := time.Now()
 	c.Append(t, "genesis.out", seq(101, 150))
-	r.waitLines("lines after the restart", 60*time.Second, have(150))
+	r.WaitLines("lines after the restart", 60*time.Second, have(150))
 	recovered := time.Since(restarted)
 	cl.CVMs[1].Append(t, "genesis.out", seq(6, 7))
-	r.waitLines("the other CVM", 10*time.Second, func(l []string) bool { return len(numbers(t, l, cl.CVMs[1].Addr+" genesis ")) >= 7 })
-	_ = r.cmd.Process.Signal(os.Interrupt)
-	if code := r.wait(3 * time.Second); code != 130 {
+	r.WaitLines("the other CVM", 10*time.Second, func(l []string) bool { return len(numbers(t, l, cl.CVMs[1].Addr+" genesis ")) >= 7 })
+	_ = r.Cmd().Process.Signal(os.Interrupt)
+	if code := r.Wait(3 * time.Second); code != 130 {
 		t.Errorf("exit %d, want 130", code)
 	}
 	table(t, "sshd killed mid-stream, restarted 1.5 s later", numbers(t, r.Lines(), prefix), span(1, 150), recovered)
@@ -135,12 +135,12 @@ func TestFaultFrozenCVMIsDeclaredDeadWithin30s(t *testing.T) {
 	c.Write(t, "genesis.out", seq(1, 10))
 	r := start(t, append([]string{"tail", "genesis"}, cl.Args()...)...) // default keepalives
 	prefix := c.Addr + " genesis "
-	r.waitLines("backlog", 20*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= 10 })
+	r.WaitLines("backlog", 20*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= 10 })
 
 	c.Stop(t)
 	frozen := time.Now()
 	c.Append(t, "genesis.out", seq(11, 20))
-	r.waitLines("lost connection", 35*time.Second, func([]string) bool {
+	r.WaitLines("lost connection", 35*time.Second, func([]string) bool {
 		return strings.Contains(r.Stderr(), "connection lost")
 	})
 	detected := time.Since(frozen)
@@ -150,10 +150,10 @@ func TestFaultFrozenCVMIsDeclaredDeadWithin30s(t *testing.T) {
 	c.Cont(t)
 	thawed := time.Now()
 	c.Append(t, "genesis.out", seq(21, 30))
-	r.waitLines("resumed", 60*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= 30 })
+	r.WaitLines("resumed", 60*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= 30 })
 	table(t, fmt.Sprintf("sshd frozen (SIGSTOP), declared dead after %s, thawed", detected.Round(100*time.Millisecond)), numbers(t, r.Lines(), prefix), span(1, 30), time.Since(thawed))
-	_ = r.cmd.Process.Signal(os.Interrupt)
-	r.wait(3 * time.Second)
+	_ = r.Cmd().Process.Signal(os.Interrupt)
+	r.Wait(3 * time.Second)
 	exactly(t, "frozen CVM", numbers(t, r.Lines(), prefix), span(1, 30))
 	t.Logf("declared dead after %v", detected)
 	noLeftovers(t, cl)
@@ -212,17 +212,17 @@ func TestFaultRotationWhileDisconnected(t *testing.T) {
 			}
 			r := start(t, append([]string{"tail", tc.log, "-n", "100"}, cl.Args()...)...)
 			prefix := c.Addr + " " + tc.log + " "
-			r.waitLines("backlog", 20*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= 20 })
+			r.WaitLines("backlog", 20*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= 20 })
 			c.Kill(t)
 			c.Append(t, tc.file, seq(21, 25))
 			tc.rotate(t)
 			c.Restart(t)
 			restarted := time.Now()
-			r.waitLines("after reconnect", 60*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= len(tc.want) })
+			r.WaitLines("after reconnect", 60*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= len(tc.want) })
 			recovered := time.Since(restarted)
 			time.Sleep(300 * time.Millisecond) // anything extra would show now
-			_ = r.cmd.Process.Signal(os.Interrupt)
-			r.wait(3 * time.Second)
+			_ = r.Cmd().Process.Signal(os.Interrupt)
+			r.Wait(3 * time.Second)
 			table(t, tc.name+" while disconnected", numbers(t, r.Lines(), prefix), tc.want, recovered)
 			exactly(t, tc.name, numbers(t, r.Lines(), prefix), tc.want)
 			if tc.notice != "" && !strings.Contains(r.Stderr(), tc.notice) {
@@ -249,27 +249,27 @@ func TestFaultRotationWhileConnectedAndRecreate(t *testing.T) {
 	have := func(n int) func([]string) bool {
 		return func(l []string) bool { return len(numbers(t, l, prefix)) >= n }
 	}
-	r.waitLines("backlog", 20*time.Second, have(10))
+	r.WaitLines("backlog", 20*time.Second, have(10))
 	// Rename rotation while connected, with a last write to the old file.
 	c.Append(t, "genesis.out", seq(11, 12))
 	must(t, os.Rename(c.Path("genesis.out"), c.Path("genesis.out.1")))
 	c.Append(t, "genesis.out.1", seq(13, 13))
 	c.Write(t, "genesis.out", seq(14, 15))
-	r.waitLines("rename", 10*time.Second, have(15))
+	r.WaitLines("rename", 10*time.Second, have(15))
 	// Copy and truncate while connected.
 	time.Sleep(100 * time.Millisecond)
 	must(t, os.Truncate(c.Path("genesis.out"), 0))
 	time.Sleep(200 * time.Millisecond)
 	c.Append(t, "genesis.out", seq(16, 17))
-	r.waitLines("truncate", 10*time.Second, have(17))
+	r.WaitLines("truncate", 10*time.Second, have(17))
 	// Delete, then recreate.
 	must(t, os.Remove(c.Path("genesis.out")))
 	time.Sleep(200 * time.Millisecond)
 	c.Write(t, "genesis.out", seq(18, 20))
-	r.waitLines("recreate", 10*time.Second, have(20))
+	r.WaitLines("recreate", 10*time.Second, have(20))
 	time.Sleep(200 * time.Millisecond)
-	_ = r.cmd.Process.Signal(os.Interrupt)
-	r.wait(3 * time.Second)
+	_ = r.Cmd().Process.Signal(os.Interrupt)
+	r.Wait(3 * time.Second)
 	table(t, "rename, truncate, delete and recreate while connected", numbers(t, r.Lines(), prefix), span(1, 20), 0)
 	exactly(t, "while connected", numbers(t, r.Lines(), prefix), span(1, 20))
 	noLeftovers(t, cl)
@@ -284,10 +284,10 @@ func TestFaultBurstOfAMillionLines(t *testing.T) {
 	c.Write(t, "marker.out", "")
 	const n = 1_000_000
 	c.Append(t, "genesis.out", seq(1, n))
-	r.waitLines("a million lines", 120*time.Second, func(l []string) bool { return len(l) >= n })
+	r.WaitLines("a million lines", 120*time.Second, func(l []string) bool { return len(l) >= n })
 	time.Sleep(200 * time.Millisecond)
-	_ = r.cmd.Process.Signal(os.Interrupt)
-	r.wait(3 * time.Second)
+	_ = r.Cmd().Process.Signal(os.Interrupt)
+	r.Wait(3 * time.Second)
 	table(t, "burst of a million lines", numbers(t, r.Lines(), ""), span(1, n), 0)
 	exactly(t, "burst", numbers(t, r.Lines(), ""), span(1, n))
 	noLeftovers(t, cl)
@@ -384,7 +384,7 @@ func TestSecurityTerminalEscapesAreShownEscaped(t *testing.T) {
 	}
 	// Into a pipe the bytes pass unchanged.
 	r := start(t, append(args, "-o", "raw")...)
-	r.wait(20 * time.Second)
+	r.Wait(20 * time.Second)
 	if got := strings.Join(r.Lines(), ""); got != "before \x1b]0;pwned\x07\x1b[2J\x1b[31mred\r\x9b end\n" {
 		t.Errorf("pipe output changed: %q", got)
 	}
@@ -412,7 +412,7 @@ func TestSecurityChangedHostKeyRefusedEvenWithAcceptNew(t *testing.T) {
 			}
 		}
 		r := start(t, append(args, "--host-key-check", policy)...)
-		if code := r.wait(20 * time.Second); code != 3 {
+		if code := r.Wait(20 * time.Second); code != 3 {
 			t.Errorf("%s: exit %d, want 3", policy, code)
 		}
 		if !strings.Contains(r.Stderr(), "CHANGED") || !strings.Contains(r.Stderr(), "cvmtail: hint:") || len(r.Lines()) != 0 {
@@ -433,12 +433,12 @@ func TestSecurityNoSecretInOutputOrArguments(t *testing.T) {
 	keyBody := strings.Split(string(key), "\n")[1] // a line of the private key's base64
 	const password = "S3cret-Pa55-Do-Not-Print"
 	r := startEnv(t, []string{"CVMTAIL_PASSWORD=" + password}, append([]string{"tail", "genesis"}, cl.Args()...)...)
-	r.waitLines("a line", 20*time.Second, func(l []string) bool { return len(l) == 1 })
+	r.WaitLines("a line", 20*time.Second, func(l []string) bool { return len(l) == 1 })
 	procs, err := c.UserProcesses()
 	must(t, err)
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", r.cmd.Process.Pid))
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	r.wait(3 * time.Second)
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", r.Cmd().Process.Pid))
+	_ = r.Cmd().Process.Signal(syscall.SIGTERM)
+	r.Wait(3 * time.Second)
 	everything := strings.Join(r.Lines(), "") + r.Stderr() + string(cmdline)
 	for _, p := range procs {
 		everything += p.Cmdline

@@ -65,12 +65,12 @@ func TestPrismListCVMsAndTailByCluster(t *testing.T) {
 
 	// Several clusters and no --cluster: a usage error that lists them.
 	r := startEnv(t, prismEnv, "list-cvms", "--prism", srv.Addr, "--ca-cert", ca)
-	if code := r.wait(20 * time.Second); code != 2 || !strings.Contains(r.Stderr(), "alpha-pe01") || !strings.Contains(r.Stderr(), "bravo-pe02") {
+	if code := r.Wait(20 * time.Second); code != 2 || !strings.Contains(r.Stderr(), "alpha-pe01") || !strings.Contains(r.Stderr(), "bravo-pe02") {
 		t.Errorf("exit %d, stderr %q", code, r.Stderr())
 	}
 
 	r = startEnv(t, prismEnv, "list-cvms", "--prism", srv.Addr, "--ca-cert", ca, "--cluster", "alpha-pe01", "-o", "address")
-	if code := r.wait(20 * time.Second); code != 0 {
+	if code := r.Wait(20 * time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, r.Stderr())
 	}
 	if got, want := strings.Join(r.Lines(), ""), strings.Join(cl.Addrs(), "\n")+"\n"; got != want {
@@ -81,7 +81,7 @@ func TestPrismListCVMsAndTailByCluster(t *testing.T) {
 	}
 
 	r = startEnv(t, prismEnv, append([]string{"tail", "genesis", "--no-follow", "--prism", srv.Addr, "--ca-cert", ca, "--cluster", "alpha-pe01"}, sshArgs(cl)...)...)
-	if code := r.wait(30 * time.Second); code != 0 {
+	if code := r.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, r.Stderr())
 	}
 	out := strings.Join(r.Lines(), "")
@@ -94,7 +94,7 @@ func TestPrismListCVMsAndTailByCluster(t *testing.T) {
 
 	// --cvm with --prism narrows to one CVM, matched by IP.
 	r = startEnv(t, prismEnv, append([]string{"tail", "genesis", "--no-follow", "--prism", srv.Addr, "--ca-cert", ca, "--cluster", "alpha-pe01", "--cvm", cl.CVMs[1].Addr}, sshArgs(cl)...)...)
-	if code := r.wait(30 * time.Second); code != 0 || len(r.Lines()) != 1 || !strings.Contains(r.Lines()[0], cl.CVMs[1].Addr) {
+	if code := r.Wait(30 * time.Second); code != 0 || len(r.Lines()) != 1 || !strings.Contains(r.Lines()[0], cl.CVMs[1].Addr) {
 		t.Errorf("exit %d, lines %q, stderr %s", code, r.Lines(), r.Stderr())
 	}
 }
@@ -125,7 +125,7 @@ func TestPrismErrorsTellWhatToDo(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := startEnv(t, tc.env, tc.args...)
-			code := r.wait(60 * time.Second)
+			code := r.Wait(60 * time.Second)
 			if code != tc.status {
 				t.Errorf("exit %d, want %d; stderr %s", code, tc.status, r.Stderr())
 			}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cvmtail/cvmtail/internal/sshx/sshxtest"
+	"github.com/cvmtail/cvmtail/internal/testenv/binrun"
 	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
 	"golang.org/x/crypto/ssh"
 )
@@ -33,26 +34,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("CVMTAIL_BENCH") != "1" {
 		os.Exit(m.Run())
 	}
-	dir, err := os.MkdirTemp("", "cvmtail-bench")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "cvmtail")
-	if b := os.Getenv("CVMTAIL_BENCH_BINARY"); b != "" {
-		binary = b // a cvmtail built elsewhere, to compare before and after a change
-	}
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, "../../cmd/cvmtail")
-	build.Stderr = os.Stderr
-	if os.Getenv("CVMTAIL_BENCH_BINARY") != "" {
-		build = exec.Command("true")
-	}
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building cvmtail:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	binrun.Main(m, func(dir string) (err error) {
+		// CVMTAIL_BENCH_BINARY: a cvmtail built elsewhere, to compare before and after a change.
+		binary, err = binrun.Build(dir, "../../cmd/cvmtail", "CVMTAIL_BENCH_BINARY", "-trimpath")
+		return err
+	})
 }
 
 // Sizes of the scenarios (issue 7).

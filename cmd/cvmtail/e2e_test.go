@@ -214,24 +214,21 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 	ready := func(r *binrun.Run) {
 		r.WaitLines("backlog", 20*time.Second, func(l []string) bool { return len(l) == 6 })
 	}
-	t.Run("SIGINT", func(t *testing.T) {
-		r := start(t, args...)
-		ready(r)
-		_ = r.Cmd().Process.Signal(os.Interrupt)
-		if code := r.Wait(2 * time.Second); code != 130 {
-			t.Errorf("exit %d, want 130", code)
-		}
-		noLeftovers(t, cl)
-	})
-	t.Run("SIGTERM", func(t *testing.T) {
-		r := start(t, args...)
-		ready(r)
-		_ = r.Cmd().Process.Signal(syscall.SIGTERM)
-		if code := r.Wait(2 * time.Second); code != 143 {
-			t.Errorf("exit %d, want 143", code)
-		}
-		noLeftovers(t, cl)
-	})
+	for _, tc := range []struct {
+		name string
+		sig  os.Signal
+		want int
+	}{{"SIGINT", os.Interrupt, 130}, {"SIGTERM", syscall.SIGTERM, 143}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := start(t, args...)
+			ready(r)
+			_ = r.Cmd().Process.Signal(tc.sig)
+			if code := r.Wait(2 * time.Second); code != tc.want {
+				t.Errorf("exit %d, want %d", code, tc.want)
+			}
+			noLeftovers(t, cl)
+		})
+	}
 	t.Run("SIGINT while a CVM is frozen", func(t *testing.T) {
 		r := start(t, args...)
 		ready(r)

@@ -84,7 +84,7 @@ class Agent(object):
         if watch and self.watch is not None:
             fds.append(self.watch.fd)
         r, _, _ = select.select(fds, [], [], timeout)
-        if len(r) > 1 or (r and r[0] != 0):
+        if len(fds) > 1 and fds[1] in r:
             self.watch.drain()
         if 0 not in r:
             return
@@ -312,9 +312,8 @@ class Watch(object):
         self.file_wd = -1
 
     def add(self, path, mask):
-        if not isinstance(path, bytes):
-            path = path.encode(sys.getfilesystemencoding() or "utf-8", "surrogateescape") \
-                if sys.version_info[0] >= 3 else path
+        if hasattr(os, "fsencode"):  # Python 3: argv's str back to the name's bytes
+            path = os.fsencode(path)
         return self.libc.inotify_add_watch(self.fd, path, mask)
 
     def file(self, path):

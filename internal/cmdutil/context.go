@@ -3,11 +3,13 @@ package cmdutil
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cvmtail/cvmtail/internal/config"
+	"github.com/cvmtail/cvmtail/internal/prism"
 )
 
 // ConfigPath is the config file: CVMTAIL_CONFIG, else config.yaml in the user's config
@@ -46,6 +48,13 @@ func LoadConfig(f *Factory) (*config.File, error) {
 // ApplyContext fills what neither a flag nor the environment set from the chosen context of
 // the config file: flags win over the environment, which wins over the file. t or s may be
 // nil for commands without those flags.
+//
+// A context's Prism credentials and TLS settings (username, password, password-file,
+// ca-cert, insecure) belong to its own Prism: when --prism or CVMTAIL_PRISM names another
+// one, they are not used, nor are the context's clusters and CVMs, nor its host-key-check
+// (the CVMs found there are other hosts). What says who we are on SSH (ssh-user, ssh-port,
+// identity, ssh-config, known-hosts, connect-timeout) still applies: it is not given to
+// anyone, and host keys are still checked.
 func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOptions) error {
 	cf, err := LoadConfig(f)
 	if err != nil {
@@ -55,7 +64,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	if name == "" {
 		name = getenv(f, "CVMTAIL_CONTEXT")
 	}
-	c, _, ok, err := cf.Select(name)
+	c, chosen, ok, err := cf.Select(name)
 	if err != nil {
 		hint := "list contexts in the config file, or drop --context"
 		if names := cf.Names(); len(names) > 0 {
@@ -75,33 +84,56 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 		fl := cmd.Flags().Lookup(flag)
 		return fl != nil && fl.Changed
 	}
+	// Whose CVMs are these? The context's own when the Prism in effect is its Prism, or, for
+	// a context without Prism, when its CVM list is not replaced.
+	otherPrism, otherFrom := "", ""
+	switch {
+	case t != nil && set("prism") && !samePrism(t.Prism, c.Prism):
+		otherPrism, otherFrom = t.Prism, "--prism"
+	case !set("prism") && getenv(f, "CVMTAIL_PRISM") != "" && !samePrism(getenv(f, "CVMTAIL_PRISM"), c.Prism):
+		otherPrism, otherFrom = getenv(f, "CVMTAIL_PRISM"), "CVMTAIL_PRISM"
+	}
+	ownPrism := c.Prism != "" && otherPrism == ""
+	ownTargets := ownPrism || (c.Prism == "" && otherPrism == "" && !set("cvm"))
+	var dropped []string
+	drop := func(what string, present bool) {
+		if present {
+			dropped = append(dropped, what)
+		}
+	}
 	if t != nil {
-		if !set("prism") && getenv(f, "CVMTAIL_PRISM") == "" && c.Prism != "" {
-			t.Prism = c.Prism
-		}
-		if !set("username") && getenv(f, "CVMTAIL_USERNAME") == "" && c.Username != "" {
-			t.Username = c.Username
-		}
-		if !set("password-file") && getenv(f, "CVMTAIL_PASSWORD") == "" {
-			if c.PasswordFile != "" {
-				t.PasswordFile = path(c.PasswordFile)
+		if ownPrism {
+			if !set("prism") {
+				t.Prism = c.Prism
 			}
-			t.Password = c.Password
+			if !set("username") && getenv(f, "CVMTAIL_USERNAME") == "" && c.Username != "" {
+				t.Username = c.Username
+			}
+			if !set("password-file") && getenv(f, "CVMTAIL_PASSWORD") == "" {
+				if c.PasswordFile != "" {
+					t.PasswordFile = path(c.PasswordFile)
+				}
+				t.Password = c.Password
+			}
+			if !set("insecure") && c.Insecure {
+				t.Insecure = true
+			}
+			if !set("ca-cert") && c.CACert != "" {
+				t.CACert = path(c.CACert)
+			}
+			if !set("cluster") && len(c.Clusters) > 0 {
+				t.Clusters = c.Clusters
+			}
+		} else if c.Prism != "" {
+			drop("username", c.Username != "")
+			drop("password", c.Password != "" || c.PasswordFile != "")
+			drop("TLS settings", c.Insecure || c.CACert != "")
+			drop("clusters", len(c.Clusters) > 0)
 		}
-		// A --prism on the command line means another Prism: the context's clusters and CVMs
-		// no longer apply. A --cvm alone narrows within the context's cluster.
-		otherTarget := set("prism")
-		if !set("cluster") && !otherTarget && len(c.Clusters) > 0 {
-			t.Clusters = c.Clusters
-		}
-		if !set("cvm") && !set("prism") && len(c.CVMs) > 0 {
+		// --cvm alone narrows within the context's cluster; with another Prism, or instead
+		// of a Prism-less context's list, it replaces the context's CVMs.
+		if !set("cvm") && ownTargets && len(c.CVMs) > 0 {
 			t.CVMs = c.CVMs
-		}
-		if !set("insecure") && c.Insecure {
-			t.Insecure = true
-		}
-		if !set("ca-cert") && c.CACert != "" {
-			t.CACert = path(c.CACert)
 		}
 	}
 	if s != nil {
@@ -124,7 +156,11 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 			s.KnownHosts = path(c.KnownHosts)
 		}
 		if !set("host-key-check") && c.HostKeyCheck != "" {
-			s.HostKeyCheck = c.HostKeyCheck
+			if ownTargets {
+				s.HostKeyCheck = c.HostKeyCheck
+			} else {
+				drop("host-key-check", c.HostKeyCheck != "strict")
+			}
 		}
 		if !set("connect-timeout") && c.ConnectTimeout != "" {
 			d, err := time.ParseDuration(c.ConnectTimeout)
@@ -134,7 +170,24 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 			s.ConnectTimeout = d
 		}
 	}
+	if len(dropped) > 0 && f.IOStreams != nil {
+		why := fmt.Sprintf("%s %s is not context %s's prism %s", otherFrom, otherPrism, chosen, c.Prism)
+		switch {
+		case c.Prism == "" && otherPrism != "":
+			why = fmt.Sprintf("%s %s replaces context %s's CVMs", otherFrom, otherPrism, chosen)
+		case c.Prism == "":
+			why = fmt.Sprintf("--cvm replaces context %s's CVMs", chosen)
+		}
+		fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: %s: not using the context's %s\n", why, strings.Join(dropped, ", "))
+	}
 	return nil
+}
+
+// samePrism tells whether two Prism addresses name the same HOST:PORT.
+func samePrism(a, b string) bool {
+	na, errA := prism.NormalizeAddress(a)
+	nb, errB := prism.NormalizeAddress(b)
+	return errA == nil && errB == nil && strings.EqualFold(na, nb)
 }
 
 // CompleteContexts offers the config file's contexts (for --context).

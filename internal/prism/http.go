@@ -146,6 +146,10 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	var redirErr *redirectError
+	if errors.As(err, &redirErr) {
+		return &ProtocolError{Address: c.address, Endpoint: "redirect", Detail: redirErr.detail}
+	}
 	var (
 		unknownCA   x509.UnknownAuthorityError
 		hostnameErr x509.HostnameError

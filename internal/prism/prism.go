@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -126,9 +127,45 @@ func New(cfg Config) (*Client, error) {
 			}
 		}
 		jar, _ := cookiejar.New(nil)
-		c.http = &http.Client{Transport: rt, Timeout: c.timeout, Jar: jar}
+		c.http = &http.Client{Transport: rt, Timeout: c.timeout, Jar: jar, CheckRedirect: checkRedirect}
 	}
 	return c, nil
+}
+
+// redirectError is a redirect refused: away from HTTPS, or one too many.
+type redirectError struct{ detail string }
+
+func (e *redirectError) Error() string { return e.detail }
+
+// checkRedirect follows a redirect only to HTTPS, and never carries the credentials to
+// another scheme, host or port. net/http itself keeps the Authorization header on a
+// redirect to the same host name, even from https to http or to another port, which would
+// send Basic credentials in clear or to another service.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return &redirectError{"stopped after 10 redirects"}
+	}
+	if req.URL.Scheme != "https" {
+		return &redirectError{fmt.Sprintf("refused a redirect to %s: Prism speaks HTTPS only", req.URL.Redacted())}
+	}
+	if !sameOrigin(via[0].URL, req.URL) {
+		req.Header.Del("Authorization")
+	}
+	return nil
+}
+
+// sameOrigin tells whether a and b have one scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "https" {
+			return "443"
+		}
+		return "80"
+	}
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 // Address is the normalized host:port of this Prism.

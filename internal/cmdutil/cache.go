@@ -17,14 +17,20 @@ import (
 // saves the Prism round trips of a burst of commands without hiding a change for long.
 const cacheTTL = 5 * time.Minute
 
-const cacheVersion = 1
+// cacheVersion 2: the key holds the TLS settings; a version-1 entry does not say whether it
+// was fetched with --insecure, so it is never used.
+const cacheVersion = 2
 
-// cacheKey is what a cached list answers for. The password is never part of it, nor of
-// anything written.
+// cacheKey is what a cached list answers for: everything that changes the answer or how
+// far it can be trusted. The password is never part of it, nor of anything written.
 type cacheKey struct {
 	Prism    string   `json:"prism"` // normalized host:port
 	User     string   `json:"user"`
 	Clusters []string `json:"clusters"` // as asked for with --cluster
+	// TLS is how Prism's certificate was checked: "insecure", "system" (the system's
+	// roots), or "ca:" and the SHA-256 of the --ca-cert bundle. A list fetched without
+	// verification is not served to a run that verifies.
+	TLS string `json:"tls"`
 }
 
 type cacheEntry struct {
@@ -43,7 +49,7 @@ type cacheEntry struct {
 func (k cacheKey) file(dir string) string {
 	cl := slices.Clone(k.Clusters)
 	slices.Sort(cl)
-	sum := sha256.Sum256([]byte(k.Prism + "\x00" + k.User + "\x00" + strings.Join(cl, "\x00")))
+	sum := sha256.Sum256([]byte(k.Prism + "\x00" + k.User + "\x00" + k.TLS + "\x00" + strings.Join(cl, "\x00")))
 	return filepath.Join(dir, "prism-"+hex.EncodeToString(sum[:8])+".json")
 }
 
@@ -51,7 +57,7 @@ func (k cacheKey) equal(o cacheKey) bool {
 	a, b := slices.Clone(k.Clusters), slices.Clone(o.Clusters)
 	slices.Sort(a)
 	slices.Sort(b)
-	return k.Prism == o.Prism && k.User == o.User && slices.Equal(a, b)
+	return k.Prism == o.Prism && k.User == o.User && k.TLS == o.TLS && slices.Equal(a, b)
 }
 
 func cacheDir(f *Factory) string {

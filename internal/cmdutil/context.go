@@ -38,11 +38,19 @@ func LoadConfig(f *Factory) (*config.File, error) {
 	if err != nil {
 		return nil, UsageWithHint(err, "fix the file, or point CVMTAIL_CONFIG elsewhere")
 	}
-	if cf.SecretExposed() && f.IOStreams != nil {
-		fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: warning: %s holds a password and others may read it\n", path)
-		fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: hint: chmod 600 %s, or use password-file\n", path)
+	if cf.SecretExposed() {
+		WarnExposedSecret(f, path, "chmod 600 "+path+", or use password-file")
 	}
 	return cf, nil
+}
+
+// WarnExposedSecret warns that a file holding a password may be read by others.
+func WarnExposedSecret(f *Factory, path, hint string) {
+	if f.IOStreams == nil {
+		return
+	}
+	fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: warning: %s holds a password and others may read it\n", path)
+	fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: hint: %s\n", hint)
 }
 
 // ApplyContext fills what neither a flag nor the environment set from the chosen context of

@@ -2,12 +2,15 @@ package cmdutil
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/cvmtail/cvmtail/internal/config"
 	"github.com/cvmtail/cvmtail/internal/prism"
 )
 
@@ -58,7 +61,17 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 			clusters = append(clusters, c)
 		}
 	}
-	key := cacheKey{Prism: addr, User: user, Clusters: clusters}
+	trust, err := tlsTrust(o)
+	if err != nil {
+		return nil, err
+	}
+	key := cacheKey{Prism: addr, User: user, Clusters: clusters, TLS: trust}
+	// The settings are checked before the cache is used: a cached list must not hide a
+	// missing password file or a broken CA bundle until it expires.
+	password, err := knownPassword(f, o, key)
+	if err != nil {
+		return nil, err
+	}
 
 	var entry *cacheEntry
 	if !o.Refresh {
@@ -66,14 +79,14 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 	}
 	fromCache := entry != nil
 	if !fromCache {
-		if entry, err = askPrism(ctx, f, o, key); err != nil {
+		if entry, err = askPrism(ctx, f, o, key, password); err != nil {
 			return nil, err
 		}
 	}
 	list, err := filterCVMs(entry.CVMs, want, addr)
 	if err != nil && fromCache {
 		// A CVM the cached list does not know may have been added since: ask Prism.
-		if entry, err = askPrism(ctx, f, o, key); err != nil {
+		if entry, err = askPrism(ctx, f, o, key, password); err != nil {
 			return nil, err
 		}
 		list, err = filterCVMs(entry.CVMs, want, addr)
@@ -87,11 +100,32 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 	return list, nil
 }
 
-// askPrism logs in to Prism and lists the CVMs of the selection, and caches them.
-func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey) (*cacheEntry, error) {
-	password, err := prismPassword(f, o, key)
+// tlsTrust says how Prism's certificate is checked, for the cache key, and checks that a
+// --ca-cert bundle is readable and holds a certificate.
+func tlsTrust(o *TargetOptions) (string, error) {
+	switch {
+	case o.Insecure:
+		return "insecure", nil
+	case o.CACert == "":
+		return "system", nil
+	}
+	pem, err := prism.ReadCABundle(o.CACert)
 	if err != nil {
-		return nil, err
+		return "", UsageWithHint(fmt.Errorf("--ca-cert: %w", err), "give a readable PEM file with the CA of Prism's certificate")
+	}
+	sum := sha256.Sum256(pem)
+	return "ca:" + hex.EncodeToString(sum[:]), nil
+}
+
+// askPrism logs in to Prism and lists the CVMs of the selection, and caches them. An empty
+// password is asked for on the terminal.
+func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string) (*cacheEntry, error) {
+	if password == "" {
+		pw, err := promptPassword(f, key)
+		if err != nil {
+			return nil, err
+		}
+		password = pw
 	}
 	if o.Insecure {
 		_, _ = fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: not verifying Prism's TLS certificate")
@@ -137,9 +171,11 @@ func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey) (
 	return entry, nil
 }
 
-// prismPassword finds the password: --password-file, CVMTAIL_PASSWORD, or a prompt on a
-// terminal. An explicit flag wins over the environment, as --username does.
-func prismPassword(f *Factory, o *TargetOptions, key cacheKey) (string, error) {
+// knownPassword finds the password without asking: --password-file, CVMTAIL_PASSWORD, or
+// the context's. An explicit flag wins over the environment, as --username does. "" means
+// it is to be asked on the terminal once Prism needs it; without a terminal that is an
+// error now.
+func knownPassword(f *Factory, o *TargetOptions, key cacheKey) (string, error) {
 	if o.PasswordFile != "" {
 		b, err := os.ReadFile(o.PasswordFile)
 		if err != nil {
@@ -150,6 +186,9 @@ func prismPassword(f *Factory, o *TargetOptions, key cacheKey) (string, error) {
 		if pw == "" {
 			return "", Usagef("--password-file %s is empty", o.PasswordFile)
 		}
+		if st, err := os.Stat(o.PasswordFile); err == nil && config.OthersMayRead(st.Mode()) {
+			WarnExposedSecret(f, o.PasswordFile, "chmod 600 "+o.PasswordFile)
+		}
 		return pw, nil
 	}
 	if pw := getenv(f, "CVMTAIL_PASSWORD"); pw != "" {
@@ -159,18 +198,23 @@ func prismPassword(f *Factory, o *TargetOptions, key cacheKey) (string, error) {
 		return o.Password, nil
 	}
 	if f.IOStreams.IsStdinTTY() {
-		pw, err := f.IOStreams.ReadPassword(fmt.Sprintf("Prism password for %s@%s: ", key.User, key.Prism))
-		if err != nil {
-			return "", UsageWithHint(fmt.Errorf("reading the Prism password: %w", err),
-				"set CVMTAIL_PASSWORD or pass --password-file FILE")
-		}
-		if pw == "" {
-			return "", Usagef("no Prism password given")
-		}
-		return pw, nil
+		return "", nil
 	}
 	return "", UsageWithHint(fmt.Errorf("no Prism password for %s@%s", key.User, key.Prism),
 		"set CVMTAIL_PASSWORD, pass --password-file FILE, or run on a terminal to be asked")
+}
+
+// promptPassword asks for the Prism password without echo.
+func promptPassword(f *Factory, key cacheKey) (string, error) {
+	pw, err := f.IOStreams.ReadPassword(fmt.Sprintf("Prism password for %s@%s: ", key.User, key.Prism))
+	if err != nil {
+		return "", UsageWithHint(fmt.Errorf("reading the Prism password: %w", err),
+			"set CVMTAIL_PASSWORD or pass --password-file FILE")
+	}
+	if pw == "" {
+		return "", Usagef("no Prism password given")
+	}
+	return pw, nil
 }
 
 // prismError turns a Prism failure into an exit status: an unknown --cluster is a usage

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/prism"
 	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
 )
 
@@ -278,10 +279,13 @@ func TestCache(t *testing.T) {
 	}
 	calls := e.sim.Total()
 
-	// Within 5 minutes: no request, and no password needed.
+	// Within 5 minutes: no request, and on a terminal no password prompt (this one cannot
+	// be read: a prompt would fail).
 	*e.clock = e.clock.Add(4 * time.Minute)
 	e.env = nil
+	e.f.IOStreams.SetStdinTTY(true)
 	again, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01")))
+	e.f.IOStreams.SetStdinTTY(false)
 	if err != nil || !reflect.DeepEqual(again, first) {
 		t.Fatalf("from cache: %+v, %v; want %+v", again, err, first)
 	}
@@ -373,5 +377,102 @@ func TestUnknownCVMAsksPrismAgainBeforeFailing(t *testing.T) {
 	}
 	if strings.Count(e.stderr.String(), "compute-only") != 2 {
 		t.Errorf("stderr %q: the compute-only note belongs to the two runs that succeeded", e.stderr.String())
+	}
+}
+
+func TestCacheDoesNotHideBrokenSettings(t *testing.T) {
+	ctx := context.Background()
+	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.sim.Total()
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	emptyPW := filepath.Join(dir, "empty")
+	if os.WriteFile(notPEM, []byte("hello\n"), 0o600) != nil || os.WriteFile(emptyPW, nil, 0o600) != nil {
+		t.Fatal("cannot write test files")
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		opt  func(*TargetOptions)
+	}{
+		{name: "no password at all, no terminal", env: map[string]string{}},
+		{name: "missing password file", opt: func(o *TargetOptions) { o.PasswordFile = filepath.Join(dir, "missing") }},
+		{name: "empty password file", opt: func(o *TargetOptions) { o.PasswordFile = emptyPW }},
+		{name: "missing CA bundle", opt: func(o *TargetOptions) { o.CACert = filepath.Join(dir, "missing.pem") }},
+		{name: "CA bundle that is not PEM", opt: func(o *TargetOptions) { o.CACert = notPEM }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.env = map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}
+			if tt.env != nil {
+				e.env = tt.env
+			}
+			o := e.opts()
+			if tt.opt != nil {
+				tt.opt(o)
+			}
+			_, err := ResolveTargets(ctx, e.f, o)
+			if ExitCode(err) != ExitUsage {
+				t.Errorf("err = %v, want a usage error even with a fresh cached list", err)
+			}
+		})
+	}
+	if e.sim.Total() != calls {
+		t.Errorf("%d requests for settings that are broken", e.sim.Total()-calls)
+	}
+}
+
+func TestCacheKeepsInsecureAndVerifiedApart(t *testing.T) {
+	ctx := context.Background()
+	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+	if _, err := ResolveTargets(ctx, e.f, e.opts(func(o *TargetOptions) { o.CACert, o.Insecure = "", true })); err != nil {
+		t.Fatal(err)
+	}
+	// The same Prism, verified against the system's roots: the simulator's certificate is
+	// not among them, so the only right answer is the TLS failure, never the insecure list.
+	_, err := ResolveTargets(ctx, e.f, e.opts(func(o *TargetOptions) { o.CACert = "" }))
+	var tlsErr *prism.TLSError
+	if !errors.As(err, &tlsErr) {
+		t.Errorf("err = %v: a verified run must check the certificate, not reuse the list fetched with --insecure", err)
+	}
+	calls := e.sim.Total()
+	// Verified with the CA: a request, then cached under that CA.
+	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
+		t.Fatal(err)
+	}
+	calls = e.sim.Total()
+	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil || e.sim.Total() != calls {
+		t.Errorf("the same verified settings were not served from the cache (err %v)", err)
+	}
+}
+
+func TestReadablePasswordFileWarns(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(prismsim.DefaultPassword+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(pw, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	if _, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.PasswordFile = pw })); err != nil {
+		t.Fatal(err)
+	}
+	want := "cvmtail: warning: " + pw + " holds a password and others may read it\ncvmtail: hint: chmod 600 " + pw + "\n"
+	if !strings.Contains(e.stderr.String(), want) {
+		t.Errorf("stderr %q lacks %q", e.stderr.String(), want)
+	}
+	if err := os.Chmod(pw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := e.stderr.String()
+	if _, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.PasswordFile = pw })); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(e.stderr.String(), "others may read it") != strings.Count(before, "others may read it") {
+		t.Errorf("a 0600 password file warned: %q", e.stderr.String())
 	}
 }

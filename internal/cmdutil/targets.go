@@ -39,7 +39,7 @@ func AddTargetFlags(cmd *cobra.Command, o *TargetOptions) {
 	fl.StringVar(&o.PasswordFile, "password-file", "", "read the Prism password from `FILE` (or env CVMTAIL_PASSWORD, or a prompt on a terminal)")
 	fl.BoolVar(&o.Insecure, "insecure", false, "do not verify Prism's TLS certificate")
 	fl.StringVar(&o.CACert, "ca-cert", "", "trust this CA bundle `FILE` for Prism")
-	fl.BoolVar(&o.Refresh, "refresh", false, "ask Prism again instead of using the CVM list cached for 5 minutes")
+	fl.BoolVar(&o.Refresh, "refresh", false, "ask Prism again instead of using the CVM list cached for 5 minutes (a cached list does not check the password: a wrong one shows once it expires)")
 	registerTargetCompletions(cmd, o, defaultCacheDir)
 }
 

@@ -144,7 +144,7 @@ func (f *File) Select(name string) (ctx Context, chosen string, ok bool, err err
 
 // SecretExposed tells whether the file holds a password while others may read it.
 func (f *File) SecretExposed() bool {
-	if !f.Exists || f.mode&0o077 == 0 {
+	if !f.Exists || !OthersMayRead(f.mode) {
 		return false
 	}
 	for _, c := range f.Contexts {

@@ -172,18 +172,28 @@ func sameOrigin(a, b *url.URL) bool {
 func (c *Client) Address() string { return c.address }
 
 func loadCAs(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
+	pem, err := ReadCABundle(file)
 	if err != nil {
-		return nil, fmt.Errorf("read CA bundle: %w", err)
+		return nil, err
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
-	if !pool.AppendCertsFromPEM(pem) {
+	pool.AppendCertsFromPEM(pem)
+	return pool, nil
+}
+
+// ReadCABundle reads a PEM CA bundle and checks that it holds at least one certificate.
+func ReadCABundle(file string) ([]byte, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read CA bundle: %w", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("read CA bundle %s: no PEM certificate in it", file)
 	}
-	return pool, nil
+	return pem, nil
 }
 
 // NormalizeAddress turns "host", "host:port", "[v6]:port" or "https://host:port/" into

@@ -28,9 +28,10 @@ type Entry struct {
 
 // Log is a resolved LOG argument of `cvmtail tail`.
 type Log struct {
-	Name string // catalog name, or the path's base name
-	Path string // absolute path on the CVM
-	Sudo bool
+	Name   string // catalog name, or the path's base name
+	Path   string // absolute path on the CVM
+	Sudo   bool
+	ByPath bool // given as an absolute path, not a catalog name
 }
 
 // outServices write their stdout and stderr to LogDir/<name>.out. The list is the services
@@ -228,7 +229,7 @@ func Resolve(args []string) ([]Log, error) {
 				return nil, &PathError{Arg: a, Reason: "a directory, not a file"}
 			}
 			// The path is kept as given: cleaning "a/../b" would be wrong when a is a symlink.
-			l := Log{Name: path.Base(a), Path: a}
+			l := Log{Name: path.Base(a), Path: a, ByPath: true}
 			for _, e := range entries {
 				if e.Path == a {
 					l.Sudo = e.Sudo

@@ -115,7 +115,7 @@ func TestRunFiltersBeforeOutputAndCapture(t *testing.T) {
 	if got := out.String(); got != "c1 stargate.INFO "+strings.ReplaceAll(strings.TrimSuffix(want, "\n"), "\n", "\nc1 stargate.INFO ")+"\n" {
 		t.Errorf("stdout %q", got)
 	}
-	got, _ := os.ReadFile(filepath.Join(dir, "cap", "c1", "stargate.INFO.log"))
+	got, _ := os.ReadFile(capturePath(filepath.Join(dir, "cap"), "c1", p))
 	if string(got) != want {
 		t.Errorf("capture %q, want %q", got, want)
 	}

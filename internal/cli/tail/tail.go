@@ -35,8 +35,10 @@ type Options struct {
 	Timestamps bool
 	Output     string
 	OutputDir  string
-	Color      string
-	Reading    ReadingOptions // --grep, --level, --since, --template, --merge-window, ...
+	// LockTimeout bounds the wait for another run that captures the same streams.
+	LockTimeout time.Duration
+	Color       string
+	Reading     ReadingOptions // --grep, --level, --since, --template, --merge-window, ...
 
 	// Resolved by RunE.
 	Logs []catalog.Log
@@ -72,6 +74,12 @@ syslog-style lines (and RFC 3339 without an offset) are in the CVM's local time,
 does not put the line more than a day in the future. --log-time shows the parsed time
 normalised to UTC; --merge-window D holds lines up to D and prints them in log-time order
 across CVMs, each line without a time kept with the record before it.
+
+Capture (--output-dir DIR): each stream is appended to its own file, DIR/<cvm>/<log>.log
+for a catalog name, DIR/<cvm>/paths/<path>.log for a path (the path mirrored), with a
+position file beside it so that the next run resumes after the last captured line. A
+stream's capture is locked: a second run capturing it waits for the first to end (up to
+--lock-timeout), then resumes where it stopped. Symlinks in DIR are never written through.
 
 Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
 stdout closed by its reader); 1 when some stream or CVM failed for good while others
@@ -122,7 +130,8 @@ when stopped by SIGINT/SIGTERM.`,
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h) and exit 0")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
-	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log; a restarted capture resumes where it stopped")
+	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log (a path: DIR/<cvm>/paths/<path>.log); a restarted capture resumes where it stopped")
+	fl.DurationVar(&opts.LockTimeout, "lock-timeout", time.Minute, "with --output-dir: how long to wait for another cvmtail capturing the same streams to finish")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
 	addReadingFlags(cmd, &opts.Reading)
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
@@ -155,6 +164,9 @@ func (o *Options) validate() error {
 	}
 	if o.Duration < 0 {
 		return cmdutil.Usagef("invalid --duration %s: use a positive duration such as 30s, 15m or 2h", o.Duration)
+	}
+	if o.LockTimeout < 0 {
+		return cmdutil.Usagef("invalid --lock-timeout %s: use 0 or a positive duration such as 1m", o.LockTimeout)
 	}
 	switch o.Output {
 	case "text", "json", "raw":
@@ -300,14 +312,20 @@ func tailRun(ctx context.Context, opts *Options) error {
 	}
 
 	if opts.OutputDir != "" {
-		c, err := output.NewCapture(opts.OutputDir)
+		cp, err := openCaptures(ctx, opts, cfg.Targets, errLog)
 		if err != nil {
-			return cmdutil.UsageWithHint(err, "choose a directory you can write to")
+			return err
 		}
-		c.Filtered = opts.Reading.drops()
-		sk.capture = &capturer{c: c, streams: map[*tailer.StreamInfo]*output.CaptureStream{}}
+		if cp == nil {
+			return nil // stopped by a signal while waiting for another run; Main decides the status
+		}
+		sk.capture = cp
 		cfg.Resume = func(info tailer.StreamInfo) (string, int64, bool) {
-			return c.ResumePoint(info.CVM, info.Log)
+			cs, err := cp.open(ctx, info.CVM, info.Log, info.Path)
+			if err != nil {
+				return "", 0, false
+			}
+			return cs.ResumePoint()
 		}
 	}
 
@@ -346,6 +364,57 @@ func tailRun(ctx context.Context, opts *Options) error {
 		return &cmdutil.PartialError{Failed: res.Failed}
 	}
 	return nil
+}
+
+// openCaptures prepares --output-dir and opens every stream's capture before anything is
+// followed: each takes its lock (another run capturing the same stream is waited for, up to
+// --lock-timeout) and reads where the last run stopped. nil, nil: stopped by a signal.
+func openCaptures(ctx context.Context, opts *Options, targets []tailer.Target, errLog *stderrLog) (*capturer, error) {
+	c, err := output.NewCapture(opts.OutputDir)
+	if err != nil {
+		return nil, cmdutil.UsageWithHint(err, "choose a directory you can write to")
+	}
+	for _, w := range c.Warnings {
+		errLog.printf("cvmtail: %s\n", w)
+	}
+	c.Filtered = opts.Reading.drops()
+	c.LockWait = opts.LockTimeout
+	c.Waiting = func(path, holder string) {
+		errLog.printf("cvmtail: %s is being captured by another cvmtail (%s); waiting up to %s for it to finish\n", path, holder, opts.LockTimeout)
+	}
+	cp := newCapturer(ctx, c, opts.Logs)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for _, t := range targets {
+		for _, l := range opts.Logs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := cp.open(ctx, t.Name, l.Name, l.Path); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	var locked *output.LockedError
+	switch {
+	case ctx.Err() != nil:
+		_ = c.Close()
+		return nil, nil
+	case errors.As(first, &locked):
+		_ = c.Close()
+		return nil, &cmdutil.NothingDoneError{Err: fmt.Errorf("--output-dir: %w", first), Hint: locked.Hint()}
+	case first != nil:
+		_ = c.Close()
+		return nil, cmdutil.UsageWithHint(first, "remove what is in the way, or choose another --output-dir")
+	}
+	return cp, nil
 }
 
 // writerGrace is how long, after Ctrl-C, output may take to drain before it is abandoned.

@@ -250,7 +250,7 @@ func TestRunOutputDirResumesWithoutRepeating(t *testing.T) {
 	if out.String() != "c1 svc.out 4\nc1 svc.out 5\n" {
 		t.Errorf("second run printed %q, want only the new lines", out.String())
 	}
-	got, _ := os.ReadFile(filepath.Join(capDir, "c1", "svc.out.log"))
+	got, _ := os.ReadFile(capturePath(capDir, "c1", p))
 	if string(got) != "1\n2\n3\n4\n5\n" {
 		t.Errorf("capture %q", got)
 	}
@@ -277,7 +277,7 @@ func TestRunFilteredCaptureNeverResumesBySize(t *testing.T) {
 		}
 	}
 	runCapture()
-	capFile := filepath.Join(capDir, "c1", "svc.out.log")
+	capFile := capturePath(capDir, "c1", p)
 	// As if the last run died after writing a line but before recording its position.
 	f, err := os.OpenFile(capFile, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -300,4 +300,9 @@ func TestRunFilteredCaptureNeverResumesBySize(t *testing.T) {
 	if !strings.HasSuffix(string(got), "keep 4\n") {
 		t.Errorf("capture %q: the new line was skipped", got)
 	}
+}
+
+// capturePath is where --output-dir keeps a log given by its path p.
+func capturePath(capDir, cvm, p string) string {
+	return filepath.Join(capDir, cvm, "paths", p+".log")
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
+
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // IOStreams are the standard streams as the commands see them.
@@ -27,13 +29,14 @@ type IOStreams struct {
 // System returns the streams of this process.
 func System() *IOStreams {
 	_, noColor := os.LookupEnv("NO_COLOR")
+	stderrTTY := isTerminal(os.Stderr)
 	io := &IOStreams{
 		In:        os.Stdin,
 		Out:       os.Stdout,
-		ErrOut:    os.Stderr,
+		ErrOut:    stderrWriter(os.Stderr, stderrTTY),
 		stdinTTY:  isTerminal(os.Stdin),
 		stdoutTTY: isTerminal(os.Stdout),
-		stderrTTY: isTerminal(os.Stderr),
+		stderrTTY: stderrTTY,
 		noColor:   noColor,
 	}
 	if io.stdoutTTY {
@@ -42,6 +45,17 @@ func System() *IOStreams {
 		}
 	}
 	return io
+}
+
+// stderrWriter is where status lines go. On a terminal every control character is shown
+// escaped, as on stdout: messages carry names, file names and errors that came from Prism,
+// a CVM or a certificate, and none of it may drive the terminal (an OSC 52 sequence writes
+// the clipboard). cvmtail's own messages hold no control character but the newline.
+func stderrWriter(w io.Writer, tty bool) io.Writer {
+	if !tty {
+		return w
+	}
+	return termsafe.NewWriter(w)
 }
 
 func isTerminal(f *os.File) bool {

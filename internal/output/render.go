@@ -6,11 +6,14 @@ import (
 	"bytes"
 	"hash/fnv"
 	"regexp"
+	"strings"
 	"text/template"
 	"time"
 	"unicode/utf8"
 
 	"github.com/fatih/color"
+
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // Format is the -o value of `cvmtail tail`.
@@ -72,6 +75,11 @@ func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
 	r := &Renderer{opts: opts}
 	if opts.Template != nil {
 		r.fields = map[string]string{"cvm": cvm, "address": address, "log": log, "path": path}
+		if opts.Escape { // names came from Prism or the user, and .path from the command line
+			for k, v := range r.fields {
+				r.fields[k] = termsafe.String(v)
+			}
+		}
 		return r
 	}
 	switch opts.Format {
@@ -100,20 +108,29 @@ func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
 	return r
 }
 
-// sanitizeName keeps a name one field: no spaces or control characters in the prefix.
+// sanitizeName keeps a name one field: no spaces, control characters (C0, DEL, C1) or
+// invalid UTF-8 in the prefix.
 func sanitizeName(s string) string {
-	b := []byte(s)
-	changed := false
-	for i, c := range b {
-		if c <= ' ' || c == 0x7f {
-			b[i] = '_'
-			changed = true
+	clean := true
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f && r <= 0x9f || r == utf8.RuneError {
+			clean = false
+			break
 		}
 	}
-	if !changed {
+	if clean {
 		return s
 	}
-	return string(b)
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\ufffd"), r <= ' ', r >= 0x7f && r <= 0x9f:
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // Append renders the lines in data (each ending in '\n') received at t, appending to dst.
@@ -164,44 +181,11 @@ func indexNL(b []byte) int {
 	return len(b)
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendEscaped shows control characters (but tab), DEL, C1 controls and invalid UTF-8 as
 // \xNN, so that a log line cannot drive the terminal.
-func appendEscaped(dst, line []byte) []byte {
-	start := 0
-	for i := 0; i < len(line); {
-		c := line[i]
-		if c >= 0x20 && c < 0x7f || c == '\t' {
-			i++
-			continue
-		}
-		if c >= 0x80 {
-			r, size := utf8.DecodeRune(line[i:])
-			if r != utf8.RuneError && (r < 0x80 || r > 0x9f) {
-				i += size
-				continue
-			}
-			if r == utf8.RuneError && size == 3 { // a real U+FFFD
-				i += size
-				continue
-			}
-			dst = append(dst, line[start:i]...)
-			for k := 0; k < size; k++ {
-				b := line[i+k]
-				dst = append(dst, '\\', 'x', hexDigits[b>>4], hexDigits[b&15])
-			}
-			i += size
-			start = i
-			continue
-		}
-		dst = append(dst, line[start:i]...)
-		dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-		i++
-		start = i
-	}
-	return append(dst, line[start:]...)
-}
+func appendEscaped(dst, line []byte) []byte { return termsafe.Append(dst, line, false) }
+
+const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
 func appendJSONString(dst, s []byte) []byte {

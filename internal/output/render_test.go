@@ -102,3 +102,20 @@ func TestNamesStayOneField(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestNamesFromOutsideCannotDriveTheTerminal(t *testing.T) {
+	// C1 controls (U+0080–U+009F) act like C0 on some terminals; names get them as '_' too.
+	r := NewRenderer(Options{Format: Text}, "NTNX-\u009b31m-CVM", "10.1.1.11", "gen\u0085esis", "/x")
+	if got := string(r.Append(nil, []byte("a\n"), t0)); got != "NTNX-_31m-CVM gen_esis a\n" {
+		t.Errorf("text prefix %q", got)
+	}
+	tmpl, err := NewTemplate("{{.cvm}} {{.log}} {{.path}} {{.address}} {{.line}}", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = NewRenderer(Options{Format: Text, Template: tmpl, Escape: true}, "cvm\x1b]52;c;aGk=\x07", "10.1.1.11", "lo\u009bg", "/p\x1b[2J")
+	got := string(r.Append(nil, []byte("l\x1bine\n"), t0))
+	if want := `cvm\x1b]52;c;aGk=\x07 lo\xc2\x9bg /p\x1b[2J 10.1.1.11 l\x1bine` + "\n"; got != want {
+		t.Errorf("template on a terminal %q, want %q", got, want)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -20,6 +19,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/sshx"
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // Options are logs's flags and what the run function needs.
@@ -222,35 +222,7 @@ func (t *table) flush() error {
 	return t.err
 }
 
-// escapeField shows control characters (a tab or newline in a file name, an ESC) and
-// invalid UTF-8 as \xNN, so that a field can neither break the table's columns and lines
-// nor drive the terminal.
-func escapeField(s string) string {
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= 0x80 {
-			r, size = utf8.DecodeRuneInString(s[i:])
-		}
-		switch {
-		case r == '\uFFFD' && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
+// escapeField shows control characters (a tab or newline in a file name, an ESC, a C1
+// control) and invalid UTF-8 as \xNN, so that a field can neither break the table's columns
+// and lines nor drive the terminal.
+func escapeField(s string) string { return termsafe.Field(s) }

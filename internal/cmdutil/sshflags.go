@@ -26,9 +26,9 @@ func AddSSHFlags(cmd *cobra.Command, o *SSHOptions) {
 	fl.StringVar(&o.User, "ssh-user", "", "SSH user on the CVMs (default nutanix, or ssh_config's User)")
 	fl.IntVar(&o.Port, "ssh-port", 0, "SSH port on the CVMs (default 22, or ssh_config's Port)")
 	fl.StringArrayVarP(&o.Identities, "identity", "i", nil, "private key `FILE` (repeatable); ssh-agent is used too when SSH_AUTH_SOCK is set")
-	fl.StringVar(&o.ConfigFile, "ssh-config", "", "ssh_config `FILE` (default ~/.ssh/config)")
+	fl.StringVar(&o.ConfigFile, "ssh-config", "", "ssh_config `FILE` (default ~/.ssh/config); HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, StrictHostKeyChecking, HashKnownHosts, ConnectTimeout and ServerAlive* are honoured")
 	fl.StringVar(&o.KnownHosts, "known-hosts", "", "known_hosts `FILE` (default ssh_config's UserKnownHostsFile, else ~/.ssh/known_hosts)")
-	fl.StringVar(&o.HostKeyCheck, "host-key-check", "", "host key policy: strict, accept-new or off (default strict, or ssh_config's StrictHostKeyChecking)")
+	fl.StringVar(&o.HostKeyCheck, "host-key-check", "", "host key policy: strict, accept-new or off (default strict, or ssh_config's StrictHostKeyChecking); keys are checked against the user's and the system's known_hosts, as OpenSSH does, and off warns")
 	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, "give up connecting to a CVM after `D` (default 10s, or ssh_config's ConnectTimeout)")
 	_ = cmd.RegisterFlagCompletionFunc("host-key-check", cobra.FixedCompletions(
 		[]string{"strict\tunknown or changed keys are refused", "accept-new\trecord new keys, refuse changed ones", "off\tno host key check"},

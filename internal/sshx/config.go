@@ -37,8 +37,22 @@ type HostConfig struct {
 	// Files from ssh_config or the defaults that do not exist are skipped when dialing.
 	IdentityFiles []string
 	// ProxyJump are the jump hosts as written ([user@]host[:port]), the first dialled first.
-	ProxyJump           []string
-	KnownHostsFile      string
+	ProxyJump []string
+	// KnownHostsFile is where accept-new records a key: the first of KnownHostsFiles.
+	KnownHostsFile string
+	// KnownHostsFiles are the user's known_hosts files (--known-hosts, else ssh_config's
+	// UserKnownHostsFile, else ~/.ssh/known_hosts and ~/.ssh/known_hosts2), and
+	// GlobalKnownHostsFiles the system's (ssh_config's GlobalKnownHostsFile, else
+	// /etc/ssh/ssh_known_hosts and ssh_known_hosts2): a key is checked against all of them,
+	// as OpenSSH checks it.
+	KnownHostsFiles       []string
+	GlobalKnownHostsFiles []string
+	// HostKeyAlias is the name the host's key is looked up and recorded under instead of
+	// HostName:Port (ssh_config HostKeyAlias).
+	HostKeyAlias string
+	// IdentitiesOnly offers only the identity files, and of ssh-agent's keys only those
+	// (ssh_config IdentitiesOnly yes).
+	IdentitiesOnly      bool
 	HostKeyCheck        HostKeyPolicy
 	HashKnownHosts      bool // ssh_config HashKnownHosts: new known_hosts entries are hashed
 	ConnectTimeout      time.Duration
@@ -160,11 +174,29 @@ func (d *Dialer) resolve(host string, jump *jumpSpec) (HostConfig, error) {
 		}
 	}
 
+	userFilesSet := false
 	if d.opts.KnownHostsFile != "" {
-		hc.KnownHostsFile = d.expandPath(d.opts.KnownHostsFile, nil)
+		hc.KnownHostsFiles, userFilesSet = []string{d.expandPath(d.opts.KnownHostsFile, nil)}, true
 	} else if v := d.get(host, "UserKnownHostsFile"); v != "" {
-		if fields := strings.Fields(v); len(fields) > 0 {
-			hc.KnownHostsFile = d.expandPath(fields[0], tokens)
+		hc.KnownHostsFiles, userFilesSet = d.knownHostsList(v, tokens), true
+	}
+	if v := d.get(host, "GlobalKnownHostsFile"); v != "" {
+		hc.GlobalKnownHostsFiles = d.knownHostsList(v, tokens)
+	} else if d.opts.GlobalKnownHostsFiles != nil {
+		hc.GlobalKnownHostsFiles = d.opts.GlobalKnownHostsFiles
+	} else {
+		hc.GlobalKnownHostsFiles = defaultGlobalKnownHosts
+	}
+	if v := d.get(host, "HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
+		hc.HostKeyAlias = v
+	}
+	if v := d.get(host, "IdentitiesOnly"); v != "" {
+		switch strings.ToLower(v) {
+		case "yes":
+			hc.IdentitiesOnly = true
+		case "no":
+		default:
+			bad("IdentitiesOnly", v)
 		}
 	}
 
@@ -209,8 +241,11 @@ func (d *Dialer) resolve(host string, jump *jumpSpec) (HostConfig, error) {
 			bad("ServerAliveCountMax", v)
 		}
 	}
-	if hc.KnownHostsFile == "" && d.opts.HomeDir != "" {
-		hc.KnownHostsFile = d.expandPath("~/.ssh/known_hosts", nil)
+	if !userFilesSet && d.opts.HomeDir != "" {
+		hc.KnownHostsFiles = []string{d.expandPath("~/.ssh/known_hosts", nil), d.expandPath("~/.ssh/known_hosts2", nil)}
+	}
+	if len(hc.KnownHostsFiles) > 0 {
+		hc.KnownHostsFile = hc.KnownHostsFiles[0]
 	}
 	if d.opts.ServerAliveInterval != 0 {
 		hc.ServerAliveInterval = max(d.opts.ServerAliveInterval, 0)
@@ -219,6 +254,22 @@ func (d *Dialer) resolve(host string, jump *jumpSpec) (HostConfig, error) {
 		hc.ServerAliveCountMax = d.opts.ServerAliveCountMax
 	}
 	return hc, firstErr
+}
+
+// defaultGlobalKnownHosts are OpenSSH's system-wide known_hosts files.
+var defaultGlobalKnownHosts = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
+
+// knownHostsList reads a UserKnownHostsFile or GlobalKnownHostsFile value: files separated
+// by whitespace, or "none".
+func (d *Dialer) knownHostsList(v string, tokens map[byte]string) []string {
+	files := []string{}
+	for _, f := range strings.Fields(v) {
+		if strings.EqualFold(f, "none") {
+			return []string{}
+		}
+		files = append(files, d.expandPath(f, tokens))
+	}
+	return files
 }
 
 func (d *Dialer) get(host, key string) string {

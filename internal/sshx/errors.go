@@ -16,6 +16,7 @@ import (
 type HostKeyError struct {
 	Host           string // as given to Dial (or the jump host as written)
 	Addr           string // host:port the key came from
+	Alias          string // ssh_config HostKeyAlias: the name the key is known under
 	Changed        bool   // false: no key known for Addr; true: known_hosts holds another key
 	Fingerprint    string // SHA256:... of the key the server presented
 	KnownHostsFile string
@@ -38,9 +39,16 @@ func (e *HostKeyError) Hint() string {
 	if e.Revoked {
 		return "someone may be intercepting the connection; ask the cluster's administrator"
 	}
+	known := hostInKnownHosts(e.Addr)
+	if e.Alias != "" {
+		known = e.Alias
+	}
 	if e.Changed {
 		return fmt.Sprintf("if the CVM was reinstalled, remove the old key: ssh-keygen -R %s -f %s; otherwise someone may be intercepting the connection",
-			hostInKnownHosts(e.Addr), e.KnownHostsFile)
+			known, e.KnownHostsFile)
+	}
+	if e.Alias != "" {
+		return fmt.Sprintf("verify the fingerprint, then run with --host-key-check accept-new (it records the key as %s in %s)", e.Alias, e.KnownHostsFile)
 	}
 	return fmt.Sprintf("verify the fingerprint, then run with --host-key-check accept-new (or ssh-keyscan %s >> %s)",
 		keyscanArgs(e.Addr), e.KnownHostsFile)

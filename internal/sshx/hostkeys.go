@@ -13,24 +13,34 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// hostKeyCallback checks server keys against hc.KnownHostsFile under hc.HostKeyCheck. The
-// algorithms returned make the server present a key type known_hosts holds for the host:
-// otherwise a CVM with ed25519 recorded could present ecdsa and look changed.
+// hostKeyCallback checks server keys against hc's known_hosts files (the user's and the
+// system's, as OpenSSH reads them) under hc.HostKeyCheck. The algorithms returned make the
+// server present a key type known_hosts holds for the host: otherwise a CVM with ed25519
+// recorded could present ecdsa and look changed.
 func (d *Dialer) hostKeyCallback(hc HostConfig) (ssh.HostKeyCallback, []string, error) {
 	if hc.HostKeyCheck == HostKeyOff {
+		d.offWarn.Do(func() {
+			why := "--host-key-check off"
+			if d.opts.HostKeyCheck != HostKeyOff {
+				why = "StrictHostKeyChecking no in " + d.configFile
+			}
+			d.opts.Warn(fmt.Sprintf("warning: not checking the CVMs' SSH host keys (%s): anyone answering at their addresses gets the connection", why))
+		})
 		return ssh.InsecureIgnoreHostKey(), nil, nil
 	}
 	file := hc.KnownHostsFile
 	if file == "" {
 		return nil, nil, &ConfigError{Err: errors.New("no known_hosts file: the home directory is unknown; give one with --known-hosts")}
 	}
-	db, err := loadKnownHosts(file)
+	files := knownHostsFiles(hc)
+	db, err := loadKnownHosts(files)
 	if err != nil {
 		return nil, nil, err
 	}
-	algorithms := knownAlgorithms(db, file, hc.Addr())
+	algorithms := knownAlgorithms(db, files, lookupName(hc, hc.Addr()))
 
 	callback := func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		hostname, remote = lookupAs(hc, hostname, remote)
 		err := checkKnown(db, hostname, remote, key)
 		if err == nil {
 			return nil
@@ -47,16 +57,54 @@ func (d *Dialer) hostKeyCallback(hc HostConfig) (ssh.HostKeyCallback, []string, 
 	return callback, algorithms, nil
 }
 
-// loadKnownHosts reads a known_hosts file; a missing file knows no host (nil callback).
-func loadKnownHosts(file string) (ssh.HostKeyCallback, error) {
-	db, err := knownhosts.New(file)
-	if errors.Is(err, fs.ErrNotExist) {
+// knownHostsFiles are every known_hosts file OpenSSH would read for hc: the user's, then
+// the system's.
+func knownHostsFiles(hc HostConfig) []string {
+	return append(append([]string(nil), hc.KnownHostsFiles...), hc.GlobalKnownHostsFiles...)
+}
+
+// lookupName is the name a host's key is known under: its HostKeyAlias, or addr.
+func lookupName(hc HostConfig, addr string) string {
+	if hc.HostKeyAlias != "" {
+		return net.JoinHostPort(hc.HostKeyAlias, "22") // known_hosts spells it without a port
+	}
+	return addr
+}
+
+// lookupAs applies HostKeyAlias: the key is looked up under the alias alone, not under the
+// address connected to (OpenSSH then skips its CheckHostIP too).
+func lookupAs(hc HostConfig, hostname string, remote net.Addr) (string, net.Addr) {
+	if hc.HostKeyAlias == "" {
+		return hostname, remote
+	}
+	name := lookupName(hc, hostname)
+	// An address no known_hosts line names, so that only the alias is checked.
+	return name, &net.TCPAddr{IP: net.IPv6unspecified, Port: 0}
+}
+
+// loadKnownHosts reads known_hosts files; missing ones know no host. nil: none exists.
+func loadKnownHosts(files []string) (ssh.HostKeyCallback, error) {
+	var present []string
+	for _, f := range files {
+		st, err := os.Stat(f)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, &ConfigError{Err: fmt.Errorf("known hosts file %s: %w", f, unwrapPathError(err))}
+		case st.IsDir():
+			return nil, &ConfigError{Err: fmt.Errorf("known hosts file %s: is a directory", f)}
+		}
+		present = append(present, f)
+	}
+	if len(present) == 0 {
 		return nil, nil
 	}
+	db, err := knownhosts.New(present...)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			err = fmt.Errorf("known hosts file %s: %w", file, pe.Err)
+			err = fmt.Errorf("known hosts file %s: %w", pe.Path, pe.Err)
 		}
 		return nil, &ConfigError{Err: err}
 	}
@@ -72,7 +120,7 @@ func checkKnown(db ssh.HostKeyCallback, hostname string, remote net.Addr, key ss
 
 // hostKeyError turns a knownhosts refusal into ours; nil for other errors.
 func hostKeyError(hc HostConfig, file string, key ssh.PublicKey, err error) *HostKeyError {
-	hkErr := &HostKeyError{Host: hc.Host, Addr: hc.Addr(), Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: file}
+	hkErr := &HostKeyError{Host: hc.Host, Addr: hc.Addr(), Alias: hc.HostKeyAlias, Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: file}
 	var keyErr *knownhosts.KeyError
 	var revoked *knownhosts.RevokedError
 	switch {
@@ -96,8 +144,8 @@ func (d *Dialer) recordHostKey(hc HostConfig, hostname string, remote net.Addr, 
 	defer d.knownHostsMu.Unlock()
 	file := hc.KnownHostsFile
 
-	// Another dial may have recorded a key for this host since the file was read.
-	db, err := loadKnownHosts(file)
+	// Another dial may have recorded a key for this host since the files were read.
+	db, err := loadKnownHosts(knownHostsFiles(hc))
 	if err != nil {
 		return err
 	}
@@ -169,12 +217,14 @@ var hostKeyTypePreference = []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ss
 
 // knownAlgorithms returns the host key algorithms matching the keys known for addr, or nil
 // (the library's defaults) when none is known or they cannot be told.
-func knownAlgorithms(db ssh.HostKeyCallback, file, addr string) []string {
+func knownAlgorithms(db ssh.HostKeyCallback, files []string, addr string) []string {
 	if db == nil {
 		return nil
 	}
-	if data, err := os.ReadFile(file); err != nil || bytes.Contains(data, []byte("@cert-authority")) {
-		return nil // host certificates: leave the choice to the library
+	for _, file := range files {
+		if data, err := os.ReadFile(file); err == nil && bytes.Contains(data, []byte("@cert-authority")) {
+			return nil // host certificates: leave the choice to the library
+		}
 	}
 	// Asking with a key no file can hold makes knownhosts list every key it has for addr.
 	err := db(addr, &net.TCPAddr{IP: net.IPv4zero}, probeKey{})

@@ -33,15 +33,19 @@ const (
 // Options are the explicit settings; a zero value means "not given on the command line",
 // so ssh_config, then the defaults, decide.
 type Options struct {
-	User           string        // --ssh-user (default nutanix)
-	Port           int           // --ssh-port (default 22)
-	IdentityFiles  []string      // -i, in order
-	ConfigFile     string        // --ssh-config ("" = ~/.ssh/config; a missing default file is fine)
-	KnownHostsFile string        // --known-hosts
-	HostKeyCheck   HostKeyPolicy // --host-key-check (default strict)
-	ConnectTimeout time.Duration // --connect-timeout (default 10s)
-	AgentSocket    string        // SSH_AUTH_SOCK, read by the caller ("" = no agent)
-	HomeDir        string        // for ~ in paths
+	User           string   // --ssh-user (default nutanix)
+	Port           int      // --ssh-port (default 22)
+	IdentityFiles  []string // -i, in order
+	ConfigFile     string   // --ssh-config ("" = ~/.ssh/config; a missing default file is fine)
+	KnownHostsFile string   // --known-hosts
+	// GlobalKnownHostsFiles replaces OpenSSH's system-wide known_hosts files
+	// (/etc/ssh/ssh_known_hosts and ssh_known_hosts2) when not nil; ssh_config's
+	// GlobalKnownHostsFile wins over both.
+	GlobalKnownHostsFiles []string
+	HostKeyCheck          HostKeyPolicy // --host-key-check (default strict)
+	ConnectTimeout        time.Duration // --connect-timeout (default 10s)
+	AgentSocket           string        // SSH_AUTH_SOCK, read by the caller ("" = no agent)
+	HomeDir               string        // for ~ in paths
 	// Warn receives notices worth a stderr line, e.g. a new host key recorded.
 	Warn func(msg string)
 
@@ -58,12 +62,14 @@ type Dialer struct {
 	configFile string             // for messages; "" when there is none
 	config     *ssh_config.Config // nil when there is no ssh_config
 
-	explicitSigners []ssh.Signer // from -i, in order
+	explicitSigners []ssh.Signer    // from -i, in order
+	explicitPublic  map[string]bool // the public keys of the -i files, signed with here or by ssh-agent
 
 	keyMu    sync.Mutex
 	keyCache map[string]identity // ssh_config and default identity files, by path
 
 	knownHostsMu sync.Mutex // serialises accept-new appends
+	offWarn      sync.Once  // host keys not checked: said once
 
 	agentWarn          sync.Once
 	proxyCommandWarned sync.Map // host → true: warn once per host, not on every reconnect
@@ -90,7 +96,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 	if opts.ConnectTimeout < 0 {
 		return nil, &ConfigError{Err: fmt.Errorf("invalid connect timeout %s", opts.ConnectTimeout)}
 	}
-	d := &Dialer{opts: opts, keyCache: map[string]identity{}}
+	d := &Dialer{opts: opts, keyCache: map[string]identity{}, explicitPublic: map[string]bool{}}
 	if d.opts.Warn == nil {
 		d.opts.Warn = func(string) {}
 	}
@@ -124,6 +130,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 		switch {
 		case err == nil:
 			d.explicitSigners = append(d.explicitSigners, signer)
+			d.explicitPublic[string(signer.PublicKey().Marshal())] = true
 		case errors.As(err, &encrypted):
 			// Fine if ssh-agent holds it (the user ran ssh-add): the agent signs.
 			if agentKeys == nil {
@@ -134,6 +141,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 				pub = readPublicKey(path + ".pub")
 			}
 			if pub != nil && agentKeys[string(pub.Marshal())] {
+				d.explicitPublic[string(pub.Marshal())] = true
 				continue
 			}
 			return nil, &ConfigError{Err: &keyFileError{Path: path, Err: errors.New("encrypted, and cvmtail cannot ask for a passphrase"),
@@ -224,6 +232,27 @@ func (d *Dialer) identityFile(path string) identity {
 	}
 	d.keyCache[path] = id
 	return id
+}
+
+// identitiesOnly is nil without IdentitiesOnly; with it, the public keys ssh-agent may sign
+// with: those of the identity files (-i, ssh_config's IdentityFile, else the default files),
+// as OpenSSH offers them.
+func (d *Dialer) identitiesOnly(hc HostConfig) map[string]bool {
+	if !hc.IdentitiesOnly {
+		return nil
+	}
+	allowed := map[string]bool{}
+	for k := range d.explicitPublic {
+		allowed[k] = true
+	}
+	for _, path := range hc.IdentityFiles[len(d.opts.IdentityFiles):] {
+		if id := d.identityFile(path); id.signer != nil {
+			allowed[string(id.signer.PublicKey().Marshal())] = true
+		} else if pub := readPublicKey(path + ".pub"); pub != nil {
+			allowed[string(pub.Marshal())] = true // encrypted: ssh-agent holds it
+		}
+	}
+	return allowed
 }
 
 // Dial connects to host (a CVM address or ssh_config alias), bounded by ctx and the
@@ -402,8 +431,11 @@ func (d *Dialer) clientConfig(ctx context.Context, hc HostConfig) (config *ssh.C
 			}
 			agentSigners, err := agent.NewClient(conn).Signers()
 			if err == nil {
+				allowed := d.identitiesOnly(hc)
 				for _, s := range agentSigners {
-					add(s)
+					if allowed == nil || allowed[string(s.PublicKey().Marshal())] {
+						add(s)
+					}
 				}
 			}
 		}

@@ -50,8 +50,9 @@ func emptyHome(t *testing.T) *fixture {
 	return &fixture{home: home, knownHosts: filepath.Join(home, ".ssh", "known_hosts")}
 }
 
+// options keep the machine's own /etc/ssh/ssh_known_hosts out of the tests.
 func (f *fixture) options() sshx.Options {
-	return sshx.Options{HomeDir: f.home, ConnectTimeout: 5 * time.Second}
+	return sshx.Options{HomeDir: f.home, ConnectTimeout: 5 * time.Second, GlobalKnownHostsFiles: []string{}}
 }
 
 func (f *fixture) writeConfig(t *testing.T, text string) string {
@@ -151,16 +152,21 @@ Host *
 	home := t.TempDir()
 	inHome := func(p string) string { return filepath.Join(home, p) }
 	defaultKeys := []string{inHome(".ssh/id_ed25519"), inHome(".ssh/id_ecdsa"), inHome(".ssh/id_rsa")}
+	globalFiles := []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
 	defaults := sshx.HostConfig{
 		User: "nutanix", Port: 22, IdentityFiles: defaultKeys,
-		KnownHostsFile: inHome(".ssh/known_hosts"), HostKeyCheck: sshx.HostKeyStrict,
+		KnownHostsFile:  inHome(".ssh/known_hosts"),
+		KnownHostsFiles: []string{inHome(".ssh/known_hosts"), inHome(".ssh/known_hosts2")}, GlobalKnownHostsFiles: globalFiles,
+		HostKeyCheck:   sshx.HostKeyStrict,
 		ConnectTimeout: 10 * time.Second, ServerAliveInterval: sshx.DefaultServerAliveInterval, ServerAliveCountMax: sshx.DefaultServerAliveCountMax,
 	}
 	fromConfig := sshx.HostConfig{
 		Host: "cvm1", HostName: "127.0.0.5", User: "cfguser", Port: 2222,
-		IdentityFiles:  []string{inHome(".ssh/cfg_key")},
-		ProxyJump:      []string{"bastion", "jumper@other:2200"},
-		KnownHostsFile: inHome(".ssh/cfg_known_hosts"), HostKeyCheck: sshx.HostKeyAcceptNew,
+		IdentityFiles:   []string{inHome(".ssh/cfg_key")},
+		ProxyJump:       []string{"bastion", "jumper@other:2200"},
+		KnownHostsFile:  inHome(".ssh/cfg_known_hosts"),
+		KnownHostsFiles: []string{inHome(".ssh/cfg_known_hosts"), inHome(".ssh/second_known_hosts")}, GlobalKnownHostsFiles: globalFiles,
+		HostKeyCheck:   sshx.HostKeyAcceptNew,
 		ConnectTimeout: 7 * time.Second, ServerAliveInterval: 15 * time.Second, ServerAliveCountMax: 5,
 	}
 	flagKey := filepath.Join(t.TempDir(), "flag_key")
@@ -196,6 +202,7 @@ Host *
 				h.User, h.Port = "flaguser", 2022
 				h.IdentityFiles = []string{flagKey, inHome(".ssh/cfg_key")} // -i first, as OpenSSH
 				h.KnownHostsFile, h.HostKeyCheck = "/kh/flag_known_hosts", sshx.HostKeyStrict
+				h.KnownHostsFiles = []string{"/kh/flag_known_hosts"}
 				h.ConnectTimeout, h.ServerAliveInterval, h.ServerAliveCountMax = 3*time.Second, 200*time.Millisecond, 2
 			}),
 		},
@@ -205,7 +212,7 @@ Host *
 				h.Host, h.HostName = "10.1.1.13", "10.1.1.13"
 				h.User, h.Port = "flaguser", 2022
 				h.IdentityFiles = []string{flagKey} // no default keys once one is given
-				h.KnownHostsFile = "/kh/flag_known_hosts"
+				h.KnownHostsFile, h.KnownHostsFiles = "/kh/flag_known_hosts", []string{"/kh/flag_known_hosts"}
 				h.ConnectTimeout, h.ServerAliveInterval, h.ServerAliveCountMax = 3*time.Second, 200*time.Millisecond, 2
 			}),
 		},

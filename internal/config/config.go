@@ -84,19 +84,42 @@ func (l *StrList) UnmarshalYAML(n *yaml.Node) error {
 
 // Load reads the config file at path; a missing file is an empty config, not an error.
 func Load(path string) (*File, error) {
-	f := &File{Path: path}
-	data, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return f, nil
+		return &File{Path: path}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	st, err := os.Stat(path)
+	defer func() { _ = fh.Close() }()
+	st, err := fh.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("config %s: not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, maxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	f, err := Decode(path, data)
+	if err != nil {
+		return nil, err
 	}
 	f.Exists, f.mode = true, st.Mode().Perm()
+	return f, nil
+}
+
+// maxFileBytes bounds the config file: a few contexts are a few kilobytes.
+const maxFileBytes = 1 << 20
+
+// Decode parses the config file's data; path is for messages.
+func Decode(path string, data []byte) (*File, error) {
+	f := &File{Path: path}
+	if len(data) > maxFileBytes {
+		return nil, fmt.Errorf("config %s: larger than %d KiB: not a cvmtail config file", path, maxFileBytes>>10)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)                                            // a misspelt key is an error, not a silently ignored setting
 	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file

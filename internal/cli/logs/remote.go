@@ -33,11 +33,19 @@ type RemoteFile struct {
 // hundreds of connections in the same instant (nor exhaust our file descriptors).
 const maxParallelDials = 16
 
-// Output bounds: a log directory with tens of thousands of rotated generations is ~10 MB.
+// Output bounds: a log directory with tens of thousands of rotated generations is ~10 MB;
+// a CVM that sends more, or names longer than Linux allows, is not listing its logs. Up to
+// maxParallelDials listings are held at once.
 const (
-	maxListingBytes = 64 << 20
+	maxListingBytes = 16 << 20
+	maxListingFiles = 200_000
+	maxFieldBytes   = 4096 // PATH_MAX: a name or link target longer than that is not one
 	maxStderrBytes  = 64 << 10
 )
+
+// listTimeout bounds a CVM's listing once connected: a find that hangs on a stuck
+// filesystem must not hold the command forever.
+const listTimeout = 2 * time.Minute
 
 // listingMarker starts our output, so that anything a login script prints before it
 // (a banner on stdout) is skipped instead of breaking the parse.
@@ -68,48 +76,70 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// parseListing reads listScript's output for dir.
+// parseListing reads listScript's output for dir, field by field: a CVM's answer is not
+// trusted to be small or well formed.
 func parseListing(out []byte, dir string) ([]RemoteFile, error) {
 	start := bytes.Index(out, []byte(listingMarker+"\x00"))
 	if start < 0 {
 		return nil, errors.New("unexpected output from the listing command")
 	}
-	fields := strings.Split(string(out[start+len(listingMarker)+1:]), "\x00")
-	// Every record ends with NUL, so the last field is the empty rest.
-	if last := fields[len(fields)-1]; last != "" {
-		return nil, fmt.Errorf("listing cut short after %q", last)
+	rest := out[start+len(listingMarker)+1:]
+	next := func() (string, bool) {
+		i := bytes.IndexByte(rest, 0)
+		if i < 0 {
+			return "", false
+		}
+		f := rest[:i]
+		rest = rest[i+1:]
+		return string(f), true
 	}
-	fields = fields[:len(fields)-1]
-
 	files := map[string]*RemoteFile{}
 	targets := map[string]string{}
-	for i := 0; i < len(fields); {
-		switch tag := fields[i]; {
-		case tag == "F" && i+4 < len(fields):
-			p, sizeStr, mtimeStr, kind := fields[i+1], fields[i+2], fields[i+3], fields[i+4]
-			size, err := strconv.ParseInt(sizeStr, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%s: bad size %q", p, sizeStr)
+	for len(rest) > 0 {
+		tag, ok := next()
+		if !ok {
+			return nil, fmt.Errorf("listing cut short after %q", snippet(rest))
+		}
+		var f [4]string
+		n := map[string]int{"F": 4, "L": 2}[tag]
+		if n == 0 {
+			return nil, fmt.Errorf("unexpected output from the listing command near %q", snippet([]byte(tag)))
+		}
+		for k := 0; k < n; k++ {
+			if f[k], ok = next(); !ok {
+				return nil, fmt.Errorf("listing cut short after %q", snippet([]byte(tag)))
 			}
-			mtime, err := parseFindTime(mtimeStr)
-			if err != nil {
-				return nil, fmt.Errorf("%s: bad time %q", p, mtimeStr)
+			if len(f[k]) > maxFieldBytes {
+				return nil, fmt.Errorf("listing holds a name of %d bytes: more than a file name can be", len(f[k]))
 			}
-			name := strings.TrimPrefix(p, "./")
+		}
+		name := strings.TrimPrefix(f[0], "./")
+		switch tag {
+		case "F":
+			if len(files) >= maxListingFiles {
+				return nil, fmt.Errorf("%s: more than %d files", dir, maxListingFiles)
+			}
+			size, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil || size < 0 {
+				return nil, fmt.Errorf("%s: bad size %q", escapeField(f[0]), snippet([]byte(f[1])))
+			}
+			mtime, err := parseFindTime(f[2])
+			if err != nil {
+				return nil, fmt.Errorf("%s: bad time %q", escapeField(f[0]), snippet([]byte(f[2])))
+			}
 			files[name] = &RemoteFile{
 				Name:     name,
 				Path:     dir + "/" + name,
 				Size:     size,
 				Modified: mtime,
 				// %Y under -L: N = target missing, L = loop, ? = cannot stat.
-				Broken: kind == "N" || kind == "L" || kind == "?",
+				Broken: f[3] == "N" || f[3] == "L" || f[3] == "?",
 			}
-			i += 5
-		case tag == "L" && i+2 < len(fields):
-			targets[strings.TrimPrefix(fields[i+1], "./")] = fields[i+2]
-			i += 3
-		default:
-			return nil, fmt.Errorf("unexpected output from the listing command near %q", tag)
+		case "L":
+			if len(targets) >= maxListingFiles {
+				return nil, fmt.Errorf("%s: more than %d symlinks", dir, maxListingFiles)
+			}
+			targets[name] = f[1]
 		}
 	}
 	out2 := make([]RemoteFile, 0, len(files))
@@ -121,6 +151,14 @@ func parseListing(out []byte, dir string) ([]RemoteFile, error) {
 	}
 	sort.Slice(out2, func(i, j int) bool { return out2[i].Name < out2[j].Name })
 	return out2, nil
+}
+
+// snippet is the start of b, escaped, for a message.
+func snippet(b []byte) string {
+	if len(b) > 40 {
+		b = b[:40]
+	}
+	return escapeField(string(b))
 }
 
 // parseFindTime reads find's %T@, seconds since the epoch with a fraction.
@@ -213,6 +251,9 @@ func (l *sshLister) list(ctx context.Context, t cmdutil.Target) (listResult, err
 		return listResult{}, err
 	}
 	defer func() { _ = c.Close() }()
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
 	sess, err := c.NewSession()
 	if err != nil {
 		return listResult{}, fmt.Errorf("open a session: %w", err)
@@ -233,6 +274,9 @@ func (l *sshLister) list(ctx context.Context, t cmdutil.Target) (listResult, err
 	case <-ctx.Done():
 		_ = c.Close() // ends the session; find on the CVM dies of the closed channel
 		<-done
+		if parent.Err() == nil {
+			return listResult{}, fmt.Errorf("listing %s: no answer within %s", dir, listTimeout)
+		}
 		return listResult{}, ctx.Err()
 	}
 	if stdout.overflow {

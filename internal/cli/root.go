@@ -38,8 +38,17 @@ CVM and the log it came from. It finds the CVMs through Prism, or takes them by 
 		Version:       f.Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Args:          cobra.NoArgs,
+		Args:          cobra.ArbitraryArgs,
+		// Without a command: the help, status 0. A word that is no command is a usage error,
+		// so that a script with a typo does not "succeed".
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownCommand(cmd, args[0])
+		},
 	}
+	root.SuggestionsMinimumDistance = 2
 	root.SetVersionTemplate("cvmtail {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.UsageError{Err: err, Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
@@ -56,6 +65,16 @@ CVM and the log it came from. It finds the CVMs through Prism, or takes them by 
 	root.AddCommand(logs.NewCmdLogs(f, nil))
 	root.AddCommand(newCmdCompletion(f))
 	return root
+}
+
+// unknownCommand is the usage error for a word that names no command, with cobra's
+// did-you-mean.
+func unknownCommand(root *cobra.Command, word string) error {
+	hint := fmt.Sprintf("see '%s --help' for the commands", root.CommandPath())
+	if s := root.SuggestionsFor(word); len(s) > 0 {
+		hint = fmt.Sprintf("did you mean %s?", strings.Join(s, " or "))
+	}
+	return &cmdutil.UsageError{Err: fmt.Errorf("unknown command %q", word), Hint: hint}
 }
 
 // memoryLimit is the Go runtime's soft memory limit (see Main).

@@ -61,7 +61,13 @@ Output (-o):
 		Example: `  cvmtail list-cvms --prism pe.example.com
   cvmtail list-cvms --prism pc.example.com --cluster prod -o wide
   cvmtail list-cvms --prism pc.example.com --cluster prod -o address | xargs -n1 ping -c1`,
-		Args: cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cmdutil.UsageWithHint(fmt.Errorf("list-cvms takes no arguments, got %q", args[0]),
+					"to list only some CVMs, name them with --cvm "+args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch opts.Output {
 			case FormatTable, FormatWide, FormatJSON, FormatAddress:

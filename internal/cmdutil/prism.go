@@ -120,16 +120,35 @@ func tlsTrust(o *TargetOptions) (string, error) {
 // askPrism logs in to Prism and lists the CVMs of the selection, and caches them. An empty
 // password is asked for on the terminal.
 func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string) (*cacheEntry, error) {
-	if password == "" {
-		pw, err := promptPassword(f, key)
-		if err != nil {
-			return nil, err
-		}
-		password = pw
-	}
 	if o.Insecure {
 		_, _ = fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: not verifying Prism's TLS certificate")
 	}
+	if password != "" {
+		return listFromPrism(ctx, f, o, key, password)
+	}
+	// A password typed at the prompt may be mistyped: ask again, as ssh and sudo do.
+	for attempt := 1; ; attempt++ {
+		pw, err := promptPassword(ctx, f, key)
+		if err != nil {
+			return nil, err
+		}
+		entry, err := listFromPrism(ctx, f, o, key, pw)
+		var authErr *prism.AuthError
+		if !errors.As(err, &authErr) || attempt == maxPasswordTries {
+			if err != nil && errors.As(err, &authErr) {
+				return nil, &NothingDoneError{Err: err, Hint: fmt.Sprintf("%d wrong passwords for %s@%s; check the user with --username", attempt, key.User, key.Prism)}
+			}
+			return entry, err
+		}
+		_, _ = fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: prism %s: wrong user name or password; try again\n", key.Prism)
+	}
+}
+
+// maxPasswordTries is how often a password is asked for after a refusal.
+const maxPasswordTries = 3
+
+// listFromPrism lists the CVMs of the selection with password, and caches them.
+func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string) (*cacheEntry, error) {
 	client, err := prism.New(prism.Config{
 		Address:    key.Prism,
 		Username:   key.User,
@@ -204,9 +223,12 @@ func knownPassword(f *Factory, o *TargetOptions, key cacheKey) (string, error) {
 		"set CVMTAIL_PASSWORD, pass --password-file FILE, or run on a terminal to be asked")
 }
 
-// promptPassword asks for the Prism password without echo.
-func promptPassword(f *Factory, key cacheKey) (string, error) {
-	pw, err := f.IOStreams.ReadPassword(fmt.Sprintf("Prism password for %s@%s: ", key.User, key.Prism))
+// promptPassword asks for the Prism password without echo; Ctrl-C cancels at once.
+func promptPassword(ctx context.Context, f *Factory, key cacheKey) (string, error) {
+	pw, err := f.IOStreams.ReadPassword(ctx, fmt.Sprintf("Prism password for %s@%s: ", key.User, key.Prism))
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
 	if err != nil {
 		return "", UsageWithHint(fmt.Errorf("reading the Prism password: %w", err),
 			"set CVMTAIL_PASSWORD or pass --password-file FILE")

@@ -476,3 +476,52 @@ func TestReadablePasswordFileWarns(t *testing.T) {
 		t.Errorf("a 0600 password file warned: %q", e.stderr.String())
 	}
 }
+
+func TestPromptAsksAgainAfterAWrongPassword(t *testing.T) {
+	for _, tt := range []struct {
+		typed    []string
+		wantExit int
+	}{
+		{typed: []string{"wrong", "typo", prismsim.DefaultPassword}, wantExit: ExitOK},
+		{typed: []string{"wrong", "typo", "again", prismsim.DefaultPassword}, wantExit: ExitNothingDone},
+	} {
+		e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+		e.env = map[string]string{}
+		e.f.IOStreams.SetStdinTTY(true)
+		var prompts []string
+		e.f.IOStreams.SetPasswordReader(func(ctx context.Context, prompt string) (string, error) {
+			prompts = append(prompts, prompt)
+			return tt.typed[len(prompts)-1], nil
+		})
+		_, err := ResolveTargets(context.Background(), e.f, e.opts())
+		if got := ExitCode(err); got != tt.wantExit {
+			t.Fatalf("typed %q: exit %d (%v), want %d", tt.typed, got, err, tt.wantExit)
+		}
+		wantPrompts := min(len(tt.typed), 3)
+		if len(prompts) != wantPrompts || !strings.HasPrefix(prompts[0], "Prism password for admin@") {
+			t.Errorf("typed %q: prompts %q, want %d", tt.typed, prompts, wantPrompts)
+		}
+		if n := strings.Count(e.stderr.String(), "wrong user name or password; try again"); n != wantPrompts-1 {
+			t.Errorf("stderr %q: %d retries announced", e.stderr.String(), n)
+		}
+		if err != nil && strings.Contains(HintOf(err), "CVMTAIL_PASSWORD") {
+			t.Errorf("hint %q points at the environment for a typed password", HintOf(err))
+		}
+	}
+}
+
+func TestCtrlCAtThePromptCancels(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+	e.env = map[string]string{}
+	e.f.IOStreams.SetStdinTTY(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.f.IOStreams.SetPasswordReader(func(ctx context.Context, prompt string) (string, error) {
+		cancel() // Ctrl-C while the prompt waits
+		<-ctx.Done()
+		return "", ctx.Err()
+	})
+	_, err := ResolveTargets(ctx, e.f, e.opts())
+	if !errors.Is(err, context.Canceled) || e.sim.Total() != 0 {
+		t.Errorf("err = %v after %d requests, want context.Canceled before any", err, e.sim.Total())
+	}
+}

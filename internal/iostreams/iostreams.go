@@ -4,6 +4,7 @@ package iostreams
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 
@@ -24,6 +25,8 @@ type IOStreams struct {
 	stderrTTY bool
 	noColor   bool // NO_COLOR set in the environment
 	termWidth int
+
+	readPassword func(ctx context.Context, prompt string) (string, error) // tests
 }
 
 // System returns the streams of this process.
@@ -101,17 +104,48 @@ func (s *IOStreams) ColorEnabled(policy string) bool {
 	}
 }
 
-// ReadPassword reads a line from the terminal on stdin without echo.
-func (s *IOStreams) ReadPassword(prompt string) (string, error) {
+// ReadPassword reads a line from the terminal on stdin without echo. It returns at once
+// when ctx ends (Ctrl-C at the prompt), and the terminal's echo is back either way.
+func (s *IOStreams) ReadPassword(ctx context.Context, prompt string) (string, error) {
+	if s.readPassword != nil {
+		return s.readPassword(ctx, prompt)
+	}
 	f, ok := s.In.(*os.File)
 	if !ok || !s.stdinTTY {
 		return "", io.ErrUnexpectedEOF
 	}
-	_, _ = io.WriteString(s.ErrOut, prompt)
-	b, err := term.ReadPassword(int(f.Fd()))
-	_, _ = io.WriteString(s.ErrOut, "\n")
+	fd := int(f.Fd())
+	state, err := term.GetState(fd)
 	if err != nil {
 		return "", err
 	}
-	return string(b), nil
+	_, _ = io.WriteString(s.ErrOut, prompt)
+	type answer struct {
+		b   []byte
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		got <- answer{b, err}
+	}()
+	select {
+	case a := <-got:
+		_, _ = io.WriteString(s.ErrOut, "\n")
+		if a.err != nil {
+			return "", a.err
+		}
+		return string(a.b), nil
+	case <-ctx.Done():
+		// term.ReadPassword is still reading; put the echo back ourselves, since it will not
+		// before the process exits.
+		_ = term.Restore(fd, state)
+		_, _ = io.WriteString(s.ErrOut, "\n")
+		return "", ctx.Err()
+	}
+}
+
+// SetPasswordReader replaces the terminal prompt (tests).
+func (s *IOStreams) SetPasswordReader(read func(ctx context.Context, prompt string) (string, error)) {
+	s.readPassword = read
 }

@@ -10,6 +10,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/cvmtail/cvmtail/internal/suggest"
 )
 
 // LogDir is where CVM services write their logs.
@@ -257,12 +259,12 @@ func Resolve(args []string) ([]Log, error) {
 					}
 					return r
 				}, a)
-				return nil, &UnknownError{Name: a, Suggestions: suggest(stem)}
+				return nil, &UnknownError{Name: a, Suggestions: nearestNames(stem)}
 			}
 		default:
 			e, ok := byName[a]
 			if !ok {
-				return nil, &UnknownError{Name: a, Suggestions: suggest(a)}
+				return nil, &UnknownError{Name: a, Suggestions: nearestNames(a)}
 			}
 			add(Log{Name: e.Name, Path: e.Path, Sudo: e.Sudo})
 		}
@@ -273,10 +275,10 @@ func Resolve(args []string) ([]Log, error) {
 // maxSuggestions is how many names an unknown name's hint offers.
 const maxSuggestions = 3
 
-// suggest returns up to maxSuggestions names near name: close in edit distance (typos),
+// nearestNames returns up to maxSuggestions names near name: close in edit distance (typos),
 // or starting with it or containing it (a partial name), or the stem of it ("genesis" for
 // "genesis.out"), best first.
-func suggest(name string) []string {
+func nearestNames(name string) []string {
 	name = strings.ToLower(name)
 	if name == "" {
 		return nil
@@ -290,7 +292,7 @@ func suggest(name string) []string {
 	var cs []cand
 	for _, e := range entries {
 		lower := strings.ToLower(e.Name)
-		d := distance(name, lower)
+		d := suggest.Distance(name, lower)
 		score := -1
 		switch {
 		case strings.HasPrefix(name, lower+"."):
@@ -314,25 +316,4 @@ func suggest(name string) []string {
 		out = append(out, cs[i].name)
 	}
 	return out
-}
-
-// distance is the Levenshtein edit distance, in bytes.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

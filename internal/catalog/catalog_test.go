@@ -83,10 +83,10 @@ func TestResolve(t *testing.T) {
 			{Name: "curator.FATAL", Path: LogDir + "/curator.FATAL"},
 		}},
 		{"absolute path, name is its base name", []string{"/home/nutanix/data/logs/foo bar;$(x).log"},
-			[]Log{{Name: "foo bar;$(x).log", Path: "/home/nutanix/data/logs/foo bar;$(x).log"}}},
+			[]Log{{Name: "foo bar;$(x).log", Path: "/home/nutanix/data/logs/foo bar;$(x).log", ByPath: true}}},
 		{"absolute path kept as given", []string{"/home/nutanix/data/logs/../logs/x"},
-			[]Log{{Name: "x", Path: "/home/nutanix/data/logs/../logs/x"}}},
-		{"absolute syslog path keeps sudo", []string{"/home/log/messages"}, []Log{{Name: "messages", Path: "/home/log/messages", Sudo: true}}},
+			[]Log{{Name: "x", Path: "/home/nutanix/data/logs/../logs/x", ByPath: true}}},
+		{"absolute syslog path keeps sudo", []string{"/home/log/messages"}, []Log{{Name: "messages", Path: "/home/log/messages", Sudo: true, ByPath: true}}},
 		{"duplicates keep first-seen order", []string{"stargate.INFO", "genesis", "stargate*", "genesis"}, []Log{
 			{Name: "stargate.INFO", Path: LogDir + "/stargate.INFO"},
 			{Name: "genesis", Path: LogDir + "/genesis.out"},
@@ -208,16 +208,5 @@ func TestCompleteNames(t *testing.T) {
 	}
 	if got := CompleteNames("zzz"); got != nil {
 		t.Errorf("CompleteNames(zzz) = %q, want nothing", got)
-	}
-}
-
-func TestDistance(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		want int
-	}{{"", "", 0}, {"abc", "", 3}, {"stargat", "stargate", 1}, {"genisis", "genesis", 1}, {"kitten", "sitting", 3}} {
-		if got := distance(tt.a, tt.b); got != tt.want {
-			t.Errorf("distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
 	}
 }

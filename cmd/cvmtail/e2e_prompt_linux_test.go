@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -40,7 +39,7 @@ func TestE2ECtrlCAtThePasswordPrompt(t *testing.T) {
 	}
 	defer slave.Close()
 	cmd := exec.Command(binary, "list-cvms", "--prism", "127.0.0.1:9", "--insecure")
-	cmd.Env = append(os.Environ(), "CVMTAIL_PASSWORD=", "XDG_CACHE_HOME="+t.TempDir(), "CVMTAIL_CONFIG="+filepath.Join(t.TempDir(), "none.yaml"))
+	cmd.Env = append(os.Environ(), "CVMTAIL_PASSWORD=", "XDG_CACHE_HOME="+t.TempDir(), "CVMTAIL_CONFIG="+os.DevNull)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {

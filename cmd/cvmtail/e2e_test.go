@@ -41,7 +41,7 @@ func start(t *testing.T, args ...string) *binrun.Run {
 func startEnv(t *testing.T, env []string, args ...string) *binrun.Run {
 	t.Helper()
 	return binrun.Start(t, binary, append([]string{"NO_COLOR=1", "SSH_AUTH_SOCK=", "XDG_CACHE_HOME=" + t.TempDir(),
-		"CVMTAIL_CONFIG=" + filepath.Join(t.TempDir(), "none.yaml")}, env...), args...)
+		"CVMTAIL_CONFIG=" + os.DevNull}, env...), args...)
 }
 
 // noLeftovers asserts that no process of the SSH user remains on any CVM within 2 s.

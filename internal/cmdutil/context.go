@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -37,6 +38,11 @@ func LoadConfig(f *Factory) (*config.File, error) {
 	cf, err := config.Load(path)
 	if err != nil {
 		return nil, UsageWithHint(err, "fix the file, or point CVMTAIL_CONFIG elsewhere")
+	}
+	// The default file may well not exist; one named explicitly must.
+	if env := getenv(f, "CVMTAIL_CONFIG"); env != "" && !cf.Exists && env != os.DevNull {
+		return nil, UsageWithHint(fmt.Errorf("CVMTAIL_CONFIG names %s, which does not exist", env),
+			"create it, or unset CVMTAIL_CONFIG (CVMTAIL_CONFIG="+os.DevNull+" means no config file)")
 	}
 	if cf.SecretExposed() {
 		WarnExposedSecret(f, path, "chmod 600 "+path+", or use password-file")
@@ -81,6 +87,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 		return UsageWithHint(err, hint)
 	}
 	if !ok {
+		f.UnchosenContexts = cf.Names()
 		return nil
 	}
 	home := ""
@@ -176,6 +183,23 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 				return UsageWithHint(fmt.Errorf("config %s: connect-timeout %q is not a duration", cf.Path, c.ConnectTimeout), "write it like 10s")
 			}
 			s.ConnectTimeout = d
+		}
+	}
+	// A context chosen by name whose settings the environment overrides (CVMTAIL_PRISM left
+	// from a lab session, say) would otherwise surprise.
+	if explicit := f.Context != "" || getenv(f, "CVMTAIL_CONTEXT") != ""; explicit && f.IOStreams != nil {
+		var env []string
+		if otherFrom == "CVMTAIL_PRISM" && len(dropped) == 0 {
+			env = append(env, "CVMTAIL_PRISM")
+		}
+		if ownPrism && !set("username") && getenv(f, "CVMTAIL_USERNAME") != "" && c.Username != "" {
+			env = append(env, "CVMTAIL_USERNAME")
+		}
+		if ownPrism && !set("password-file") && getenv(f, "CVMTAIL_PASSWORD") != "" && (c.Password != "" || c.PasswordFile != "") {
+			env = append(env, "CVMTAIL_PASSWORD")
+		}
+		for _, v := range env {
+			fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: %s overrides context %s's setting\n", v, chosen)
 		}
 	}
 	if len(dropped) > 0 && f.IOStreams != nil {

@@ -182,3 +182,45 @@ func TestPrismlessContextHostKeyCheckStaysWithItsCVMs(t *testing.T) {
 		t.Errorf("other CVMs by --cvm must not get the context's host-key-check: %+v %+v", r.targets, r.ssh)
 	}
 }
+
+func TestConfigFileNamedByTheEnvironmentMustExist(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	for _, tt := range []struct {
+		path     string
+		wantExit int
+	}{
+		{path: filepath.Join(t.TempDir(), "missing.yaml"), wantExit: ExitUsage},
+		{path: os.DevNull, wantExit: ExitOK},
+	} {
+		f := &Factory{IOStreams: ios, Getenv: func(k string) string {
+			if k == "CVMTAIL_CONFIG" {
+				return tt.path
+			}
+			return ""
+		}}
+		_, err := LoadConfig(f)
+		if ExitCode(err) != tt.wantExit {
+			t.Errorf("CVMTAIL_CONFIG=%s: err %v, want exit %d", tt.path, err, tt.wantExit)
+		}
+	}
+}
+
+func TestNoCVMHintsAtTheContextsNotChosen(t *testing.T) {
+	r := applyContextFile(t, "contexts:\n  prod:\n    prism: pc.example.com\n  lab:\n    cvm: 127.0.0.11\n", nil)
+	_, err := ResolveTargets(context.Background(), r.f, r.targets)
+	if ExitCode(err) != ExitUsage || !strings.Contains(HintOf(err), "--context NAME (lab, prod;") {
+		t.Errorf("err %v, hint %q: want the contexts named", err, HintOf(err))
+	}
+}
+
+func TestEnvironmentOverridingAChosenContextIsSaid(t *testing.T) {
+	const cfg = "contexts:\n  prod:\n    prism: pc.example.com\n    username: ops\n"
+	r := applyContextFile(t, "contexts:\n  prod:\n    prism: pc.example.com\n", map[string]string{"CVMTAIL_PRISM": "127.0.0.1"}, "--context", "prod")
+	if !strings.Contains(r.stderr, "cvmtail: CVMTAIL_PRISM overrides context prod's setting\n") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	r = applyContextFile(t, cfg, map[string]string{"CVMTAIL_USERNAME": "other"}, "--context", "prod")
+	if !strings.Contains(r.stderr, "cvmtail: CVMTAIL_USERNAME overrides context prod's setting\n") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+}

@@ -19,6 +19,9 @@ type Factory struct {
 	// Context is --context: the config file's context to use ("" = CVMTAIL_CONTEXT, else
 	// the file's default).
 	Context string
+	// UnchosenContexts are the config file's contexts when none was chosen (no --context,
+	// no CVMTAIL_CONTEXT, no default): a "no CVM selected" error points at them.
+	UnchosenContexts []string
 	// HomeDir, CacheDir and ConfigDir return the user's directories (os.UserHomeDir etc.).
 	HomeDir   func() (string, error)
 	CacheDir  func() (string, error)

@@ -57,8 +57,11 @@ func ResolveTargets(ctx context.Context, f *Factory, o *TargetOptions) ([]Target
 			"name the Prism Central address with --prism HOST or CVMTAIL_PRISM")
 	}
 	if len(cvms) == 0 {
-		return nil, UsageWithHint(fmt.Errorf("no CVM selected"),
-			"name CVMs with --cvm ADDR[,ADDR...], or a cluster with --prism HOST")
+		hint := "name CVMs with --cvm ADDR[,ADDR...], or a cluster with --prism HOST"
+		if names := f.UnchosenContexts; len(names) > 0 {
+			hint += ", or choose a context of the config file with --context NAME (" + strings.Join(names, ", ") + "; or set default: in the file)"
+		}
+		return nil, UsageWithHint(fmt.Errorf("no CVM selected"), hint)
 	}
 	seen := map[string]bool{}
 	var out []Target

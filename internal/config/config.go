@@ -84,6 +84,9 @@ func (l *StrList) UnmarshalYAML(n *yaml.Node) error {
 
 // Load reads the config file at path; a missing file is an empty config, not an error.
 func Load(path string) (*File, error) {
+	if path == os.DevNull {
+		return &File{Path: path}, nil
+	}
 	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &File{Path: path}, nil
@@ -120,8 +123,18 @@ func Decode(path string, data []byte) (*File, error) {
 	if len(data) > maxFileBytes {
 		return nil, fmt.Errorf("config %s: larger than %d KiB: not a cvmtail config file", path, maxFileBytes>>10)
 	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	// Checked by hand first, so that a misspelt key or a wrong type is told in the file's
+	// terms rather than the decoder's (a misspelt key is an error, never a silently
+	// ignored setting).
+	if err := validate(&doc); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)                                            // a misspelt key is an error, not a silently ignored setting
+	dec.KnownFields(true)
 	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
 		return nil, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}

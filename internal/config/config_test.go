@@ -91,3 +91,24 @@ func TestSecretReadableByOthers(t *testing.T) {
 		t.Error("0600 is private")
 	}
 }
+
+func TestErrorsSayKeyLineAndWhatIsExpected(t *testing.T) {
+	tests := []struct{ content, want string }{
+		{"contexts:\n  lab:\n    sshport: 22\n", `line 3: context "lab": unknown key "sshport" (did you mean ssh-port?); the keys are: ca-cert, cluster,`},
+		{"contexts:\n  lab:\n    ssh-port: abc\n", `line 3: context "lab": ssh-port: want a whole number, got "abc"`},
+		{"contexts:\n  lab:\n    insecure: maybe\n", `line 3: context "lab": insecure: want true or false, got "maybe"`},
+		{"contexts:\n  lab:\n    cvm: {a: b}\n", `line 3: context "lab": cvm: want a name or a list of names, got a set of keys`},
+		{"contexts:\n  lab:\n    prism: [a, b]\n", `line 3: context "lab": prism: want a string, got a list`},
+		{"defualt: lab\n", `line 1: unknown key "defualt" (did you mean default?); the keys are: contexts, default`},
+		{"contexts: [a]\n", `line 1: contexts: want one entry per context`},
+	}
+	for _, tt := range tests {
+		_, err := Decode("/c.yaml", []byte(tt.content))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "config /c.yaml: ") {
+			t.Errorf("%q: err = %v, want it to contain %q", tt.content, err, tt.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "config.Context") || strings.Contains(err.Error(), "!!str")) {
+			t.Errorf("%q: Go internals in %q", tt.content, err)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cvmtail/cvmtail/internal/cli/listcvms"
 	"github.com/cvmtail/cvmtail/internal/cli/logs"
@@ -77,6 +78,24 @@ func unknownCommand(root *cobra.Command, word string) error {
 	return &cmdutil.UsageError{Err: fmt.Errorf("unknown command %q", word), Hint: hint}
 }
 
+// forCompletion drops the backticks of flag descriptions when the shell asks for
+// completions: in --help they name the value (`FILE`), in a completion menu they are noise.
+func forCompletion(root *cobra.Command, args []string) {
+	if len(args) == 0 || !strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		return
+	}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, fs := range []*pflag.FlagSet{c.Flags(), c.PersistentFlags()} {
+			fs.VisitAll(func(fl *pflag.Flag) { fl.Usage = strings.ReplaceAll(fl.Usage, "`", "") })
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
 // memoryLimit is the Go runtime's soft memory limit (see Main).
 const memoryLimit = 32 << 20
 
@@ -112,6 +131,7 @@ func Main() int {
 
 	f := cmdutil.New(version)
 	root := NewRootCmd(f)
+	forCompletion(root, os.Args[1:])
 	err := root.ExecuteContext(ctx)
 
 	select {

@@ -49,3 +49,26 @@ func TestMistypedCommandIsAUsageError(t *testing.T) {
 		t.Errorf("no command: exit %d, stdout %q; want the help and 0", code, out)
 	}
 }
+
+func TestCompletionDescriptionsHaveNoBackticks(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
+	root := NewRootCmd(f)
+	args := []string{"__complete", "tail", "--"}
+	forCompletion(root, args)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "--ssh-config\tssh_config FILE") || strings.Contains(out.String(), "`") {
+		t.Errorf("completions:\n%s", out.String())
+	}
+	// --help keeps naming the value.
+	tail, _, err := NewRootCmd(f).Find([]string{"tail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := tail.Flags().Lookup("ssh-config"); u == nil || !strings.Contains(u.Usage, "`FILE`") {
+		t.Errorf("usage changed outside completion: %v", u)
+	}
+}

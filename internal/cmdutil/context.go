@@ -11,6 +11,7 @@ import (
 
 	"github.com/cvmtail/cvmtail/internal/config"
 	"github.com/cvmtail/cvmtail/internal/prism"
+	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
 // ConfigPath is the config file: CVMTAIL_CONFIG, else config.yaml in the user's config
@@ -174,7 +175,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 			if ownTargets {
 				s.HostKeyCheck = c.HostKeyCheck
 			} else {
-				drop("host-key-check", c.HostKeyCheck != "strict")
+				drop("host-key-check", hostKeyPolicies[strings.ToLower(c.HostKeyCheck)] != sshx.HostKeyStrict)
 			}
 		}
 		if !set("connect-timeout") && c.ConnectTimeout != "" {

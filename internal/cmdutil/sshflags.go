@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,20 +29,29 @@ func AddSSHFlags(cmd *cobra.Command, o *SSHOptions) {
 	fl.StringArrayVarP(&o.Identities, "identity", "i", nil, "private key `FILE` (repeatable); ssh-agent is used too when SSH_AUTH_SOCK is set")
 	fl.StringVar(&o.ConfigFile, "ssh-config", "", "ssh_config `FILE` (default ~/.ssh/config); HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, StrictHostKeyChecking, HashKnownHosts, ConnectTimeout and ServerAlive* are honoured")
 	fl.StringVar(&o.KnownHosts, "known-hosts", "", "known_hosts `FILE` (default ssh_config's UserKnownHostsFile, else ~/.ssh/known_hosts)")
-	fl.StringVar(&o.HostKeyCheck, "host-key-check", "", "host key policy: strict, accept-new or off (default strict, or ssh_config's StrictHostKeyChecking); keys are checked against the user's and the system's known_hosts, as OpenSSH does, and off warns")
+	fl.StringVar(&o.HostKeyCheck, "host-key-check", "", "host key policy: strict, accept-new or off, or as OpenSSH spells StrictHostKeyChecking: yes (strict), ask (strict: cvmtail never asks), no (off); default strict, or ssh_config's StrictHostKeyChecking. Keys are checked against the user's and the system's known_hosts, as OpenSSH does; off warns")
 	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, "give up connecting to a CVM after `D` (default 10s, or ssh_config's ConnectTimeout)")
 	_ = cmd.RegisterFlagCompletionFunc("host-key-check", cobra.FixedCompletions(
-		[]string{"strict\tunknown or changed keys are refused", "accept-new\trecord new keys, refuse changed ones", "off\tno host key check"},
+		[]string{"strict\tunknown or changed keys are refused", "accept-new\trecord new keys, refuse changed ones", "off\tno host key check",
+			"yes\tas strict", "ask\tas strict", "no\tas off"},
 		cobra.ShellCompDirectiveNoFileComp))
+}
+
+// hostKeyPolicies are --host-key-check's values, OpenSSH's StrictHostKeyChecking spellings
+// included. "ask" is strict: with many CVMs at once there is no one prompt to answer, and
+// an unknown key is refused with the way forward.
+var hostKeyPolicies = map[string]sshx.HostKeyPolicy{
+	"": "", "strict": sshx.HostKeyStrict, "yes": sshx.HostKeyStrict, "ask": sshx.HostKeyStrict,
+	"accept-new": sshx.HostKeyAcceptNew, "off": sshx.HostKeyOff, "no": sshx.HostKeyOff,
 }
 
 // SSHConfig validates the flags and turns them into sshx options.
 func (o *SSHOptions) SSHConfig(f *Factory) (sshx.Options, error) {
 	var opts sshx.Options
-	switch o.HostKeyCheck {
-	case "", "strict", "accept-new", "off":
-	default:
-		return opts, Usagef("invalid --host-key-check %q: use strict, accept-new or off", o.HostKeyCheck)
+	policy, ok := hostKeyPolicies[strings.ToLower(o.HostKeyCheck)]
+	if !ok {
+		return opts, UsageWithHint(fmt.Errorf("invalid --host-key-check %q", o.HostKeyCheck),
+			"use strict, accept-new or off (or OpenSSH's yes, ask, no)")
 	}
 	if o.Port < 0 || o.Port > 65535 {
 		return opts, Usagef("invalid --ssh-port %d: use a port from 1 to 65535", o.Port)
@@ -59,7 +69,7 @@ func (o *SSHOptions) SSHConfig(f *Factory) (sshx.Options, error) {
 		IdentityFiles:  o.Identities,
 		ConfigFile:     o.ConfigFile,
 		KnownHostsFile: o.KnownHosts,
-		HostKeyCheck:   sshx.HostKeyPolicy(o.HostKeyCheck),
+		HostKeyCheck:   policy,
 		ConnectTimeout: o.ConnectTimeout,
 		HomeDir:        home,
 	}

@@ -297,8 +297,20 @@ func (c *Client) v4AllHosts(ctx context.Context, version string, selected []Clus
 	return out, nil
 }
 
-// isPCHostList is the 400 a PC answers when asked for the hosts of its own cluster entry.
+// isPCHostList is the answer a PC gives when asked for the hosts of its own cluster entry:
+// error code CLU-10008, recorded with status 400 but recognised by the code whatever the
+// status, since the code is what names the case.
 func isPCHostList(err error) bool {
 	var se *statusError
-	return errors.As(err, &se) && se.status == http.StatusBadRequest && strings.Contains(se.message, "CLU-10008")
+	var srv *ServerError
+	switch {
+	case errors.As(err, &se):
+		return strings.Contains(se.message, pcHostListCode)
+	case errors.As(err, &srv):
+		return strings.Contains(srv.Message, pcHostListCode)
+	}
+	return false
 }
+
+// pcHostListCode is v4's "Host list api is not supported on PC cluster uuid".
+const pcHostListCode = "CLU-10008"

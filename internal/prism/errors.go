@@ -135,7 +135,7 @@ func (e *ServerError) Error() string {
 
 // Hint suggests waiting for a busy server.
 func (e *ServerError) Hint() string {
-	if e.Status >= 500 || e.Status == 429 {
+	if e.Status >= 500 || retryable(e.Status) {
 		return "Prism is busy or failing; try again in a minute"
 	}
 	return ""

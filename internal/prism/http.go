@@ -21,8 +21,18 @@ import (
 // maxBody bounds what is read from one response; real host lists are large but not this large.
 const maxBody = 64 << 20
 
-// maxRetries is how many times a 429/503/504 is retried.
+// maxRetries is how many times a busy answer is retried.
 const maxRetries = 2
+
+// retryable are the statuses of a busy or slow server that are worth asking again, as the
+// v4 SDK does (API.md §5): 408, 429, 503, 504.
+func retryable(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
 
 // statusError is a non-2xx answer before it is given a type; the API-selection logic looks
 // at 404s before they become errors a user sees.
@@ -71,8 +81,7 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 			basic = true
 			c.basicAlways.Store(true)
 			continue
-		case (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable ||
-			status == http.StatusGatewayTimeout) && attempt < maxRetries:
+		case retryable(status) && attempt < maxRetries:
 			d := wait << attempt
 			if ra, err := strconv.Atoi(hdr.Get("Retry-After")); err == nil && ra >= 0 && time.Duration(ra)*time.Second < 5*time.Second {
 				d = max(d, time.Duration(ra)*time.Second)

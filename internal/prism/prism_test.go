@@ -454,7 +454,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestRetriesBusyServer(t *testing.T) {
-	sim, c := start(t, prismsim.Options{Fail: map[string][]int{v4Clusters: {503, 429}, v4AlphaHosts: {504}}}, nil)
+	sim, c := start(t, prismsim.Options{Fail: map[string][]int{v4Clusters: {503, 429}, v4AlphaHosts: {504, 408}}}, nil)
 	cvms, err := c.ListCVMs(context.Background(), nil)
 	if err != nil {
 		t.Fatalf("ListCVMs: %v", err)
@@ -464,6 +464,29 @@ func TestRetriesBusyServer(t *testing.T) {
 	}
 	if n := sim.Count(v4Clusters); n != 3 {
 		t.Errorf("clusters called %d times, want 3 (two retries)", n)
+	}
+	if n := sim.Count(v4AlphaHosts); n != 3 {
+		t.Errorf("alpha's hosts called %d times, want 3 (a 504 and a 408 retried)", n)
+	}
+}
+
+// A PC whose own cluster entry slips through the function filter answers CLU-10008 for its
+// hosts; the code names the case, whatever HTTP status comes with it.
+func TestPCHostListRefusalWhateverTheStatus(t *testing.T) {
+	for _, status := range []int{400, 404, 500} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			sim, c := start(t, prismsim.Options{APIs: prismsim.V4, PCWithoutFunction: true, PCHostsStatus: status}, nil)
+			inv, err := c.Inventory(context.Background(), nil)
+			if err != nil {
+				t.Fatalf("Inventory: %v", err)
+			}
+			if got := rows(inv.CVMs); !reflect.DeepEqual(got, pcRows) {
+				t.Errorf("CVMs =\n%v\nwant\n%v", got, pcRows)
+			}
+			if sim.Count(v4PCHosts) != 1 {
+				t.Errorf("the PC's hosts were asked %d times, want 1 (the test needs the refusal)", sim.Count(v4PCHosts))
+			}
+		})
 	}
 }
 

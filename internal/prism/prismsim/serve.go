@@ -41,7 +41,11 @@ func (s *Sim) serveV4(r *http.Request) (int, any) {
 	} else {
 		id := parts[3]
 		if id == s.w.pcUUID && s.opts.Mode == PC {
-			return 0, s.exchangeWith("v4-error-pc-cluster-hosts.json", "7c1e2a40-5b3d-4f6e-9a8b-0c1d2e3f4a50", id)
+			ex := s.exchangeWith("v4-error-pc-cluster-hosts.json", "7c1e2a40-5b3d-4f6e-9a8b-0c1d2e3f4a50", id)
+			if s.opts.PCHostsStatus != 0 {
+				ex.Status = s.opts.PCHostsStatus
+			}
+			return 0, ex
 		}
 		hosts, ok := s.w.v4Hosts[id]
 		if !ok || (s.opts.Mode == PE && id != s.w.peUUID) {

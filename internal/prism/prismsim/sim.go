@@ -56,6 +56,13 @@ type Options struct {
 	// themselves: no name, no cluster reference, the PC's IP as controller_vm.ip.
 	V3PCPseudoHost bool
 
+	// PCWithoutFunction leaves clusterFunction out of the PC's own v4 cluster entry, so a
+	// client can no longer tell it from an AOS cluster by function and asks it for hosts.
+	PCWithoutFunction bool
+	// PCHostsStatus is the HTTP status of the CLU-10008 answer to the PC's own host list
+	// (default 400, the recorded fixture's; the real status was not recorded).
+	PCHostsStatus int
+
 	Username, Password string // default DefaultUsername / DefaultPassword
 
 	// Forbidden answers 403 to every authenticated call.
@@ -112,6 +119,13 @@ func New(opts Options) *Sim {
 			"status":   obj{"state": "COMPLETE", "resources": obj{"serial_number": "ZMPC0001", "controller_vm": obj{"ip": "10.20.0.10"}}},
 			"spec":     obj{"resources": obj{}},
 		})
+	}
+	if opts.PCWithoutFunction {
+		for _, c := range w.v4Clusters {
+			if c["extId"] == w.pcUUID {
+				delete(c["config"].(obj), "clusterFunction")
+			}
+		}
 	}
 	if opts.RewriteAddress != nil {
 		w.rewriteCVMAddresses(opts.RewriteAddress)

@@ -24,9 +24,10 @@ const (
 	StateUnknown          = "unknown"           // Prism gives no state, or one this version does not know
 )
 
-// States is every value State takes, in the order of docs/prism-states.md.
-var States = []string{StateNormal, StateMaintenance, StateHostMaintenance, StateHAFailover, StateHAHealing,
-	StateHAReserved, StateHostDisconnected, StateBeingRemoved, StateNew, StatePreprotected, StateUnknown}
+// States is every value State takes, in the order cvmState tries them (the first that
+// applies wins), as docs/prism-states.md and list-cvms --help list them.
+var States = []string{StateBeingRemoved, StateMaintenance, StateHostMaintenance, StateHAFailover, StateHAHealing,
+	StateHAReserved, StateHostDisconnected, StateNew, StatePreprotected, StateUnknown, StateNormal}
 
 // Host types, as v2 host_type, v3 status.resources.host_type and v4 hostType spell them.
 const (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,7 +89,7 @@ func TestStatesPerAPIFamily(t *testing.T) {
 					t.Errorf("State = %q, want %q (node %q, hypervisor %q, connection %q, maintenance %q)",
 						cvm.State, want, cvm.NodeStatus, cvm.HypervisorState, cvm.ConnectionState, cvm.MaintenanceState)
 				}
-				if !slicesContains(prism.States, cvm.State) {
+				if !slices.Contains(prism.States, cvm.State) {
 					t.Errorf("State %q is not one of the documented states %v", cvm.State, prism.States)
 				}
 				if fam.name == "v4" {
@@ -108,15 +109,6 @@ func TestStatesPerAPIFamily(t *testing.T) {
 			})
 		}
 	}
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Compute-only is told by the host type, never by a missing address.

@@ -29,11 +29,10 @@ const (
 var States = []string{StateBeingRemoved, StateMaintenance, StateHostMaintenance, StateHAFailover, StateHAHealing,
 	StateHAReserved, StateHostDisconnected, StateNew, StatePreprotected, StateUnknown, StateNormal}
 
-// Host types, as v2 host_type, v3 status.resources.host_type and v4 hostType spell them.
-const (
-	hostTypeHyperConverged = "HYPER_CONVERGED"
-	hostTypeComputeOnly    = "COMPUTE_ONLY"
-)
+// hostTypeComputeOnly is a host without a CVM, as v2 host_type, v3
+// status.resources.host_type and v4 hostType spell it (the others: HYPER_CONVERGED,
+// STORAGE_ONLY).
+const hostTypeComputeOnly = "COMPUTE_ONLY"
 
 // rawHost is a host as one API family described it, before anything of it is checked.
 type rawHost struct {

@@ -1,6 +1,7 @@
 package prism
 
 import (
+	"net/http"
 	"strconv"
 	"sync/atomic"
 )
@@ -104,4 +105,50 @@ func sizeOf(n int64) string {
 		return strconv.FormatInt(n>>20, 10) + " MiB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// pageReader is how one API family pages a list: get fetches page n (0 first), decode
+// turns its body into entities and tells whether more pages follow, given the page's
+// number and how many entities the walk holds so far.
+type pageReader[T any] struct {
+	get    func(page int) ([]byte, http.Header, error)
+	decode func(data []byte) (items []T, more func(page, entities int) bool, err error)
+	key    func(T) string
+	hosts  bool // count the entities against the inventory's hosts too
+}
+
+// read walks the pages, handing each new entity to each, until a page adds nothing new,
+// the family says there is no more, or a bound is passed.
+func (r pageReader[T]) read(w *walk, each func(T)) error {
+	add := w.add
+	if r.hosts {
+		add = w.addHost
+	}
+	for page := 0; ; page++ {
+		data, hdr, err := r.get(page)
+		if err != nil {
+			return err
+		}
+		if err := w.page(len(data)); err != nil {
+			return err
+		}
+		items, more, err := r.decode(data)
+		if err != nil {
+			return &ProtocolError{Address: w.c.address, Endpoint: w.endpoint, Detail: contentDetail(err, hdr)}
+		}
+		added := 0
+		for _, item := range items {
+			isNew, err := add(r.key(item))
+			if err != nil {
+				return err
+			}
+			if isNew {
+				added++
+				each(item)
+			}
+		}
+		if added == 0 || !more(page, w.entities) {
+			return nil
+		}
+	}
 }

@@ -90,44 +90,26 @@ func (c *Client) v2Hosts(ctx context.Context, b *budget) ([]rawHost, error) {
 	if count <= 0 {
 		count = 100
 	}
-	w := c.newWalk(b, "GET "+v2Base+"/hosts")
 	var out []rawHost
-	for page := 1; ; page++ {
-		q := url.Values{"count": {strconv.Itoa(count)}, "page": {strconv.Itoa(page)}}
-		data, hdr, err := c.fetch(ctx, http.MethodGet, v2Base+"/hosts", q, nil)
-		if err != nil {
-			return nil, err
-		}
-		if err := w.page(len(data)); err != nil {
-			return nil, err
-		}
-		p, err := parseV2Hosts(data)
-		if err != nil {
-			return nil, &ProtocolError{Address: c.address, Endpoint: w.endpoint, Detail: contentDetail(err, hdr)}
-		}
-		added := 0
-		for _, h := range p.Entities {
-			isNew, err := w.addHost(h.UUID)
-			if err != nil {
-				return nil, err
-			}
-			if isNew {
-				added++
-				out = append(out, h.raw(clusterUUID))
-			}
-		}
-		if added == 0 {
-			break
-		}
-		m := p.Metadata
-		if m.TotalEntities > 0 && (m.EndIndex >= m.TotalEntities || w.entities >= m.TotalEntities) {
-			break
-		}
-		if m.TotalEntities <= 0 && len(p.Entities) < count {
-			break
-		}
-	}
-	return out, nil
+	err := pageReader[v2Host]{
+		get: func(page int) ([]byte, http.Header, error) {
+			q := url.Values{"count": {strconv.Itoa(count)}, "page": {strconv.Itoa(page + 1)}} // v2 counts from 1
+			return c.fetch(ctx, http.MethodGet, v2Base+"/hosts", q, nil)
+		},
+		decode: func(data []byte) ([]v2Host, func(int, int) bool, error) {
+			p, err := parseV2Hosts(data)
+			m := p.Metadata
+			return p.Entities, func(_, entities int) bool {
+				if m.TotalEntities > 0 {
+					return m.EndIndex < m.TotalEntities && entities < m.TotalEntities
+				}
+				return len(p.Entities) >= count
+			}, err
+		},
+		key:   func(h v2Host) string { return h.UUID },
+		hosts: true,
+	}.read(c.newWalk(b, "GET "+v2Base+"/hosts"), func(h v2Host) { out = append(out, h.raw(clusterUUID)) })
+	return out, err
 }
 
 // raw is the host as the other families see it. v2 has no CVM maintenance field:

@@ -129,46 +129,22 @@ func v3Pages[T any](ctx context.Context, c *Client, b *budget, path, kind string
 	if length <= 0 || length > 500 {
 		length = 500
 	}
-	w := c.newWalk(b, "POST "+v3Base+path)
-	add := w.add
-	if hosts {
-		add = w.addHost
-	}
 	offset := 0
-	for {
-		req := v3ListRequest{Kind: kind, Length: length, Offset: offset}
-		data, hdr, err := c.fetch(ctx, http.MethodPost, v3Base+path, nil, req)
-		if err != nil {
-			return err
-		}
-		if err := w.page(len(data)); err != nil {
-			return err
-		}
-		p, err := parseV3Page[T](data)
-		if err != nil {
-			return &ProtocolError{Address: c.address, Endpoint: w.endpoint, Detail: contentDetail(err, hdr)}
-		}
-		added := 0
-		for _, e := range p.Entities {
-			isNew, err := add(key(e))
-			if err != nil {
-				return err
-			}
-			if isNew {
-				added++
-				each(e)
-			}
-		}
-		if added == 0 {
-			return nil
-		}
-		offset += len(p.Entities)
-		if total := p.Metadata.TotalMatches; total != nil {
-			if w.entities >= *total {
-				return nil
-			}
-		} else if len(p.Entities) < length {
-			return nil
-		}
-	}
+	return pageReader[T]{
+		get: func(int) ([]byte, http.Header, error) {
+			return c.fetch(ctx, http.MethodPost, v3Base+path, nil, v3ListRequest{Kind: kind, Length: length, Offset: offset})
+		},
+		decode: func(data []byte) ([]T, func(int, int) bool, error) {
+			p, err := parseV3Page[T](data)
+			offset += len(p.Entities)
+			return p.Entities, func(_, entities int) bool {
+				if total := p.Metadata.TotalMatches; total != nil {
+					return entities < *total
+				}
+				return len(p.Entities) >= length
+			}, err
+		},
+		key:   key,
+		hosts: hosts,
+	}.read(c.newWalk(b, "POST "+v3Base+path), each)
 }

@@ -231,44 +231,21 @@ func v4Pages[T any](ctx context.Context, c *Client, b *budget, path string, host
 	if limit <= 0 || limit > 100 {
 		limit = 100
 	}
-	w := c.newWalk(b, "GET "+path)
-	add := w.add
-	if hosts {
-		add = w.addHost
-	}
-	for page := 0; ; page++ {
-		q := url.Values{"$page": {strconv.Itoa(page)}, "$limit": {strconv.Itoa(limit)}}
-		data, hdr, err := c.fetch(ctx, http.MethodGet, path, q, nil)
-		if err != nil {
-			return err
-		}
-		if err := w.page(len(data)); err != nil {
-			return err
-		}
-		p, err := parseV4Page[T](data)
-		if err != nil {
-			return &ProtocolError{Address: c.address, Endpoint: w.endpoint, Detail: contentDetail(err, hdr)}
-		}
-		added := 0
-		for _, item := range p.Data {
-			isNew, err := add(key(item))
-			if err != nil {
-				return err
-			}
-			if isNew {
-				added++
-				each(item)
-			}
-		}
-		if added == 0 {
-			return nil
-		}
-		total := p.Metadata.TotalAvailableResults
-		more := p.Metadata.hasNext() || (total != nil && (page+1)*limit < *total)
-		if !more {
-			return nil
-		}
-	}
+	return pageReader[T]{
+		get: func(page int) ([]byte, http.Header, error) {
+			q := url.Values{"$page": {strconv.Itoa(page)}, "$limit": {strconv.Itoa(limit)}}
+			return c.fetch(ctx, http.MethodGet, path, q, nil)
+		},
+		decode: func(data []byte) ([]T, func(int, int) bool, error) {
+			p, err := parseV4Page[T](data)
+			return p.Data, func(page, _ int) bool {
+				total := p.Metadata.TotalAvailableResults
+				return p.Metadata.hasNext() || (total != nil && (page+1)*limit < *total)
+			}, err
+		},
+		key:   key,
+		hosts: hosts,
+	}.read(c.newWalk(b, "GET "+path), each)
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }

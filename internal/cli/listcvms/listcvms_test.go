@@ -187,24 +187,8 @@ func TestControlCharactersStayInTheirField(t *testing.T) {
 
 // Through the command, against the simulator.
 func TestListCVMsAgainstPrism(t *testing.T) {
-	sim := prismsim.New(prismsim.Options{})
-	srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, srv.CAPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) (string, string, error) {
-		ios, _, stdout, stderr := iostreams.Test()
-		f := &cmdutil.Factory{IOStreams: ios, Now: func() time.Time { return time.Unix(1790000000, 0) },
-			Getenv:   func(k string) string { return map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}[k] },
-			CacheDir: func() (string, error) { return "", errors.New("no cache in tests") }}
-		cmd := NewCmdListCVMs(f, nil)
-		cmd.SetArgs(append([]string{"--prism", srv.Addr, "--ca-cert", ca}, args...))
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		err := cmd.ExecuteContext(context.Background())
-		return stdout.String(), stderr.String(), err
-	}
+	srv, _ := prismsim.StartTLS(t, prismsim.New(prismsim.Options{}), "127.0.0.1:0")
+	run := func(args ...string) (string, string, error) { return listAgainst(t, srv, args...) }
 
 	out, errOut, err := run("--cluster", "alpha-pe01", "--cluster", "bravo-pe02", "-o", "address")
 	if err != nil {

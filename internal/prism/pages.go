@@ -8,7 +8,7 @@ import (
 
 // Paged lists are bounded: a Prism that always says there is more, repeats a page or
 // sends pages of ever new entities must not keep cvmtail reading. The bounds are far above
-// any real Prism. A Prism Central runs at most 25,000 VMs (scale-out, pc.2022+); at even
+// any real Prism. A scale-out Prism Central manages at most 25,000 powered-on VMs; at even
 // 10 VMs a host that is 2,500 hosts, a quarter of maxHosts. A host entity is a few KiB,
 // so all the hosts of the largest Prism Central are tens of MiB, far below maxListBytes.
 const (

@@ -18,8 +18,10 @@ import (
 const cacheTTL = 5 * time.Minute
 
 // cacheVersion 2: the key holds the TLS settings; a version-1 entry does not say whether it
-// was fetched with --insecure, so it is never used.
-const cacheVersion = 2
+// was fetched with --insecure, so it is never used. 3: a CVM's state tells the CVM's
+// maintenance from its host's, names are made safe and unique, NAT addresses are kept, and
+// the notices of the listing are kept to be shown again.
+const cacheVersion = 3
 
 // cacheKey is what a cached list answers for: everything that changes the answer or how
 // far it can be trusted. The password is never part of it, nor of anything written.
@@ -39,11 +41,14 @@ type cacheEntry struct {
 	SavedAt time.Time `json:"saved_at"`
 	// Complete is false for an entry that only records the cluster names (for completion)
 	// after a PC with several clusters was asked without --cluster.
-	Complete    bool        `json:"complete"`
-	API         string      `json:"api,omitempty"`
-	Known       []string    `json:"known_clusters"`
-	ComputeOnly []string    `json:"compute_only"`
-	CVMs        []prism.CVM `json:"cvms"`
+	Complete    bool           `json:"complete"`
+	API         string         `json:"api,omitempty"`
+	Known       []string       `json:"known_clusters"`
+	ComputeOnly []string       `json:"compute_only"`
+	Notices     []prism.Notice `json:"notices,omitempty"`
+	CVMs        []prism.CVM    `json:"cvms"`
+
+	failed int // clusters whose hosts could not be listed: such an entry is never saved
 }
 
 func (k cacheKey) file(dir string) string {

@@ -178,6 +178,14 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 				drop("host-key-check", hostKeyPolicies[strings.ToLower(c.HostKeyCheck)] != sshx.HostKeyStrict)
 			}
 		}
+		// NAT belongs to how the context's CVMs are reached, not another Prism's.
+		if !set("use-nat") && c.UseNAT {
+			if ownTargets {
+				s.UseNAT = true
+			} else {
+				drop("use-nat", true)
+			}
+		}
 		if !set("connect-timeout") && c.ConnectTimeout != "" {
 			d, err := time.ParseDuration(c.ConnectTimeout)
 			if err != nil || d <= 0 {

@@ -18,21 +18,24 @@ import (
 const prismTimeout = 30 * time.Second
 
 // resolvePrism resolves CVMs through Prism (or its cache) and keeps those named by --cvm.
+// Clusters whose hosts could not be listed were reported; the others' CVMs are used.
 func resolvePrism(ctx context.Context, f *Factory, o *TargetOptions, cvms []string) ([]Target, error) {
-	list, err := prismCVMs(ctx, f, o, cvms)
+	list, _, err := prismCVMs(ctx, f, o, cvms)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Target, 0, len(list))
 	for _, c := range list {
-		out = append(out, Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State})
+		out = append(out, Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State,
+			NATAddress: c.NATAddress, NATPort: c.NATPort})
 	}
 	return out, nil
 }
 
 // PrismCVMs is ResolveTargets for commands that show everything Prism knows of each CVM
 // (list-cvms): the CVMs of the selected clusters, filtered by --cvm. o.Prism (or
-// CVMTAIL_PRISM) must be set.
+// CVMTAIL_PRISM) must be set. When some clusters' hosts could not be listed (reported on
+// stderr), the others' CVMs come with a *SilentError of ExitPartial.
 func PrismCVMs(ctx context.Context, f *Factory, o *TargetOptions) ([]prism.CVM, error) {
 	if o.Prism == "" {
 		o.Prism = getenv(f, "CVMTAIL_PRISM")
@@ -40,13 +43,19 @@ func PrismCVMs(ctx context.Context, f *Factory, o *TargetOptions) ([]prism.CVM, 
 	if o.Prism == "" {
 		return nil, UsageWithHint(errors.New("no Prism address given"), "name it with --prism HOST or CVMTAIL_PRISM")
 	}
-	return prismCVMs(ctx, f, o, splitList(o.CVMs))
+	list, failed, err := prismCVMs(ctx, f, o, splitList(o.CVMs))
+	if err == nil && failed > 0 {
+		err = &SilentError{Code: ExitPartial}
+	}
+	return list, err
 }
 
-func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string) ([]prism.CVM, error) {
+// prismCVMs resolves the CVMs and reports on stderr what was left out; failed is how many
+// clusters could not be listed.
+func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string) (list []prism.CVM, failed int, err error) {
 	addr, err := prism.NormalizeAddress(o.Prism)
 	if err != nil {
-		return nil, UsageWithHint(fmt.Errorf("invalid --prism: %w", err), "give HOST or HOST:PORT, e.g. --prism 10.1.1.10")
+		return nil, 0, UsageWithHint(fmt.Errorf("invalid --prism: %w", err), "give HOST or HOST:PORT, e.g. --prism 10.1.1.10")
 	}
 	user := o.Username
 	if user == "" {
@@ -63,14 +72,14 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 	}
 	trust, err := tlsTrust(o)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	key := cacheKey{Prism: addr, User: user, Clusters: clusters, TLS: trust}
 	// The settings are checked before the cache is used: a cached list must not hide a
 	// missing password file or a broken CA bundle until it expires.
 	password, err := knownPassword(f, o, key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 
 	var entry *cacheEntry
@@ -80,24 +89,31 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 	fromCache := entry != nil
 	if !fromCache {
 		if entry, err = askPrism(ctx, f, o, key, password); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	list, err := filterCVMs(entry.CVMs, want, addr)
+	list, err = filterCVMs(entry.CVMs, want, addr)
 	if err != nil && fromCache {
 		// A CVM the cached list does not know may have been added since: ask Prism.
 		if entry, err = askPrism(ctx, f, o, key, password); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		list, err = filterCVMs(entry.CVMs, want, addr)
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if n := len(entry.ComputeOnly); n > 0 {
 		_, _ = fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: skipped %d compute-only host(s) without a CVM\n", n)
 	}
-	return list, nil
+	// Each notice was made by the prism package with every value from Prism escaped.
+	for _, n := range entry.Notices {
+		_, _ = fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: %s\n", n.Message)
+		if n.Hint != "" {
+			_, _ = fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: hint: %s\n", n.Hint)
+		}
+	}
+	return list, entry.failed, nil
 }
 
 // tlsTrust says how Prism's certificate is checked, for the cache key, and checks that a
@@ -182,11 +198,14 @@ func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheK
 	}
 	known, _ := client.ListClusters(ctx) // already in hand: no second request
 	entry := &cacheEntry{cacheKey: key, Complete: true, API: inv.API, Known: clusterNames(known),
-		CVMs: inv.CVMs, ComputeOnly: inv.ComputeOnly}
+		CVMs: inv.CVMs, ComputeOnly: inv.ComputeOnly, Notices: inv.Notices, failed: len(inv.Failed)}
 	if entry.CVMs == nil {
 		entry.CVMs = []prism.CVM{}
 	}
-	saveCache(f, entry)
+	// A list with clusters missing is not kept: the next run asks for them again.
+	if entry.failed == 0 {
+		saveCache(f, entry)
+	}
 	return entry, nil
 }
 
@@ -252,7 +271,8 @@ func prismError(err error) error {
 	return &NothingDoneError{Err: err, Hint: HintOf(err)}
 }
 
-// filterCVMs keeps the CVMs named by --cvm (CVM IP, host name or CVM name), in Prism's order.
+// filterCVMs keeps the CVMs named by --cvm (CVM IP, host name, or CVM name as shown or as
+// Prism gave it), in Prism's order.
 func filterCVMs(all []prism.CVM, want []string, addr string) ([]prism.CVM, error) {
 	if len(want) == 0 {
 		return all, nil
@@ -261,7 +281,7 @@ func filterCVMs(all []prism.CVM, want []string, addr string) ([]prism.CVM, error
 	for _, w := range want {
 		found := false
 		for i, c := range all {
-			if c.Address == w || strings.EqualFold(c.Host, w) || strings.EqualFold(c.Name, w) {
+			if c.Address == w || strings.EqualFold(c.Host, w) || strings.EqualFold(c.Name, w) || strings.EqualFold(c.RawName, w) {
 				keep[i], found = true, true
 			}
 		}

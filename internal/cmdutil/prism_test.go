@@ -525,3 +525,43 @@ func TestCtrlCAtThePromptCancels(t *testing.T) {
 		t.Errorf("err = %v after %d requests, want context.Canceled before any", err, e.sim.Total())
 	}
 }
+
+// What was left out is said on every run, cached or not; a list with a cluster missing
+// is never cached, so the next run asks for it again.
+func TestNoticesAndPartialLists(t *testing.T) {
+	ctx := context.Background()
+	e := newPrismEnv(t, prismsim.Options{Fail: map[string][]int{
+		"/api/clustermgmt/v4.0/config/clusters/00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02/hosts": {500}}})
+	e.sim.SetHostState("NTNX-21AB0001-B", prismsim.HostState{CVMAddress: "-x"})
+	both := clusters("alpha-pe01", "bravo-pe02")
+
+	got, err := ResolveTargets(ctx, e.f, e.opts(both))
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ResolveTargets = %+v, %v; want alpha's two good CVMs", got, err)
+	}
+	if !strings.Contains(e.stderr.String(), "cvmtail: cluster bravo-pe02: its CVMs are left out: ") {
+		t.Errorf("stderr %q: want bravo's failure", e.stderr.String())
+	}
+	calls := e.sim.Total()
+	got, err = ResolveTargets(ctx, e.f, e.opts(both))
+	if err != nil || len(got) != 3 || e.sim.Total() == calls {
+		t.Fatalf("second run: %d CVMs, %v, %d requests; want bravo asked again and found", len(got), err, e.sim.Total()-calls)
+	}
+	calls = e.sim.Total()
+	if _, err := PrismCVMs(ctx, e.f, e.opts(both)); err != nil || e.sim.Total() != calls {
+		t.Fatalf("third run: %v, %d requests; want the complete list from the cache", err, e.sim.Total()-calls)
+	}
+	skipped := `cvmtail: cluster alpha-pe01: host NTNX-21AB0001-B: CVM address "-x" is not an IP address or host name: skipped`
+	if n := strings.Count(e.stderr.String(), skipped); n != 3 {
+		t.Errorf("the skipped host was reported %d times over three runs, want 3:\n%s", n, e.stderr.String())
+	}
+}
+
+func TestPrismCVMsPartialExit(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{Fail: map[string][]int{
+		"/api/clustermgmt/v4.0/config/clusters/00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02/hosts": {500}}})
+	list, err := PrismCVMs(context.Background(), e.f, e.opts(clusters("alpha-pe01", "bravo-pe02")))
+	if ExitCode(err) != ExitPartial || len(list) != 3 {
+		t.Errorf("PrismCVMs = %d CVMs, exit %d; want alpha's 3 and exit 1", len(list), ExitCode(err))
+	}
+}

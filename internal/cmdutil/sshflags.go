@@ -1,7 +1,10 @@
 package cmdutil
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +22,7 @@ type SSHOptions struct {
 	KnownHosts     string
 	HostKeyCheck   string
 	ConnectTimeout time.Duration
+	UseNAT         bool // --use-nat: see UseNAT
 }
 
 // AddSSHFlags registers the SSH flags on cmd.
@@ -31,6 +35,7 @@ func AddSSHFlags(cmd *cobra.Command, o *SSHOptions) {
 	fl.StringVar(&o.KnownHosts, "known-hosts", "", "known_hosts `FILE` (default ssh_config's UserKnownHostsFile, else ~/.ssh/known_hosts)")
 	fl.StringVar(&o.HostKeyCheck, "host-key-check", "", "host key policy: strict, accept-new or off, or as OpenSSH spells StrictHostKeyChecking: yes (strict), ask (strict: cvmtail never asks), no (off); default strict, or ssh_config's StrictHostKeyChecking. Keys are checked against the user's and the system's known_hosts, as OpenSSH does; off warns")
 	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, "give up connecting to a CVM after `D` (default 10s, or ssh_config's ConnectTimeout)")
+	fl.BoolVar(&o.UseNAT, "use-nat", false, "connect to each CVM at the NAT address and port Prism gives for it (list-cvms -o wide shows them); the port wins over --ssh-port")
 	_ = cmd.RegisterFlagCompletionFunc("host-key-check", cobra.FixedCompletions(
 		[]string{"strict\tunknown or changed keys are refused", "accept-new\trecord new keys, refuse changed ones", "off\tno host key check",
 			"yes\tas strict", "ask\tas strict", "no\tas off"},
@@ -78,4 +83,47 @@ func (o *SSHOptions) SSHConfig(f *Factory) (sshx.Options, error) {
 	}
 	opts.Warn = func(msg string) { fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: %s\n", msg) }
 	return opts, nil
+}
+
+// UseNAT points each target at the NAT address and port Prism gives for it (--use-nat):
+// Address becomes "host:port", or the bare NAT address when Prism gives no port, which
+// DialSSH dials. Name stays, so prefixes and capture directories do not change. A CVM
+// without a NAT address keeps its own, with a warning.
+func UseNAT(f *Factory, targets []Target) []Target {
+	out := make([]Target, len(targets))
+	var missing []string
+	for i, t := range targets {
+		out[i] = t
+		switch {
+		case t.NATAddress == "":
+			missing = append(missing, t.Name)
+		case t.NATPort == 0:
+			out[i].Address = t.NATAddress
+		default:
+			out[i].Address = net.JoinHostPort(t.NATAddress, strconv.Itoa(t.NATPort))
+		}
+	}
+	switch {
+	case len(missing) == 0:
+	case len(missing) == len(targets):
+		fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: --use-nat: no CVM has a NAT address in Prism: connecting to their own addresses")
+	default:
+		for _, name := range missing {
+			fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: warning: %s: --use-nat: no NAT address in Prism: connecting to its own address\n", name)
+		}
+	}
+	return out
+}
+
+// DialSSH dials a target's Address: "host:port" (a NAT address, see UseNAT) on that port,
+// anything else as ssh would (--ssh-port, ssh_config, 22).
+func DialSSH(d *sshx.Dialer) func(ctx context.Context, address string) (*sshx.Client, error) {
+	return func(ctx context.Context, address string) (*sshx.Client, error) {
+		if host, port, err := net.SplitHostPort(address); err == nil {
+			if p, err := strconv.Atoi(port); err == nil {
+				return d.DialPort(ctx, host, p)
+			}
+		}
+		return d.Dial(ctx, address)
+	}
 }

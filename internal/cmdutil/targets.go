@@ -14,6 +14,10 @@ type Target struct {
 	Address string // where to SSH (IP or host name)
 	Cluster string // cluster name, when known
 	State   string // CVM state from Prism ("normal", "maintenance", ...), when known
+	// NATAddress and NATPort are where Prism says the CVM is reached through NAT (NATPort
+	// 0: none given); --use-nat connects there (see UseNAT).
+	NATAddress string
+	NATPort    int
 }
 
 // TargetOptions are the flags that choose CVMs (CLI.md "Choosing CVMs").

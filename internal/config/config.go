@@ -45,6 +45,7 @@ type Context struct {
 	KnownHosts     string  `yaml:"known-hosts"`
 	HostKeyCheck   string  `yaml:"host-key-check"`
 	ConnectTimeout string  `yaml:"connect-timeout"`
+	UseNAT         bool    `yaml:"use-nat"` // SSH to each CVM's NAT address and port (--use-nat)
 }
 
 // File is the whole config file.

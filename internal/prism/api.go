@@ -3,6 +3,7 @@ package prism
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -41,8 +42,10 @@ func (c *Client) ListCVMs(ctx context.Context, clusters []string) ([]CVM, error)
 	return inv.CVMs, nil
 }
 
-// Inventory is ListCVMs with the API used, the selected clusters and the compute-only
-// hosts that were skipped.
+// Inventory is ListCVMs with the API used, the selected clusters, and what was left out:
+// compute-only hosts, hosts and addresses that failed their checks, unavailable clusters and
+// clusters whose hosts could not be listed. It fails only when no selected cluster could be
+// listed at all.
 func (c *Client) Inventory(ctx context.Context, clusters []string) (*Inventory, error) {
 	if err := c.discover(ctx); err != nil {
 		return nil, err
@@ -56,35 +59,68 @@ func (c *Client) Inventory(ctx context.Context, clusters []string) (*Inventory, 
 		return nil, err
 	}
 	inv := &Inventory{API: api, Clusters: selected}
-	var hosts []hostInfo
+	var listable, unavailable []Cluster
+	for _, cl := range selected {
+		if cl.Unavailable {
+			unavailable = append(unavailable, cl)
+			inv.Notices = append(inv.Notices, Notice{
+				Message: fmt.Sprintf("cluster %s is not available in Prism Central: its CVMs are left out", show(cl.Name)),
+				Hint:    (&UnavailableError{Clusters: []Cluster{cl}}).Hint()})
+			continue
+		}
+		listable = append(listable, cl)
+	}
+	if len(listable) == 0 && len(unavailable) > 0 {
+		return nil, &UnavailableError{Address: c.address, Clusters: unavailable}
+	}
+
+	b := &budget{}
+	var hosts []rawHost
+	failed := map[string]error{}
 	switch api {
 	case APIv2:
-		hosts, err = c.v2Hosts(ctx)
+		hosts, err = c.v2Hosts(ctx, b)
 	case APIv3:
-		hosts, err = c.v3Hosts(ctx)
+		hosts, err = c.v3Hosts(ctx, b)
 	default:
-		hosts, err = c.v4AllHosts(ctx, api, selected)
+		var notices []Notice
+		hosts, failed, notices, err = c.v4AllHosts(ctx, b, api, listable)
+		inv.Notices = append(inv.Notices, notices...)
 	}
 	if err != nil {
 		return nil, c.finalize(err)
 	}
 
 	order := map[string]int{}
-	for i, cl := range selected {
+	for i, cl := range listable {
 		order[cl.UUID] = i
+		if err, ok := failed[cl.UUID]; ok {
+			err = c.finalize(err)
+			inv.Failed = append(inv.Failed, cl.Name)
+			n := Notice{Message: fmt.Sprintf("cluster %s: its CVMs are left out: %v", show(cl.Name), err)}
+			var h interface{ Hint() string }
+			if errors.As(err, &h) {
+				n.Hint = h.Hint()
+			}
+			inv.Notices = append(inv.Notices, n)
+		}
+	}
+	if len(listable) > 0 && len(failed) == len(listable) {
+		return nil, c.finalize(failed[listable[0].UUID])
 	}
 	for _, h := range hosts {
 		i, ok := order[h.clusterUUID]
 		if !ok {
-			continue // another cluster, or the PC's own pseudo-host
+			continue // another cluster, or an unavailable one
 		}
-		if h.cvm.Address == "" {
-			inv.ComputeOnly = append(inv.ComputeOnly, h.cvm.Host)
-			continue
+		out := h.check(listable[i])
+		inv.Notices = append(inv.Notices, out.notices...)
+		switch {
+		case out.computeOnly:
+			inv.ComputeOnly = append(inv.ComputeOnly, bounded(h.name))
+		case out.ok:
+			inv.CVMs = append(inv.CVMs, out.cvm)
 		}
-		h.cvm.Cluster = selected[i].Name
-		h.cvm.ClusterUUID = selected[i].UUID
-		inv.CVMs = append(inv.CVMs, h.cvm)
 	}
 	sort.SliceStable(inv.CVMs, func(a, b int) bool {
 		oa, ob := order[inv.CVMs[a].ClusterUUID], order[inv.CVMs[b].ClusterUUID]
@@ -93,13 +129,8 @@ func (c *Client) Inventory(ctx context.Context, clusters []string) (*Inventory, 
 		}
 		return inv.CVMs[a].Host < inv.CVMs[b].Host
 	})
+	uniqueNames(inv.CVMs)
 	return inv, nil
-}
-
-// hostInfo is a host of any API family, already turned into a CVM (Address empty: no CVM).
-type hostInfo struct {
-	clusterUUID string
-	cvm         CVM
 }
 
 // discover finds the API family and lists the clusters, once per client.
@@ -112,8 +143,9 @@ func (c *Client) discover(ctx context.Context) error {
 	// v4FailedErr is a failing (5xx) v4 service: the older APIs are tried before giving up,
 	// since they are served by other services that may well be up.
 	var v4FailedErr error
+	b := &budget{}
 	for _, v := range v4Versions {
-		clusters, err := c.v4Clusters(ctx, v)
+		clusters, err := c.v4Clusters(ctx, b, v)
 		if err == nil {
 			c.api, c.clusters = v, clusters
 			return nil
@@ -129,7 +161,7 @@ func (c *Client) discover(ctx context.Context) error {
 	}
 	// No v4 clustermgmt: a Prism Central before pc.2023.3 serves v3; a Prism Element
 	// answers 404 to v3 list calls and serves v2.0.
-	clusters, err := c.v3Clusters(ctx)
+	clusters, err := c.v3Clusters(ctx, b)
 	if err == nil {
 		c.api, c.clusters = APIv3, clusters
 		return nil
@@ -240,25 +272,19 @@ func isAOSCluster(functions []string) bool {
 	return false
 }
 
-// cvmName derives the CVM's name from its host's by the NTNX-<block>-<pos>-CVM convention.
-func cvmName(host, address string) string {
-	if host == "" {
-		return address
-	}
-	return host + "-CVM"
-}
-
 // v4Parallel bounds the host lists asked for at once: a PC may manage dozens of clusters,
 // and one list per cluster in turn adds up.
 const v4Parallel = 4
 
 // v4AllHosts lists the hosts of every selected cluster, a few clusters at a time, keeping
-// the clusters' order.
-func (c *Client) v4AllHosts(ctx context.Context, version string, selected []Cluster) ([]hostInfo, error) {
-	ctx, cancel := context.WithCancel(ctx)
+// the clusters' order. A cluster whose hosts cannot be listed is in failed, by UUID, and
+// the others go on; err is only what ends them all: the inventory's bounds, or ctx.
+// Where v4.3's clusters/{extId}/cvms is served, each host's CVM gets its own name.
+func (c *Client) v4AllHosts(parent context.Context, b *budget, version string, selected []Cluster) (hosts []rawHost, failed map[string]error, notices []Notice, err error) {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	results := make([][]hostInfo, len(selected))
-	errs := make([]error, len(selected))
+	results := make([][]rawHost, len(selected))
+	errs, nameErrs := make([]error, len(selected)), make([]error, len(selected))
 	sem := make(chan struct{}, v4Parallel)
 	var wg sync.WaitGroup
 	for i, cl := range selected {
@@ -272,33 +298,105 @@ func (c *Client) v4AllHosts(ctx context.Context, version string, selected []Clus
 				return
 			}
 			defer func() { <-sem }()
-			results[i], errs[i] = c.v4Hosts(ctx, version, cl)
-			if errs[i] != nil && !isPCHostList(errs[i]) {
+			results[i], errs[i] = c.v4Hosts(ctx, b, version, cl)
+			if errs[i] == nil && version == v4Versions[0] {
+				if err := c.nameCVMs(ctx, b, cl, results[i]); err != nil {
+					// The names are a nicety: without them the hosts are still listed.
+					if errors.As(err, new(*TooLargeError)) || ctx.Err() != nil {
+						errs[i] = err
+					} else {
+						nameErrs[i] = err
+					}
+				}
+			}
+			var tooLarge *TooLargeError
+			if errors.As(errs[i], &tooLarge) {
 				cancel()
 			}
 		}()
 	}
 	wg.Wait()
-	var out []hostInfo
-	var firstErr error
-	for i := range selected {
-		switch err := errs[i]; {
-		case err == nil:
-			out = append(out, results[i]...)
-		case isPCHostList(err):
-			// A PC entry that slipped through the function filter: it has no hosts.
-		case firstErr == nil || errors.Is(firstErr, context.Canceled):
-			firstErr = err
+	for _, e := range errs {
+		var tooLarge *TooLargeError
+		if errors.As(e, &tooLarge) {
+			return nil, nil, nil, e
 		}
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if err := parent.Err(); err != nil {
+		return nil, nil, nil, err
 	}
-	return out, nil
+	failed = map[string]error{}
+	for i, cl := range selected {
+		switch e := errs[i]; {
+		case e == nil:
+			hosts = append(hosts, results[i]...)
+			if ne := nameErrs[i]; ne != nil {
+				notices = append(notices, Notice{Message: fmt.Sprintf("cluster %s: CVM names are derived from host names: %v",
+					show(cl.Name), c.finalize(ne))})
+			}
+		case isPCHostList(e):
+			// A PC entry that slipped through the function filter: it has no hosts.
+		default:
+			failed[cl.UUID] = e
+		}
+	}
+	return hosts, failed, notices, nil
 }
 
-// isPCHostList is the 400 a PC answers when asked for the hosts of its own cluster entry.
+// nameCVMs gives the hosts of cl their CVM's own name from v4.3's clusters/{extId}/cvms,
+// matched by node (the host's extId) or by address. Whether the Prism serves it at all is
+// found once, by the first cluster to ask while the others wait, so a Prism that does not
+// (404) costs one request per client; the names are then derived from the host names.
+func (c *Client) nameCVMs(ctx context.Context, b *budget, cl Cluster, hosts []rawHost) error {
+	if !c.cvmsKnown.Load() {
+		c.cvmsProbe.Lock()
+		defer c.cvmsProbe.Unlock()
+	}
+	if c.cvmsKnown.Load() && !c.cvmsServed.Load() {
+		return nil
+	}
+	cvms, served, err := c.v4CVMs(ctx, b, cl)
+	if err != nil {
+		return err
+	}
+	c.cvmsServed.Store(served)
+	c.cvmsKnown.Store(true)
+	byNode, byAddress := map[string]string{}, map[string]string{}
+	for _, v := range cvms {
+		if v.Name == "" {
+			continue
+		}
+		if v.NodeExtID != "" {
+			byNode[v.NodeExtID] = v.Name
+		}
+		if v.IPAddress != "" {
+			byAddress[string(v.IPAddress)] = v.Name
+		}
+	}
+	for i, h := range hosts {
+		if n, ok := byNode[h.key]; ok && h.key != "" {
+			hosts[i].cvmName = n
+		} else if n, ok := byAddress[h.cvmAddress]; ok && h.cvmAddress != "" {
+			hosts[i].cvmName = n
+		}
+	}
+	return nil
+}
+
+// isPCHostList is the answer a PC gives when asked for the hosts of its own cluster entry:
+// error code CLU-10008, recorded with status 400 but recognised by the code whatever the
+// status, since the code is what names the case.
 func isPCHostList(err error) bool {
 	var se *statusError
-	return errors.As(err, &se) && se.status == http.StatusBadRequest && strings.Contains(se.message, "CLU-10008")
+	var srv *ServerError
+	switch {
+	case errors.As(err, &se):
+		return strings.Contains(se.message, pcHostListCode)
+	case errors.As(err, &srv):
+		return strings.Contains(srv.Message, pcHostListCode)
+	}
+	return false
 }
+
+// pcHostListCode is v4's "Host list api is not supported on PC cluster uuid".
+const pcHostListCode = "CLU-10008"

@@ -114,7 +114,11 @@ func (e *NotFoundError) Hint() string {
 	if len(e.Known) == 0 {
 		return "this Prism manages no AOS cluster"
 	}
-	return "known clusters: " + strings.Join(e.Known, ", ")
+	names := make([]string, len(e.Known))
+	for i, n := range e.Known {
+		names[i] = show(n)
+	}
+	return "known clusters: " + strings.Join(names, ", ")
 }
 
 // ServerError is any other failure status (5xx, 429 after retries, an unexpected 4xx).
@@ -135,8 +139,49 @@ func (e *ServerError) Error() string {
 
 // Hint suggests waiting for a busy server.
 func (e *ServerError) Hint() string {
-	if e.Status >= 500 || e.Status == 429 {
+	if e.Status >= 500 || retryable(e.Status) {
 		return "Prism is busy or failing; try again in a minute"
 	}
 	return ""
+}
+
+// TooLargeError is an answer or a list beyond what any real Prism sends: a body over
+// maxBody, or a paged list past its bounds (pages.go). cvmtail stops there rather than
+// read without end, e.g. from a server whose every page says there is more.
+type TooLargeError struct {
+	Address  string
+	Endpoint string
+	Limit    string // what was passed, e.g. "200 pages"
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("prism %s: %s: more than %s: stopped", e.Address, e.Endpoint, e.Limit)
+}
+
+// Hint says what is normal and what to do.
+func (e *TooLargeError) Hint() string {
+	return "no real Prism sends that much; check that --prism names a Prism, or choose fewer clusters with --cluster"
+}
+
+// UnavailableError is a selection whose every cluster Prism Central reports as not
+// available: there is nothing to list.
+type UnavailableError struct {
+	Address  string
+	Clusters []Cluster
+}
+
+func (e *UnavailableError) Error() string {
+	names := make([]string, len(e.Clusters))
+	for i, c := range e.Clusters {
+		names[i] = show(c.Name)
+	}
+	return fmt.Sprintf("prism %s: cluster %s not available in Prism Central", e.Address, strings.Join(names, ", "))
+}
+
+// Hint names the way around Prism Central.
+func (e *UnavailableError) Hint() string {
+	if len(e.Clusters) == 1 && e.Clusters[0].Address != "" {
+		return "ask the cluster's own Prism Element: --prism " + e.Clusters[0].Address
+	}
+	return "ask each cluster's own Prism Element with --prism, or retry once Prism Central reaches it again"
 }

@@ -16,13 +16,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
-// maxBody bounds what is read from one response; real host lists are large but not this large.
+// maxBody bounds what is read from one response; real host lists are large but not this
+// large. A longer answer is an error, not a truncated body.
 const maxBody = 64 << 20
 
-// maxRetries is how many times a 429/503/504 is retried.
+// maxRetries is how many times a busy answer is retried.
 const maxRetries = 2
+
+// retryable are the statuses of a busy or slow server that are worth asking again, as the
+// v4 SDK does (API.md §5): 408, 429, 503, 504.
+func retryable(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
 
 // statusError is a non-2xx answer before it is given a type; the API-selection logic looks
 // at 404s before they become errors a user sees.
@@ -40,6 +53,18 @@ func (e *statusError) Error() string {
 // request sends one API call and decodes a 2xx JSON answer into out. Non-2xx answers come
 // back as *statusError (for 404 and 400) or as the typed errors of errors.go.
 func (c *Client) request(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	data, hdr, err := c.fetch(ctx, method, path, query, body)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(data, out); err != nil {
+		return &ProtocolError{Address: c.address, Endpoint: method + " " + path, Detail: contentDetail(err, hdr)}
+	}
+	return nil
+}
+
+// fetch sends one API call and returns the body of a 2xx answer, undecoded.
+func (c *Client) fetch(ctx context.Context, method, path string, query url.Values, body any) ([]byte, http.Header, error) {
 	endpoint := method + " " + path
 	u := c.baseURL + path
 	if len(query) > 0 {
@@ -49,7 +74,7 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 	if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 
@@ -61,7 +86,7 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 	for attempt := 0; ; attempt++ {
 		status, data, hdr, err := c.roundTrip(ctx, method, u, payload, basic)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		switch {
 		case status == http.StatusUnauthorized && !basic:
@@ -71,20 +96,22 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 			basic = true
 			c.basicAlways.Store(true)
 			continue
-		case (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable ||
-			status == http.StatusGatewayTimeout) && attempt < maxRetries:
+		case retryable(status) && attempt < maxRetries:
 			d := wait << attempt
 			if ra, err := strconv.Atoi(hdr.Get("Retry-After")); err == nil && ra >= 0 && time.Duration(ra)*time.Second < 5*time.Second {
 				d = max(d, time.Duration(ra)*time.Second)
 			}
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return nil, nil, ctx.Err()
 			case <-time.After(d):
 			}
 			continue
 		}
-		return c.decode(endpoint, status, hdr, data, out)
+		if err := c.answerError(endpoint, status, data); err != nil {
+			return nil, nil, err
+		}
+		return data, hdr, nil
 	}
 }
 
@@ -126,7 +153,11 @@ func (c *Client) roundTrip(ctx context.Context, method, u string, payload []byte
 		return 0, nil, nil, c.transportError(ctx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.limits.body+1))
+	if err == nil && int64(len(data)) > c.limits.body {
+		return 0, nil, nil, &TooLargeError{Address: c.address, Endpoint: method + " " + req.URL.Path,
+			Limit: sizeOf(c.limits.body) + " in one answer"}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, nil, nil, ctx.Err()
@@ -192,12 +223,10 @@ func isTimeout(err error) bool {
 	return errors.As(err, &te) && te.Timeout()
 }
 
-func (c *Client) decode(endpoint string, status int, hdr http.Header, data []byte, out any) error {
+// answerError is the error a non-2xx answer means, nil for a 2xx one.
+func (c *Client) answerError(endpoint string, status int, data []byte) error {
 	switch {
 	case status >= 200 && status < 300:
-		if err := decodeJSON(data, hdr, out); err != nil {
-			return &ProtocolError{Address: c.address, Endpoint: endpoint, Detail: err.Error()}
-		}
 		return nil
 	case status == http.StatusUnauthorized:
 		return &AuthError{Address: c.address}
@@ -209,17 +238,13 @@ func (c *Client) decode(endpoint string, status int, hdr http.Header, data []byt
 	return &ServerError{Address: c.address, Endpoint: endpoint, Status: status, Message: errorMessage(data)}
 }
 
-func decodeJSON(data []byte, hdr http.Header, out any) error {
+func decodeJSON(data []byte, out any) error {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return errors.New("empty body instead of JSON")
 	}
 	if trimmed[0] != '{' && trimmed[0] != '[' {
-		ct := hdr.Get("Content-Type")
-		if ct == "" {
-			ct = "not JSON"
-		}
-		return fmt.Errorf("body is %s, not JSON (starts %q)", ct, snippet(trimmed))
+		return fmt.Errorf("body is not JSON (starts %s)", strconv.Quote(snippet(trimmed)))
 	}
 	if err := json.Unmarshal(trimmed, out); err != nil {
 		var se *json.SyntaxError
@@ -229,6 +254,15 @@ func decodeJSON(data []byte, hdr http.Header, out any) error {
 		return fmt.Errorf("JSON of an unexpected shape: %v", err)
 	}
 	return nil
+}
+
+// contentDetail is a decoding error for a message, with the Content-Type when it was not
+// JSON's (an HTML login page, a proxy's error).
+func contentDetail(err error, hdr http.Header) string {
+	if ct := hdr.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
+		return fmt.Sprintf("%v; Content-Type %s", err, strconv.Quote(ct))
+	}
+	return err.Error()
 }
 
 func snippet(b []byte) string {
@@ -291,7 +325,19 @@ func errorMessage(data []byte) string {
 	}
 	msg = strings.TrimSuffix(strings.TrimSpace(msg), ".")
 	if len(msg) > 300 {
-		msg = msg[:300] + "..."
+		msg = strings.ToValidUTF8(msg[:300], "") + "..."
 	}
-	return msg
+	return escapeControls(msg)
+}
+
+// escapeControls shows control, non-printable and invalid bytes of a server's words as Go
+// escapes (\x1b, \u0085): a message from Prism must not drive the terminal it is shown on.
+func escapeControls(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || (r != ' ' && !unicode.IsPrint(r)) {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }

@@ -51,31 +51,66 @@ type Cluster struct {
 	Name    string
 	UUID    string
 	Address string // the cluster's virtual IP, when known
+	// Unavailable is a cluster Prism Central says it cannot reach now (v4
+	// config.isAvailable, v3 is_available false): its hosts are not listed.
+	Unavailable bool
 }
 
-// CVM is one Controller VM.
+// CVM is one Controller VM. Its JSON form is what the CVM cache holds.
 type CVM struct {
-	// Name is the CVM's name. The APIs used here do not return it (only v4.3's /cvms
-	// does), so it is derived from the host name by the Nutanix convention: host
-	// NTNX-<block>-<pos> runs CVM NTNX-<block>-<pos>-CVM.
-	Name              string `json:"name"`
-	Address           string `json:"address"` // the CVM's external IP: where to SSH
+	// Name is the CVM's name, made safe and unique (see uniqueNames): no '/', "..",
+	// control or space characters, and no two CVMs of one inventory with the same name,
+	// so that a name is one prefix and one capture directory. It is v4.3's own CVM name
+	// when Prism serves clusters/{id}/cvms, else derived from the host name by the
+	// Nutanix convention: host NTNX-<block>-<pos> runs CVM NTNX-<block>-<pos>-CVM.
+	Name string `json:"name"`
+	// RawName is the name before it was made safe and unique.
+	RawName string `json:"raw_name"`
+	// NameSource says where RawName came from: "prism" (the CVM's own name), "host" (the
+	// host name + "-CVM") or "address" (neither was known).
+	NameSource        string `json:"name_source"`
+	Address           string `json:"address"` // the CVM's external IP or host name: where to SSH
 	Cluster           string `json:"cluster"`
 	ClusterUUID       string `json:"cluster_uuid"`
 	Host              string `json:"host"`
+	HostType          string `json:"host_type"` // as Prism gave it: HYPER_CONVERGED, STORAGE_ONLY, ...
 	HypervisorAddress string `json:"hypervisor_address"`
-	// State is "normal", "maintenance", "host-maintenance", "being-removed" or "new".
-	State         string `json:"state"`
-	InMaintenance bool   `json:"in_maintenance"`
-	NodeStatus    string `json:"node_status"` // the raw node/host state from the API, e.g. "NORMAL"
+	// NATAddress and NATPort are where the CVM is reached through NAT, when Prism gives
+	// them (v2 service_vmnat_ip/port, v3 controller_vm.nat_ip/nat_port, v4
+	// controllerVm.natIp/natPort); NATPort 0 is none given.
+	NATAddress string `json:"nat_address"`
+	NATPort    int    `json:"nat_port"`
+	// State is one of the State* constants: a closed set (docs/prism-states.md).
+	State string `json:"state"`
+	// InMaintenance is the CVM's own maintenance mode; HostInMaintenance the host's.
+	InMaintenance     bool `json:"in_maintenance"`
+	HostInMaintenance bool `json:"host_in_maintenance"`
+	// The raw values State is made of, as the API gave them ("" when it gave none).
+	NodeStatus       string `json:"node_status"`       // v4 nodeStatus, v2 state
+	HypervisorState  string `json:"hypervisor_state"`  // v4 hypervisor.state, v2 hypervisor_state
+	ConnectionState  string `json:"connection_state"`  // acropolisConnectionState / acropolis_connection_state
+	MaintenanceState string `json:"maintenance_state"` // v4 maintenanceState (the host's)
 }
 
 // Inventory is what ListCVMs found, with what it left out.
 type Inventory struct {
 	API         string    // "v4.0", "v4.0.b2", "v4.0.b1", "v3" or "v2"
-	Clusters    []Cluster // the selected clusters
+	Clusters    []Cluster // the selected clusters, unavailable ones included
 	CVMs        []CVM
 	ComputeOnly []string // host names skipped because they run no CVM
+	// Notices are what a user should be told: hosts skipped for a missing or unusable
+	// CVM address, addresses not used, clusters left out. Each is one line.
+	Notices []Notice
+	// Failed are the clusters whose hosts could not be listed (each also has a Notice);
+	// the other clusters' CVMs are still in CVMs.
+	Failed []string
+}
+
+// Notice is one line about the inventory. Message is lower case and every value from
+// Prism in it is escaped, so it cannot drive a terminal.
+type Notice struct {
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
 }
 
 // Client talks to one Prism. It is safe for concurrent use.
@@ -85,8 +120,13 @@ type Client struct {
 	baseURL string
 	http    *http.Client
 	timeout time.Duration
+	limits  limits
 
 	basicAlways atomic.Bool // a cookie-only request was refused once
+	// Whether v4.3's clusters/{extId}/cvms is served, once known (see nameCVMs).
+	cvmsProbe  sync.Mutex
+	cvmsKnown  atomic.Bool
+	cvmsServed atomic.Bool
 
 	mu       sync.Mutex
 	api      string // detected family, "" until the first call
@@ -99,7 +139,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, address: addr, baseURL: "https://" + addr, timeout: cfg.Timeout}
+	c := &Client{cfg: cfg, address: addr, baseURL: "https://" + addr, timeout: cfg.Timeout, limits: defaultLimits}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}

@@ -52,7 +52,17 @@ var (
 		{"NTNX-21AB0003-A-CVM", "10.20.2.31", "bravo-pe02", bravoUUID, "NTNX-21AB0003-A", "10.20.2.21", "normal"},
 	}
 	pcRows = append(append([]row{}, alphaRows...), bravoRows...)
+	// v3 hosts carry no state: every CVM's is unknown.
+	v3Rows = withState(pcRows, prism.StateUnknown)
 )
+
+func withState(rows []row, state string) []row {
+	out := append([]row{}, rows...)
+	for i := range out {
+		out[i].State = state
+	}
+	return out
+}
 
 // start serves a simulator over HTTPS on loopback and returns a client that trusts it.
 func start(t *testing.T, opts prismsim.Options, mod func(*prism.Config)) (*prismsim.Sim, *prism.Client) {
@@ -122,7 +132,7 @@ func TestInventoryPerAPIFamily(t *testing.T) {
 			name:     "pc v3 only, hosts paged",
 			opts:     prismsim.Options{Mode: prismsim.PC, APIs: prismsim.V3},
 			pageSize: 2,
-			wantAPI:  "v3", want: pcRows,
+			wantAPI:  "v3", want: v3Rows,
 			wantCalls: map[string]int{v4Clusters: 1, "/api/clustermgmt/v4.0.b1/config/clusters": 1,
 				v3ClusterList: 2, v3HostList: 3, v2Cluster: 0},
 		},
@@ -130,19 +140,19 @@ func TestInventoryPerAPIFamily(t *testing.T) {
 			name:     "pc v3 only, hosts/list ignoring length",
 			opts:     prismsim.Options{Mode: prismsim.PC, APIs: prismsim.V3, V3HostsIgnoreLength: true},
 			pageSize: 2,
-			wantAPI:  "v3", want: pcRows,
+			wantAPI:  "v3", want: v3Rows,
 			wantCalls: map[string]int{v3HostList: 1},
 		},
 		{
 			name:    "pc v3 with its own pseudo-host in hosts/list",
 			opts:    prismsim.Options{Mode: prismsim.PC, APIs: prismsim.V3, V3PCPseudoHost: true},
-			wantAPI: "v3", want: pcRows,
+			wantAPI: "v3", want: v3Rows,
 			wantCalls: map[string]int{v3HostList: 1},
 		},
 		{
 			name:    "pc whose v4 service fails falls back to v3",
 			opts:    prismsim.Options{Mode: prismsim.PC, Fail: map[string][]int{v4Clusters: {500}}},
-			wantAPI: "v3", want: pcRows,
+			wantAPI: "v3", want: v3Rows,
 			wantCalls: map[string]int{v4Clusters: 1, v3HostList: 1},
 		},
 		{
@@ -304,7 +314,7 @@ func TestErrors(t *testing.T) {
 			contains: []string{"no answer within 200ms"},
 		},
 		{
-			name: "503 three times", opts: prismsim.Options{Fail: map[string][]int{v4AlphaHosts: {503, 503, 503}}},
+			name: "503 three times", opts: prismsim.Options{APIs: prismsim.V4, Fail: map[string][]int{v4Clusters: {503, 503, 503}}},
 			check: func(t *testing.T, err error) {
 				var se *prism.ServerError
 				if !errors.As(err, &se) || se.Status != 503 {
@@ -454,7 +464,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestRetriesBusyServer(t *testing.T) {
-	sim, c := start(t, prismsim.Options{Fail: map[string][]int{v4Clusters: {503, 429}, v4AlphaHosts: {504}}}, nil)
+	sim, c := start(t, prismsim.Options{Fail: map[string][]int{v4Clusters: {503, 429}, v4AlphaHosts: {504, 408}}}, nil)
 	cvms, err := c.ListCVMs(context.Background(), nil)
 	if err != nil {
 		t.Fatalf("ListCVMs: %v", err)
@@ -465,6 +475,29 @@ func TestRetriesBusyServer(t *testing.T) {
 	if n := sim.Count(v4Clusters); n != 3 {
 		t.Errorf("clusters called %d times, want 3 (two retries)", n)
 	}
+	if n := sim.Count(v4AlphaHosts); n != 3 {
+		t.Errorf("alpha's hosts called %d times, want 3 (a 504 and a 408 retried)", n)
+	}
+}
+
+// A PC whose own cluster entry slips through the function filter answers CLU-10008 for its
+// hosts; the code names the case, whatever HTTP status comes with it.
+func TestPCHostListRefusalWhateverTheStatus(t *testing.T) {
+	for _, status := range []int{400, 404, 500} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			sim, c := start(t, prismsim.Options{APIs: prismsim.V4, PCWithoutFunction: true, PCHostsStatus: status}, nil)
+			inv, err := c.Inventory(context.Background(), nil)
+			if err != nil {
+				t.Fatalf("Inventory: %v", err)
+			}
+			if got := rows(inv.CVMs); !reflect.DeepEqual(got, pcRows) {
+				t.Errorf("CVMs =\n%v\nwant\n%v", got, pcRows)
+			}
+			if sim.Count(v4PCHosts) != 1 {
+				t.Errorf("the PC's hosts were asked %d times, want 1 (the test needs the refusal)", sim.Count(v4PCHosts))
+			}
+		})
+	}
 }
 
 func TestSessionCookie(t *testing.T) {
@@ -473,8 +506,9 @@ func TestSessionCookie(t *testing.T) {
 	if _, err := c.ListCVMs(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if sim.Total() != 3 || sim.BasicLogins() != 1 {
-		t.Fatalf("%d requests with %d Basic logins, want 3 with 1 (then the session cookie)", sim.Total(), sim.BasicLogins())
+	// clusters, two host lists, and v4.3's cvms once (a 404: not asked again).
+	if sim.Total() != 4 || sim.BasicLogins() != 1 {
+		t.Fatalf("%d requests with %d Basic logins, want 4 with 1 (then the session cookie): %v", sim.Total(), sim.BasicLogins(), sim.Calls())
 	}
 	sim.ExpireSessions()
 	if _, err := c.ListCVMs(ctx, []string{"alpha-pe01"}); err != nil {
@@ -482,31 +516,6 @@ func TestSessionCookie(t *testing.T) {
 	}
 	if sim.BasicLogins() != 2 {
 		t.Errorf("Basic logins = %d, want 2 (one fallback after the expired cookie's 401)", sim.BasicLogins())
-	}
-}
-
-func TestHostStates(t *testing.T) {
-	for _, opts := range []prismsim.Options{{Mode: prismsim.PC}, {Mode: prismsim.PE}} {
-		t.Run(fmt.Sprint(opts.Mode), func(t *testing.T) {
-			sim, c := start(t, opts, nil)
-			sim.SetHostState("NTNX-21AB0001-B", prismsim.HostState{Maintenance: true})
-			sim.SetHostState("NTNX-21AB0001-C", prismsim.HostState{BeingRemoved: true})
-			cvms, err := c.ListCVMs(context.Background(), []string{"alpha-pe01"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			for _, cvm := range cvms {
-				got[cvm.Host] = cvm.State
-				if cvm.InMaintenance != (cvm.Host == "NTNX-21AB0001-B") {
-					t.Errorf("%s: InMaintenance = %v", cvm.Host, cvm.InMaintenance)
-				}
-			}
-			want := map[string]string{"NTNX-21AB0001-A": "normal", "NTNX-21AB0001-B": "maintenance", "NTNX-21AB0001-C": "being-removed"}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("states = %v, want %v (still listed, state shown)", got, want)
-			}
-		})
 	}
 }
 
@@ -584,11 +593,31 @@ func TestV4ManyClusters(t *testing.T) {
 		t.Errorf("CVMs out of cluster order:\n%v\nwant\n%v", got, want)
 	}
 
+	// One cluster failing hides none of the others.
 	failing := "/api/clustermgmt/v4.0/config/clusters/" + prismsim.ClusterUUID(4) + "/hosts"
 	_, c = start(t, prismsim.Options{APIs: prismsim.V4, Generate: gen, Fail: map[string][]int{failing: {500}}}, nil)
-	_, err = c.ListCVMs(context.Background(), nil)
-	var se *prism.ServerError
-	if !errors.As(err, &se) || se.Status != 500 || !strings.Contains(err.Error(), failing) {
-		t.Fatalf("err = %v, want a 500 naming %s", err, failing)
+	inv, err := c.Inventory(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("Inventory with one failing cluster: %v", err)
 	}
+	if len(inv.CVMs) != 16 || !reflect.DeepEqual(inv.Failed, []string{prismsim.ClusterName(4)}) {
+		t.Errorf("got %d CVMs, failed %v; want 16 and %s", len(inv.CVMs), inv.Failed, prismsim.ClusterName(4))
+	}
+	if !noticed(inv, prismsim.ClusterName(4), "its CVMs are left out", "status 500", failing) {
+		t.Errorf("notices %v should say the cluster's CVMs are left out, and why", inv.Notices)
+	}
+}
+
+// noticed tells whether one notice holds every part.
+func noticed(inv *prism.Inventory, parts ...string) bool {
+	for _, n := range inv.Notices {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(n.Message, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

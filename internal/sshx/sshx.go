@@ -259,12 +259,24 @@ func (d *Dialer) identitiesOnly(hc HostConfig) map[string]bool {
 // connect timeout, through the ProxyJump hosts if any. Errors are *DialError,
 // *HostKeyError, *AuthError, *JumpError (wrapping one of those for a hop) or *ConfigError.
 func (d *Dialer) Dial(ctx context.Context, host string) (*Client, error) {
+	return d.DialPort(ctx, host, 0)
+}
+
+// DialPort is Dial to a port of the caller's: a CVM reached through NAT listens on the port
+// Prism gives for it, which wins over --ssh-port and ssh_config's Port. Port 0 is Dial's.
+func (d *Dialer) DialPort(ctx context.Context, host string, port int) (*Client, error) {
 	if host == "" {
 		return nil, &ConfigError{Err: errors.New("no host to connect to")}
+	}
+	if port < 0 || port > 65535 {
+		return nil, &ConfigError{Err: fmt.Errorf("invalid ssh port %d for %s", port, host)}
 	}
 	hc, err := d.resolve(host, nil)
 	if err != nil {
 		return nil, err
+	}
+	if port != 0 {
+		hc.Port = port
 	}
 	if v := d.get(host, "ProxyCommand"); v != "" && !strings.EqualFold(v, "none") && len(hc.ProxyJump) == 0 {
 		if _, warned := d.proxyCommandWarned.LoadOrStore(host, true); !warned {

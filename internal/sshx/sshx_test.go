@@ -877,3 +877,34 @@ func TestNoHomeDirectory(t *testing.T) {
 		t.Errorf("Dial error = %v, want a *ConfigError asking for --known-hosts", err)
 	}
 }
+
+// A CVM reached through NAT listens on its own port: DialPort's port wins over --ssh-port
+// and ssh_config's Port, and its host key is the one known for that port.
+func TestDialPortWinsOverConfiguredPorts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	srv := f.server(t, sshxtest.Config{})
+	f.trust(t, srv, srv.HostKeys[0].PublicKey())
+	f.writeConfig(t, "Host *\n  Port 1\n")
+	opts := f.options()
+	opts.Port = 2 // --ssh-port: nothing listens there either
+	d, err := sshx.NewDialer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.DialPort(context.Background(), "127.0.0.1", srv.Port)
+	if err != nil {
+		t.Fatalf("DialPort: %v", err)
+	}
+	_ = c.Close()
+	if len(srv.Logins()) != 1 {
+		t.Errorf("%d logins, want 1", len(srv.Logins()))
+	}
+	if _, err := d.DialPort(context.Background(), "127.0.0.1", 70000); err == nil {
+		t.Error("DialPort to port 70000 succeeded")
+	}
+	// Port 0 is Dial's: --ssh-port, where nothing listens.
+	if _, err := d.DialPort(context.Background(), "127.0.0.1", 0); err == nil {
+		t.Error("DialPort with port 0 ignored --ssh-port")
+	}
+}

@@ -4,8 +4,11 @@ package listcvms
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -44,9 +47,31 @@ func NewCmdListCVMs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 
 With --prism, the CVMs come from Prism: all CVMs of the cluster (a Prism Central managing
 several clusters needs --cluster), or only those named by --cvm (CVM IP, host name or CVM
-name). Compute-only hosts have no CVM and are left out (a note on stderr says how many);
-CVMs in maintenance or on nodes being removed are listed with their state. The list is
-cached for 5 minutes per Prism, user and cluster selection; --refresh asks Prism again.
+name). Compute-only hosts (host type COMPUTE_ONLY) have no CVM and are left out (a note on
+stderr says how many); a host of another type without a usable CVM address is left out with
+a line naming it. A cluster Prism Central reports as unavailable is left out with a line
+saying so, as is one whose hosts cannot be listed (exit status 1 then; 3 when no cluster
+could be listed). CVMs in maintenance or on nodes being removed are listed with their state.
+The list is cached for 5 minutes per Prism, user and cluster selection; --refresh asks again.
+
+A CVM's name is its own where Prism serves it (v4.3 clusters/{id}/cvms), else its host's
+name + "-CVM". Names are made safe and unique: '/', "..", spaces and control characters
+become '_', and a name two CVMs share gets "@<cluster>" (then "@<address>") appended.
+An address Prism gives that is not an IP address or a plain host name is never used.
+
+STATE is one of these, the same for v4, v3 and v2 (docs/prism-states.md has the fields
+behind each); when several apply, the first listed wins:
+  being-removed      the node is being removed from the cluster
+  maintenance        the CVM is in maintenance mode (only v4 reports it)
+  host-maintenance   the host is entering or in maintenance mode
+  ha-failover        the host is the source or target of an HA failover
+  ha-healing         the host is the source or target of HA healing
+  ha-reserved        the host is (being) reserved for HA failover
+  host-disconnected  Acropolis has lost the connection to the host's hypervisor
+  new                the node is new to the cluster
+  preprotected       node status TO_BE_PREPROTECTED or PREPROTECTED
+  unknown            Prism gives no state (v3 never does) or one this version does not know
+  normal             none of the above
 
 Without --prism, the --cvm addresses are listed as given (name = address), as every other
 command would use them; no Prism call is made.
@@ -54,9 +79,13 @@ command would use them; no Prism call is made.
 Output (-o):
   table    NAME, ADDRESS, CLUSTER, HOST, STATE; aligned with a header on a terminal,
            tab-separated without a header into a pipe ("-" for an unknown value)
-  wide     table plus CLUSTER_UUID, HYPERVISOR_ADDRESS, NODE_STATUS
+  wide     table plus CLUSTER_UUID, HYPERVISOR_ADDRESS, NODE_STATUS, HYPERVISOR_STATE,
+           HOST_TYPE, NAT (NAT address:port, for tail --use-nat)
   json     an array of objects: name, address, cluster, cluster_uuid, host,
-           hypervisor_address, state, in_maintenance, node_status ([] for none)
+           hypervisor_address, state, in_maintenance (the CVM's), node_status,
+           host_in_maintenance, hypervisor_state, connection_state, maintenance_state
+           (the raw values STATE is made of), host_type, nat_address, nat_port, raw_name
+           (as Prism gave it), name_source (prism, host or address); [] for none
   address  one CVM IP per line, for xargs`,
 		Example: `  cvmtail list-cvms --prism pe.example.com
   cvmtail list-cvms --prism pc.example.com --cluster prod -o wide
@@ -113,9 +142,19 @@ func resolve(ctx context.Context, f *cmdutil.Factory, o *cmdutil.TargetOptions) 
 
 func listRun(ctx context.Context, opts *Options) error {
 	cvms, err := opts.ListCVMs(ctx)
-	if err != nil {
+	// Some clusters could not be listed (already reported): the others are still shown,
+	// and the exit status says what happened.
+	var partial *cmdutil.SilentError
+	if err != nil && !errors.As(err, &partial) {
 		return err
 	}
+	if werr := writeList(opts, cvms); werr != nil {
+		return werr
+	}
+	return err
+}
+
+func writeList(opts *Options, cvms []prism.CVM) error {
 	out := opts.IO.Out
 	switch opts.Output {
 	case FormatJSON:
@@ -146,13 +185,25 @@ type cvmJSON struct {
 	State             string `json:"state"`
 	InMaintenance     bool   `json:"in_maintenance"`
 	NodeStatus        string `json:"node_status"`
+	// Added with the state table of docs/prism-states.md.
+	HostInMaintenance bool   `json:"host_in_maintenance"`
+	HypervisorState   string `json:"hypervisor_state"`
+	ConnectionState   string `json:"connection_state"`
+	MaintenanceState  string `json:"maintenance_state"`
+	HostType          string `json:"host_type"`
+	NATAddress        string `json:"nat_address"`
+	NATPort           int    `json:"nat_port"`
+	RawName           string `json:"raw_name"`
+	NameSource        string `json:"name_source"`
 }
 
 func writeJSON(w io.Writer, cvms []prism.CVM) error {
 	list := make([]cvmJSON, 0, len(cvms))
 	for _, c := range cvms {
 		list = append(list, cvmJSON{c.Name, c.Address, c.Cluster, c.ClusterUUID, c.Host,
-			c.HypervisorAddress, c.State, c.InMaintenance, c.NodeStatus})
+			c.HypervisorAddress, c.State, c.InMaintenance, c.NodeStatus,
+			c.HostInMaintenance, c.HypervisorState, c.ConnectionState, c.MaintenanceState, c.HostType,
+			c.NATAddress, c.NATPort, rawName(c), c.NameSource})
 	}
 	b, err := json.MarshalIndent(list, "", "  ")
 	if err != nil {
@@ -165,7 +216,7 @@ func writeJSON(w io.Writer, cvms []prism.CVM) error {
 func writeTable(w io.Writer, cvms []prism.CVM, wide, tty bool) error {
 	header := []string{"NAME", "ADDRESS", "CLUSTER", "HOST", "STATE"}
 	if wide {
-		header = append(header, "CLUSTER_UUID", "HYPERVISOR_ADDRESS", "NODE_STATUS")
+		header = append(header, "CLUSTER_UUID", "HYPERVISOR_ADDRESS", "NODE_STATUS", "HYPERVISOR_STATE", "HOST_TYPE", "NAT")
 	}
 	var b strings.Builder
 	if tty {
@@ -174,7 +225,7 @@ func writeTable(w io.Writer, cvms []prism.CVM, wide, tty bool) error {
 	for _, c := range cvms {
 		fields := []string{c.Name, c.Address, c.Cluster, c.Host, c.State}
 		if wide {
-			fields = append(fields, c.ClusterUUID, c.HypervisorAddress, c.NodeStatus)
+			fields = append(fields, c.ClusterUUID, c.HypervisorAddress, c.NodeStatus, c.HypervisorState, c.HostType, nat(c))
 		}
 		for i, f := range fields {
 			// "-" keeps the columns in place for `read` and awk, which merge empty tab fields.
@@ -194,6 +245,26 @@ func writeTable(w io.Writer, cvms []prism.CVM, wide, tty bool) error {
 		return err
 	}
 	return tw.Flush()
+}
+
+// nat is the NAT address and port as one column: "203.0.113.5:2201", or the address alone
+// when Prism gives no port.
+func nat(c prism.CVM) string {
+	switch {
+	case c.NATAddress == "":
+		return ""
+	case c.NATPort == 0:
+		return c.NATAddress
+	}
+	return net.JoinHostPort(c.NATAddress, strconv.Itoa(c.NATPort))
+}
+
+// rawName is the name as Prism gave it; a CVM given by --cvm has only its name.
+func rawName(c prism.CVM) string {
+	if c.RawName == "" {
+		return c.Name
+	}
+	return c.RawName
 }
 
 // clean keeps a value from Prism on one line and one field: control characters (tabs,

@@ -70,12 +70,18 @@ func TestFlags(t *testing.T) {
 }
 
 var sample = []prism.CVM{
-	{Name: "NTNX-21AB0001-A-CVM", Address: "10.20.1.31", Cluster: "alpha-pe01", ClusterUUID: "00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01",
-		Host: "NTNX-21AB0001-A", HypervisorAddress: "10.20.1.21", State: "normal", NodeStatus: "NORMAL"},
-	{Name: "NTNX-21AB0001-B-CVM", Address: "10.20.1.32", Cluster: "alpha-pe01", ClusterUUID: "00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01",
-		Host: "NTNX-21AB0001-B", HypervisorAddress: "10.20.1.22", State: "maintenance", InMaintenance: true, NodeStatus: "NORMAL"},
-	{Name: "NTNX-21AB0003-A-CVM", Address: "10.20.2.31", Cluster: "bravo-pe02", ClusterUUID: "00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02",
-		Host: "NTNX-21AB0003-A", HypervisorAddress: "", State: "being-removed", NodeStatus: "TO_BE_REMOVED"},
+	{Name: "NTNX-21AB0001-A-CVM", RawName: "NTNX-21AB0001-A-CVM", NameSource: "host", Address: "10.20.1.31",
+		Cluster: "alpha-pe01", ClusterUUID: "00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01", Host: "NTNX-21AB0001-A",
+		HostType: "HYPER_CONVERGED", HypervisorAddress: "10.20.1.21", State: "normal", NodeStatus: "NORMAL",
+		HypervisorState: "ACROPOLIS_NORMAL", ConnectionState: "CONNECTED", MaintenanceState: "normal"},
+	{Name: "NTNX-21AB0001-B-CVM", RawName: "NTNX-21AB0001-B-CVM", NameSource: "prism", Address: "10.20.1.32",
+		Cluster: "alpha-pe01", ClusterUUID: "00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01", Host: "esx02.corp",
+		HostType: "STORAGE_ONLY", HypervisorAddress: "10.20.1.22", NATAddress: "203.0.113.5", NATPort: 2202,
+		State: "maintenance", InMaintenance: true, HostInMaintenance: true, NodeStatus: "NORMAL",
+		HypervisorState: "ENTERED_MAINTENANCE_MODE", ConnectionState: "CONNECTED", MaintenanceState: "normal"},
+	{Name: "NTNX-21AB0003-A-CVM@bravo-pe02", RawName: "NTNX-21AB0003-A-CVM", NameSource: "host", Address: "10.20.2.31",
+		Cluster: "bravo-pe02", ClusterUUID: "00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02", Host: "NTNX-21AB0003-A",
+		HostType: "HYPER_CONVERGED", State: "being-removed", NodeStatus: "TO_BE_REMOVED"},
 }
 
 func runWith(t *testing.T, output string, tty bool, cvms []prism.CVM) (string, string) {
@@ -181,24 +187,8 @@ func TestControlCharactersStayInTheirField(t *testing.T) {
 
 // Through the command, against the simulator.
 func TestListCVMsAgainstPrism(t *testing.T) {
-	sim := prismsim.New(prismsim.Options{})
-	srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, srv.CAPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) (string, string, error) {
-		ios, _, stdout, stderr := iostreams.Test()
-		f := &cmdutil.Factory{IOStreams: ios, Now: func() time.Time { return time.Unix(1790000000, 0) },
-			Getenv:   func(k string) string { return map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}[k] },
-			CacheDir: func() (string, error) { return "", errors.New("no cache in tests") }}
-		cmd := NewCmdListCVMs(f, nil)
-		cmd.SetArgs(append([]string{"--prism", srv.Addr, "--ca-cert", ca}, args...))
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		err := cmd.ExecuteContext(context.Background())
-		return stdout.String(), stderr.String(), err
-	}
+	srv, _ := prismsim.StartTLS(t, prismsim.New(prismsim.Options{}), "127.0.0.1:0")
+	run := func(args ...string) (string, string, error) { return listAgainst(t, srv, args...) }
 
 	out, errOut, err := run("--cluster", "alpha-pe01", "--cluster", "bravo-pe02", "-o", "address")
 	if err != nil {
@@ -247,5 +237,187 @@ func TestListWithoutPrism(t *testing.T) {
 	cmd.SetErr(&bytes.Buffer{})
 	if err := cmd.Execute(); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 		t.Errorf("neither --prism nor --cvm: err = %v, want a usage error", err)
+	}
+}
+
+// listAgainst runs list-cvms against a running simulator with args, returning stdout,
+// stderr and the error.
+func listAgainst(t *testing.T, srv *prismsim.Server, args ...string) (string, string, error) {
+	t.Helper()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stdout, stderr := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Now: func() time.Time { return time.Unix(1790000000, 0) },
+		Getenv:   func(k string) string { return map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}[k] },
+		CacheDir: func() (string, error) { return "", errors.New("no cache in tests") }}
+	cmd := NewCmdListCVMs(f, nil)
+	cmd.SetArgs(append([]string{"--prism", srv.Addr, "--ca-cert", ca}, args...))
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	err := cmd.ExecuteContext(context.Background())
+	return stdout.String(), stderr.String(), err
+}
+
+// Every host state the simulator serves shows the STATE of docs/prism-states.md, in all
+// three API families, one host per case in one cluster.
+func TestStatesThroughListCVMs(t *testing.T) {
+	const u = prism.StateUnknown
+	cases := []struct {
+		st         prismsim.HostState
+		v4, v2, v3 string
+	}{
+		{prismsim.HostState{}, "normal", "normal", u},
+		{prismsim.HostState{CVMMaintenance: true}, "maintenance", "normal", u},
+		{prismsim.HostState{HostMaintenance: true}, "host-maintenance", "host-maintenance", u},
+		{prismsim.HostState{HypervisorState: "ENTERING_MAINTENANCE_MODE"}, "host-maintenance", "host-maintenance", u},
+		{prismsim.HostState{HypervisorState: "ENTERING_MAINTENANCE_MODE_FROM_HA_FAILOVER"}, "host-maintenance", "host-maintenance", u},
+		{prismsim.HostState{HypervisorState: "HA_FAILOVER_SOURCE"}, "ha-failover", "ha-failover", u},
+		{prismsim.HostState{HypervisorState: "HA_HEALING_TARGET"}, "ha-healing", "ha-healing", u},
+		{prismsim.HostState{HypervisorState: "RESERVED_FOR_HA_FAILOVER"}, "ha-reserved", "ha-reserved", u},
+		{prismsim.HostState{Disconnected: true}, "host-disconnected", "host-disconnected", u},
+		{prismsim.HostState{BeingRemoved: true, CVMMaintenance: true}, "being-removed", "being-removed", u},
+		{prismsim.HostState{NodeStatus: "NEW_NODE"}, "new", "new", u},
+		{prismsim.HostState{NodeStatus: "PREPROTECTED"}, "preprotected", "preprotected", u},
+		{prismsim.HostState{NodeStatus: "$UNKNOWN"}, u, u, u},
+		{prismsim.HostState{HypervisorState: "HA_SOMETHING_NEW"}, u, u, u},
+		{prismsim.HostState{HostType: "STORAGE_ONLY"}, "normal", "normal", u},
+		{prismsim.HostState{NATAddress: "203.0.113.5", NATPort: 2201}, "normal", "normal", u},
+	}
+	// Two hosts more: a compute-only one (left out, counted) and a hyperconverged one
+	// without a CVM address (left out, named).
+	computeOnly, noAddress := len(cases), len(cases)+1
+	for _, fam := range []struct {
+		name string
+		opts prismsim.Options
+	}{
+		{"v4", prismsim.Options{Mode: prismsim.PC, APIs: prismsim.V4}},
+		{"v3", prismsim.Options{Mode: prismsim.PC, APIs: prismsim.V3}},
+		{"v2", prismsim.Options{Mode: prismsim.PE}},
+	} {
+		t.Run(fam.name, func(t *testing.T) {
+			fam.opts.Generate = &prismsim.Generate{Clusters: 1, CVMs: len(cases) + 2}
+			sim := prismsim.New(fam.opts)
+			for i, c := range cases {
+				sim.SetHostState(prismsim.HostName(0, i), c.st)
+			}
+			sim.SetHostState(prismsim.HostName(0, computeOnly), prismsim.HostState{HostType: "COMPUTE_ONLY"})
+			sim.SetHostState(prismsim.HostName(0, noAddress), prismsim.HostState{NoCVMAddress: true})
+			srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
+
+			out, errOut, err := listAgainst(t, srv, "-o", "json")
+			if err != nil {
+				t.Fatalf("list-cvms: %v\n%s", err, errOut)
+			}
+			var list []map[string]any
+			if err := json.Unmarshal([]byte(out), &list); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]map[string]any{}
+			for _, c := range list {
+				got[c["host"].(string)] = c
+			}
+			if len(list) != len(cases) {
+				t.Errorf("%d CVMs listed, want %d", len(list), len(cases))
+			}
+			for i, c := range cases {
+				want := map[string]string{"v4": c.v4, "v2": c.v2, "v3": c.v3}[fam.name]
+				cvm := got[prismsim.HostName(0, i)]
+				if cvm == nil {
+					t.Errorf("case %d (%+v): not listed", i, c.st)
+					continue
+				}
+				if cvm["state"] != want {
+					t.Errorf("case %d (%+v): state %v, want %s", i, c.st, cvm["state"], want)
+				}
+				if c.st.HostType != "" && cvm["host_type"] != c.st.HostType {
+					t.Errorf("case %d: host_type %v", i, cvm["host_type"])
+				}
+				if c.st.NATAddress != "" && (cvm["nat_address"] != c.st.NATAddress || cvm["nat_port"] != float64(c.st.NATPort)) {
+					t.Errorf("case %d: nat %v:%v", i, cvm["nat_address"], cvm["nat_port"])
+				}
+			}
+			if got[prismsim.HostName(0, computeOnly)] != nil || got[prismsim.HostName(0, noAddress)] != nil {
+				t.Error("a host without a CVM was listed")
+			}
+			for _, line := range []string{
+				"cvmtail: skipped 1 compute-only host(s) without a CVM\n",
+				"cvmtail: cluster cluster-01: host " + prismsim.HostName(0, noAddress) + ": HYPER_CONVERGED host without a CVM address in Prism: skipped\n",
+			} {
+				if !strings.Contains(errOut, line) {
+					t.Errorf("stderr lacks %q:\n%s", line, errOut)
+				}
+			}
+
+			// The table shows the same STATE.
+			out, _, err = listAgainst(t, srv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				f := strings.Split(line, "\t")
+				if len(f) != 5 || got[f[3]] == nil || got[f[3]]["state"] != f[4] {
+					t.Errorf("table line %q disagrees with the JSON", line)
+				}
+			}
+		})
+	}
+}
+
+func TestUnavailableAndFailingClusters(t *testing.T) {
+	sim := prismsim.New(prismsim.Options{Fail: map[string][]int{
+		"/api/clustermgmt/v4.0/config/clusters/00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01/hosts": {500, 500}}})
+	srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
+
+	// alpha's hosts fail: bravo is still listed, the failure is said, and the exit is 1.
+	out, errOut, err := listAgainst(t, srv, "--cluster", "alpha-pe01", "--cluster", "bravo-pe02", "-o", "address")
+	if cmdutil.ExitCode(err) != cmdutil.ExitPartial || out != "10.20.2.31\n" {
+		t.Errorf("one failing cluster: exit %d, stdout %q; want 1 and bravo's CVM", cmdutil.ExitCode(err), out)
+	}
+	if !strings.Contains(errOut, "cvmtail: cluster alpha-pe01: its CVMs are left out: prism ") || !strings.Contains(errOut, "status 500") {
+		t.Errorf("stderr = %q, want alpha's failure", errOut)
+	}
+	// Only the failing cluster: nothing could be done.
+	_, _, err = listAgainst(t, srv, "--cluster", "alpha-pe01")
+	if cmdutil.ExitCode(err) != cmdutil.ExitNothingDone {
+		t.Errorf("only a failing cluster: exit %d, want 3", cmdutil.ExitCode(err))
+	}
+
+	sim.SetClusterAvailable("bravo-pe02", false)
+	out, errOut, err = listAgainst(t, srv, "--cluster", "alpha-pe01", "--cluster", "bravo-pe02", "-o", "address")
+	if err != nil || out != "10.20.1.31\n10.20.1.32\n10.20.1.33\n" {
+		t.Errorf("unavailable bravo: err %v, stdout %q; want alpha's CVMs", err, out)
+	}
+	if !strings.Contains(errOut, "cvmtail: cluster bravo-pe02 is not available in Prism Central: its CVMs are left out\n"+
+		"cvmtail: hint: ask the cluster's own Prism Element: --prism 10.20.2.10\n") {
+		t.Errorf("stderr = %q, want bravo reported with a hint", errOut)
+	}
+	_, _, err = listAgainst(t, srv, "--cluster", "bravo-pe02")
+	if cmdutil.ExitCode(err) != cmdutil.ExitNothingDone || !strings.Contains(cmdutil.HintOf(err), "--prism 10.20.2.10") {
+		t.Errorf("only an unavailable cluster: exit %d, hint %q; want 3 and the VIP", cmdutil.ExitCode(err), cmdutil.HintOf(err))
+	}
+}
+
+// `for ip in $(cvmtail list-cvms -o address); do ssh $ip ...` never gets a hostile address.
+func TestAddressOutputNeverCarriesAHostileAddress(t *testing.T) {
+	sim := prismsim.New(prismsim.Options{})
+	sim.SetHostState("NTNX-21AB0001-B", prismsim.HostState{CVMAddress: "-oProxyCommand=sh -c reboot"})
+	sim.SetHostState("NTNX-21AB0001-C", prismsim.HostState{CVMAddress: "10.0.0.1\x1b]52;c;SGk=\x07"})
+	srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
+	out, errOut, err := listAgainst(t, srv, "--cluster", "alpha-pe01", "-o", "address")
+	if err != nil || out != "10.20.1.31\n" {
+		t.Errorf("stdout %q (%v), want only the good address", out, err)
+	}
+	for _, want := range []string{
+		`cvmtail: cluster alpha-pe01: host NTNX-21AB0001-B: CVM address "-oProxyCommand=sh -c reboot" is not an IP address or host name: skipped`,
+		`cvmtail: cluster alpha-pe01: host NTNX-21AB0001-C: CVM address "10.0.0.1\x1b]52;c;SGk=\a" is not an IP address or host name: skipped`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %s:\n%s", want, errOut)
+		}
+	}
+	if strings.ContainsAny(errOut, "\x1b\x07") {
+		t.Errorf("stderr carries raw control bytes: %q", errOut)
 	}
 }

@@ -46,7 +46,7 @@ type Lister interface {
 // forgot --remote, and silently printing the catalog would hide that.
 var remoteOnlyFlags = []string{
 	"prism", "cluster", "cvm", "username", "password-file", "insecure", "ca-cert", "refresh",
-	"ssh-user", "ssh-port", "identity", "ssh-config", "known-hosts", "host-key-check", "connect-timeout",
+	"ssh-user", "ssh-port", "identity", "ssh-config", "known-hosts", "host-key-check", "connect-timeout", "use-nat",
 }
 
 // NewCmdLogs builds the command; runF replaces the run function in tests.
@@ -94,7 +94,11 @@ without a header, with sizes in bytes.`,
 				}
 				if opts.ResolveTargets == nil {
 					opts.ResolveTargets = func(ctx context.Context) ([]cmdutil.Target, error) {
-						return cmdutil.ResolveTargets(ctx, f, &opts.Targets)
+						targets, err := cmdutil.ResolveTargets(ctx, f, &opts.Targets)
+						if err == nil && opts.SSH.UseNAT {
+							targets = cmdutil.UseNAT(f, targets)
+						}
+						return targets, err
 					}
 				}
 				if opts.NewLister == nil {
@@ -108,7 +112,7 @@ without a header, with sizes in bytes.`,
 							// A bad ssh_config or key file: the user's to fix (exit 2).
 							return nil, &cmdutil.UsageError{Err: err, Hint: cmdutil.HintOf(err)}
 						}
-						return &sshLister{dial: d.Dial}, nil
+						return &sshLister{dial: cmdutil.DialSSH(d)}, nil
 					}
 				}
 			}

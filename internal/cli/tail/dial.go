@@ -18,8 +18,9 @@ func newSSHDialer(opts *Options) (tailer.Dialer, error) {
 	if err != nil {
 		return nil, cmdutil.UsageWithHint(err, cmdutil.HintOf(err))
 	}
+	dial := cmdutil.DialSSH(d) // a target's Address may carry a NAT port (--use-nat)
 	return tailer.DialerFunc(func(ctx context.Context, addr string) (tailer.Client, error) {
-		c, err := d.Dial(ctx, addr)
+		c, err := dial(ctx, addr)
 		if err != nil {
 			return nil, err
 		}

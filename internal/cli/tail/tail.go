@@ -246,6 +246,9 @@ func tailRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	if opts.SSH.UseNAT {
+		targets = cmdutil.UseNAT(f, targets)
+	}
 	dialer := opts.Dial
 	if dialer == nil {
 		d, err := newSSHDialer(opts)

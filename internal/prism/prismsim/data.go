@@ -41,7 +41,8 @@ type world struct {
 	v4ClustersEnvelope obj
 	v4HostsEnvelope    obj
 	v4Clusters         []obj
-	v4Hosts            map[string][]obj // cluster extId -> hosts
+	v4Hosts            map[string][]obj  // cluster extId -> hosts
+	cvmNames           map[string]string // host extId -> its CVM's own name (v4.3 /cvms)
 
 	errors map[string]exchange // fixture name -> exchange
 }

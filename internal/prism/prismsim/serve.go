@@ -15,8 +15,10 @@ func (s *Sim) unknownPath() (int, any) {
 
 func (s *Sim) serveV4(r *http.Request) (int, any) {
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/clustermgmt/"), "/"), "/")
-	if len(parts) < 3 || parts[0] != s.opts.V4Version || parts[1] != "config" || parts[2] != "clusters" ||
-		(len(parts) != 3 && (len(parts) != 5 || parts[4] != "hosts")) {
+	cvms := s.opts.CVMsEndpoint && len(parts) == 5 && parts[0] == "v4.3" && parts[1] == "config" &&
+		parts[2] == "clusters" && parts[4] == "cvms"
+	if !cvms && (len(parts) < 3 || parts[0] != s.opts.V4Version || parts[1] != "config" || parts[2] != "clusters" ||
+		(len(parts) != 3 && (len(parts) != 5 || parts[4] != "hosts"))) {
 		return s.unknownPath()
 	}
 	if r.Method != http.MethodGet {
@@ -41,7 +43,11 @@ func (s *Sim) serveV4(r *http.Request) (int, any) {
 	} else {
 		id := parts[3]
 		if id == s.w.pcUUID && s.opts.Mode == PC {
-			return 0, s.exchangeWith("v4-error-pc-cluster-hosts.json", "7c1e2a40-5b3d-4f6e-9a8b-0c1d2e3f4a50", id)
+			ex := s.exchangeWith("v4-error-pc-cluster-hosts.json", "7c1e2a40-5b3d-4f6e-9a8b-0c1d2e3f4a50", id)
+			if s.opts.PCHostsStatus != 0 {
+				ex.Status = s.opts.PCHostsStatus
+			}
+			return 0, ex
 		}
 		hosts, ok := s.w.v4Hosts[id]
 		if !ok || (s.opts.Mode == PE && id != s.w.peUUID) {
@@ -49,6 +55,10 @@ func (s *Sim) serveV4(r *http.Request) (int, any) {
 		}
 		items = hosts
 		envelope = s.w.v4HostsEnvelope
+		if cvms {
+			items, envelope = s.v4CVMs(id, hosts), obj{"$objectType": "clustermgmt.v4.config.ListCvmsByClusterIdApiResponse",
+				"$reserved": obj{"$fv": "v4.r3"}}
+		}
 	}
 	total := len(items)
 	lo, hi := min(page*limit, total), min((page+1)*limit, total)
@@ -182,4 +192,27 @@ func (s *Sim) serveV2(r *http.Request) (int, any) {
 		},
 		"entities": ents,
 	}
+}
+
+// v4CVMs is v4.3's clusters/{extId}/cvms answer for these hosts: one Cvm per host that runs
+// one, named by the CVM's own name.
+func (s *Sim) v4CVMs(clusterID string, hosts []obj) []obj {
+	var out []obj
+	for i, h := range hosts {
+		vm, ok := h["controllerVm"].(obj)
+		if !ok {
+			continue
+		}
+		id, _ := h["extId"].(string)
+		out = append(out, obj{
+			"$objectType":  "clustermgmt.v4.config.Cvm",
+			"$reserved":    obj{"$fv": "v4.r3"},
+			"extId":        fmt.Sprintf("c0a1c0a1-%04x-4000-8000-%012x", i, i+1),
+			"name":         s.w.cvmNames[id],
+			"ipAddress":    vm["externalAddress"],
+			"nodeExtId":    id,
+			"clusterExtId": clusterID,
+		})
+	}
+	return out
 }

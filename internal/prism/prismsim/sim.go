@@ -56,6 +56,16 @@ type Options struct {
 	// themselves: no name, no cluster reference, the PC's IP as controller_vm.ip.
 	V3PCPseudoHost bool
 
+	// PCWithoutFunction leaves clusterFunction out of the PC's own v4 cluster entry, so a
+	// client can no longer tell it from an AOS cluster by function and asks it for hosts.
+	PCWithoutFunction bool
+	// CVMsEndpoint serves v4.3's clusters/{extId}/cvms, with each CVM's own name (the
+	// host's first name + "-CVM": renaming a host with SetHostState leaves it).
+	CVMsEndpoint bool
+	// PCHostsStatus is the HTTP status of the CLU-10008 answer to the PC's own host list
+	// (default 400, the recorded fixture's; the real status was not recorded).
+	PCHostsStatus int
+
 	Username, Password string // default DefaultUsername / DefaultPassword
 
 	// Forbidden answers 403 to every authenticated call.
@@ -113,6 +123,22 @@ func New(opts Options) *Sim {
 			"spec":     obj{"resources": obj{}},
 		})
 	}
+	// A CVM's own name is its host's first name + "-CVM"; renaming the host keeps it.
+	w.cvmNames = map[string]string{}
+	for _, hosts := range w.v4Hosts {
+		for _, h := range hosts {
+			id, _ := h["extId"].(string)
+			name, _ := h["hostName"].(string)
+			w.cvmNames[id] = name + "-CVM"
+		}
+	}
+	if opts.PCWithoutFunction {
+		for _, c := range w.v4Clusters {
+			if c["extId"] == w.pcUUID {
+				delete(c["config"].(obj), "clusterFunction")
+			}
+		}
+	}
 	if opts.RewriteAddress != nil {
 		w.rewriteCVMAddresses(opts.RewriteAddress)
 	}
@@ -165,43 +191,6 @@ func (s *Sim) ExpireSessions() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessions = map[string]bool{}
-}
-
-// HostState marks a host's CVM as in maintenance or its node as being removed.
-type HostState struct {
-	Maintenance  bool
-	BeingRemoved bool
-}
-
-// SetHostState changes how a host (by host name) is reported by v2 and v4 (v3 has no such
-// fields).
-func (s *Sim) SetHostState(host string, st HostState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, h := range s.w.v2Hosts {
-		if h["name"] != host {
-			continue
-		}
-		h["host_in_maintenance_mode"] = st.Maintenance
-		h["state"] = "NORMAL"
-		if st.BeingRemoved {
-			h["state"] = "MARKED_FOR_REMOVAL_BUT_NOT_DETACHABLE"
-		}
-	}
-	for _, hosts := range s.w.v4Hosts {
-		for _, h := range hosts {
-			if h["hostName"] != host {
-				continue
-			}
-			if cvm, ok := h["controllerVm"].(obj); ok {
-				cvm["isInMaintenanceMode"] = st.Maintenance
-			}
-			h["nodeStatus"] = "NORMAL"
-			if st.BeingRemoved {
-				h["nodeStatus"] = "TO_BE_REMOVED"
-			}
-		}
-	}
 }
 
 // ServeHTTP answers one API call.

@@ -140,3 +140,38 @@ func TestCallsCounted(t *testing.T) {
 		t.Errorf("BasicLogins = %d, want 1", s.BasicLogins())
 	}
 }
+
+func TestCVMsEndpoint(t *testing.T) {
+	const path = "/api/clustermgmt/v4.3/config/clusters/00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01/cvms"
+	if rec, _ := do(t, New(Options{}), "GET", path, "", true); rec.Code != 404 {
+		t.Errorf("cvms served without CVMsEndpoint: status %d", rec.Code)
+	}
+	s := New(Options{CVMsEndpoint: true})
+	s.SetHostState("NTNX-21AB0001-B", HostState{Rename: "esx02.corp"})
+	rec, doc := do(t, s, "GET", path+"?$page=0&$limit=50", "", true)
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	data := doc["data"].([]any)
+	if len(data) != 3 {
+		t.Fatalf("%d CVMs, want the 3 of alpha's hyperconverged hosts", len(data))
+	}
+	cvm := data[1].(map[string]any)
+	if cvm["$objectType"] != "clustermgmt.v4.config.Cvm" || cvm["name"] != "NTNX-21AB0001-B-CVM" ||
+		cvm["nodeExtId"] == nil || !strings.Contains(rec2str(cvm["ipAddress"]), `"value":"10.20.1.32"`) {
+		t.Errorf("CVM = %v: want its own name after the host's rename, its node and address", cvm)
+	}
+}
+
+func TestV2EnumSpelling(t *testing.T) {
+	for v4, v2 := range map[string]string{
+		"ACROPOLIS_NORMAL": "kAcropolisNormal", // as in v2-hosts.json
+		"CONNECTED":        "kConnected",       // likewise
+		"ENTERING_MAINTENANCE_MODE_FROM_HA_FAILOVER": "kEnteringMaintenanceModeFromHAFailover",
+		"HA_HEALING_TARGET":                          "kHAHealingTarget",
+	} {
+		if got := v2Enum(v4); got != v2 {
+			t.Errorf("v2Enum(%s) = %s, want %s", v4, got, v2)
+		}
+	}
+}

@@ -235,7 +235,7 @@ func TestLabBinary(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "lab")
 	p := startLabBinary(t, "--cvms", "2", "--first-addr", "127.0.0.111", "--ssh-port", "0",
 		"--prism-addr", "127.0.0.1:0", "--mode", "pc", "--dir", dir, "--rate", "1", "--rotate-every", "1s")
-	for _, f := range []string{"prism-ca.pem", "id_ed25519", "known_hosts", "ssh_config", "env", "password", "cvmtail-flags",
+	for _, f := range []string{"prism-ca.pem", "id_ed25519", "known_hosts", "ssh_config", "env", "password", "cvmtail-flags", "config.yaml",
 		"cvm1/logs/genesis.out", "cvm4/logs/stargate.INFO"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
@@ -257,7 +257,8 @@ func TestLabBinary(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	p.stop(t, syscall.SIGTERM)
-	for _, want := range []string{"--cluster cluster-01", "--ssh-config /dev/null", "NTNX-GEN02002-A-CVM"} {
+	for _, want := range []string{"--cluster cluster-01", "--ssh-config /dev/null", "NTNX-GEN02002-A-CVM",
+		"CVMTAIL_CONFIG=" + filepath.Join(dir, "config.yaml") + " cvmtail --context lab tail"} {
 		if !strings.Contains(p.Stderr(), want) {
 			t.Errorf("instructions lack %q:\n%s", want, p.Stderr())
 		}
@@ -305,5 +306,28 @@ func TestUsageErrors(t *testing.T) {
 		if stdout.Len() > 0 {
 			t.Errorf("%q: stdout %q, want nothing", tc.args, stdout.String())
 		}
+	}
+}
+
+// The lab's context reaches it from every command, with nothing else on the command line.
+func TestLabContextWorksForEveryCommand(t *testing.T) {
+	for _, mode := range []string{"pe", "pc"} {
+		t.Run(mode, func(t *testing.T) {
+			l := startLab(t, lab.Config{Mode: mode, Rate: 1, Backlog: 5})
+			env := "CVMTAIL_CONFIG=" + l.ConfigFile
+			for _, args := range [][]string{
+				{"list-cvms", "-o", "address"},
+				{"logs", "--remote"},
+				{"tail", "genesis", "--no-follow", "-n", "1"},
+			} {
+				home := t.TempDir()
+				r := binrun.Start(t, cvmtailBin, []string{"NO_COLOR=1", "SSH_AUTH_SOCK=", "HOME=" + home,
+					"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"), "CVMTAIL_PRISM=", "CVMTAIL_PASSWORD=", env},
+					append([]string{"--context", "lab"}, args...)...)
+				if code := r.Wait(30 * time.Second); code != 0 || len(r.TextLines()) == 0 {
+					t.Errorf("%s: exit %d, %d lines; stderr:\n%s", args, code, len(r.TextLines()), r.Stderr())
+				}
+			}
+		})
 	}
 }

@@ -134,13 +134,16 @@ Try:
   cvmtail list-cvms %s
   cvmtail tail genesis 'stargate.INFO' %s %s
 
+or, with the lab's context (every command: list-cvms, logs --remote, tail):
+  CVMTAIL_CONFIG=%s cvmtail --context lab tail genesis stargate.INFO
+
 or, with the lab's environment and ssh_config:
   . %s
   cvmtail tail acropolis stargate.INFO cerebro.INFO --ca-cert %s%s --ssh-config %s
 
 cvmtail keeps the CVM list for 5 minutes: after restarting the lab with other --cvms or
 --mode, add --refresh. Each CVM's /home/nutanix/data/logs is its directory above.
-`, prism, prism, ssh, l.EnvFile, l.CACert, cluster, l.SSHConfig)
+`, prism, prism, ssh, l.ConfigFile, l.EnvFile, l.CACert, cluster, l.SSHConfig)
 	if cfg.Rate >= 0.01 {
 		fmt.Fprintf(w, "Logs grow by %g lines/s per file", cfg.Rate)
 		if cfg.RotateEvery > 0 {

@@ -82,6 +82,7 @@ type Lab struct {
 	EnvFile    string // DIR/env
 	Password   string // DIR/password, for --password-file
 	FlagsFile  string // DIR/cvmtail-flags: Args on one line, for scripts
+	ConfigFile string // DIR/config.yaml: a cvmtail config file whose context "lab" is Args
 
 	prism   *prismsim.Server
 	servers []*cvmServer
@@ -116,7 +117,7 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 		CACert: filepath.Join(dir, "prism-ca.pem"), Identity: filepath.Join(dir, "id_ed25519"),
 		KnownHosts: filepath.Join(dir, "known_hosts"), SSHConfig: filepath.Join(dir, "ssh_config"),
 		EnvFile: filepath.Join(dir, "env"), Password: filepath.Join(dir, "password"),
-		FlagsFile: filepath.Join(dir, "cvmtail-flags")}
+		FlagsFile: filepath.Join(dir, "cvmtail-flags"), ConfigFile: filepath.Join(dir, "config.yaml")}
 	addr := first
 	for c := range clusters {
 		l.Clusters = append(l.Clusters, prismsim.ClusterName(c))
@@ -385,8 +386,32 @@ Host 127.0.0.*
 	if err := os.WriteFile(l.EnvFile, []byte(env), 0o600); err != nil {
 		return err
 	}
+	if err := os.WriteFile(l.ConfigFile, []byte(l.configFile()), 0o600); err != nil {
+		return err
+	}
 	// Every word is safe unquoted (see safePath), so `cvmtail tail x $(cat FILE)` works.
 	return os.WriteFile(l.FlagsFile, []byte(strings.Join(l.Args(), " ")+"\n"), 0o644)
+}
+
+// configFile is a cvmtail config file with one context, "lab", that reaches this lab as
+// Args do: CVMTAIL_CONFIG=DIR/config.yaml cvmtail --context lab ... works for every command.
+func (l *Lab) configFile() string {
+	cluster := ""
+	if len(l.Clusters) > 1 {
+		cluster = "    cluster: " + l.Clusters[0] + "\n"
+	}
+	return fmt.Sprintf(`# cvmtail-lab: CVMTAIL_CONFIG=%s cvmtail --context lab ...
+default: lab
+contexts:
+  lab:
+    prism: %s
+    ca-cert: %s
+    password-file: %s
+%s    ssh-port: %d
+    identity: %s
+    known-hosts: %s
+    ssh-config: /dev/null
+`, l.ConfigFile, l.PrismAddr, l.CACert, l.Password, cluster, l.SSHPort, l.Identity, l.KnownHosts)
 }
 
 func knownHostsAddr(addr string, port int) string {

@@ -5,11 +5,9 @@ package logs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"unicode/utf8"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/catalog"
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
@@ -147,7 +146,7 @@ func logsRun(ctx context.Context, opts *Options) error {
 // quietOnClosedPipe drops the error of writing to a reader that went away (| head):
 // CLI.md has cvmtail stop quietly then.
 func quietOnClosedPipe(err error) error {
-	if errors.Is(err, syscall.EPIPE) {
+	if output.IsBrokenPipe(err) {
 		return nil
 	}
 	return err

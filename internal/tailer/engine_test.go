@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -390,51 +389,6 @@ func TestMoreFilesThanMaxSessionsOpensAnotherConnection(t *testing.T) {
 	<-done
 	if n := l.Conns(); n != 2 {
 		t.Errorf("opened %d connections for 14 files with MaxSessions 10, want 2", n)
-	}
-}
-
-// processGroupsGone reports the sessions' process groups still alive.
-func alive(pids []int) []int {
-	var out []int
-	for _, pid := range pids {
-		if err := syscall.Kill(-pid, 0); err == nil {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-func TestStopLeavesNoRemoteProcess(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		env  func(t *testing.T) []string
-	}{
-		{"python agent", func(*testing.T) []string { return nil }},
-		{"old tail without python", oldCVMEnv},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			p := filepath.Join(dir, "quiet.out")
-			writeFile(t, p, "only line\n")
-			l := &tailertest.Local{Env: tc.env(t)}
-			rec := newRecorder()
-			pids := &pidRecorder{}
-			cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "q", Path: p}, {Name: "q2", Path: p}})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { _, _ = tailer.Run(ctx, cfg, pids.wrap(l.Dialer()), rec); close(done) }()
-			waitFor(t, "line", 5*time.Second, func() bool { return len(rec.get(key("h", "q"))) == 1 && len(rec.get(key("h", "q2"))) == 1 })
-			if len(alive(pids.get())) == 0 {
-				t.Fatal("no remote process seen running: the test would prove nothing")
-			}
-			start := time.Now()
-			cancel()
-			<-done
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("stopping took %v", d)
-			}
-			waitFor(t, "remote processes to end", 2*time.Second, func() bool { return len(alive(pids.get())) == 0 })
-		})
 	}
 }
 

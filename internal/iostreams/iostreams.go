@@ -21,7 +21,10 @@ type IOStreams struct {
 	stdoutTTY bool
 	stderrTTY bool
 	noColor   bool // NO_COLOR set in the environment
-	termWidth int
+	// colorCapable is false for a terminal that would print colour escapes as text (a
+	// console of Windows before 10): --color auto stays off there.
+	colorCapable bool
+	termWidth    int
 }
 
 // System returns the streams of this process.
@@ -36,6 +39,7 @@ func System() *IOStreams {
 		stderrTTY: isTerminal(os.Stderr),
 		noColor:   noColor,
 	}
+	io.colorCapable = !io.stdoutTTY || canShowColor(os.Stdout)
 	if io.stdoutTTY {
 		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			io.termWidth = w
@@ -51,7 +55,7 @@ func isTerminal(f *os.File) bool {
 // Test returns streams backed by buffers, none of them a terminal.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, colorCapable: true}, in, out, errOut
 }
 
 // IsStdinTTY tells whether standard input is a terminal.
@@ -75,7 +79,7 @@ func (s *IOStreams) SetNoColor(v bool) { s.noColor = v }
 func (s *IOStreams) TerminalWidth() int { return s.termWidth }
 
 // ColorEnabled applies the --color policy: "always", "never", or "auto" (on when stdout is
-// a terminal and NO_COLOR is unset).
+// a terminal that shows colours and NO_COLOR is unset).
 func (s *IOStreams) ColorEnabled(policy string) bool {
 	switch policy {
 	case "always":
@@ -83,7 +87,7 @@ func (s *IOStreams) ColorEnabled(policy string) bool {
 	case "never":
 		return false
 	default:
-		return s.stdoutTTY && !s.noColor
+		return s.stdoutTTY && s.colorCapable && !s.noColor
 	}
 }
 

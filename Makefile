@@ -33,12 +33,26 @@ LDFLAGS := -X github.com/cvmtail/cvmtail/internal/cli.version=$(VERSION) \
 	-X github.com/cvmtail/cvmtail/internal/cli.commit=$(COMMIT) \
 	-X github.com/cvmtail/cvmtail/internal/cli.date=$(BUILD_DATE)
 
-.PHONY: all build test lint gen verify demo bench clean
+# nfpm makes the .deb and .rpm of make dist. Pinned, and run with go run rather than
+# required in go.mod: the product's dependencies stay free of packaging code.
+NFPM_VERSION := v2.45.2
+NFPM         := github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+DIST_DIR     ?= dist
+
+.PHONY: all build dist test lint gen verify demo bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/cvmtail ./cmd/cvmtail
+
+# Release archives for linux, darwin and windows (amd64, arm64), .deb and .rpm packages and
+# SHA256SUMS in dist/, reproducibly (see cmd/dist). Needs the Go module proxy the first time.
+dist:
+	@if [ -z "$(SOURCE_DATE_EPOCH)" ] || [ -z "$(COMMIT)" ]; then \
+		echo "make dist: needs a git checkout: the version, commit and file times come from it" >&2; exit 1; fi
+	$(GO) run ./cmd/dist -go "$(GO)" -out "$(DIST_DIR)" -version "$(VERSION)" -epoch "$(SOURCE_DATE_EPOCH)" \
+		-nfpm "$(NFPM)" -ldflags "$(LDFLAGS)"
 
 # The end-to-end tests need root and OpenSSH sshd (internal/testenv/sshdcvm); without them
 # they skip, unless CVMTAIL_E2E=1 makes that a failure.

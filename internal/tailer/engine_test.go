@@ -425,48 +425,6 @@ func lookPath(tool string) (string, error) {
 	return "", fmt.Errorf("%s not found", tool)
 }
 
-type pidRecorder struct {
-	mu       sync.Mutex
-	sessions []*tailertest.Session
-}
-
-func (p *pidRecorder) wrap(d tailer.Dialer) tailer.Dialer {
-	return tailer.DialerFunc(func(ctx context.Context, addr string) (tailer.Client, error) {
-		c, err := d.Dial(ctx, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &pidClient{Client: c, p: p}, nil
-	})
-}
-
-func (p *pidRecorder) get() []int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []int
-	for _, s := range p.sessions {
-		if pid := s.PID(); pid > 0 {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-type pidClient struct {
-	tailer.Client
-	p *pidRecorder
-}
-
-func (c *pidClient) NewSession() (tailer.Session, error) {
-	s, err := c.Client.NewSession()
-	if err == nil {
-		c.p.mu.Lock()
-		c.p.sessions = append(c.p.sessions, s.(*tailertest.Session))
-		c.p.mu.Unlock()
-	}
-	return s, err
-}
-
 func TestOldCVMFallbackDeliversBacklogAndFollows(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.out")

@@ -5,6 +5,7 @@ package tailer_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,4 +60,47 @@ func TestStopLeavesNoRemoteProcess(t *testing.T) {
 			waitFor(t, "remote processes to end", 2*time.Second, func() bool { return len(alive(pids.get())) == 0 })
 		})
 	}
+}
+
+// pidRecorder keeps the sessions a dialer opens, for their process groups.
+type pidRecorder struct {
+	mu       sync.Mutex
+	sessions []*tailertest.Session
+}
+
+func (p *pidRecorder) wrap(d tailer.Dialer) tailer.Dialer {
+	return tailer.DialerFunc(func(ctx context.Context, addr string) (tailer.Client, error) {
+		c, err := d.Dial(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &pidClient{Client: c, p: p}, nil
+	})
+}
+
+func (p *pidRecorder) get() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []int
+	for _, s := range p.sessions {
+		if pid := s.PID(); pid > 0 {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+type pidClient struct {
+	tailer.Client
+	p *pidRecorder
+}
+
+func (c *pidClient) NewSession() (tailer.Session, error) {
+	s, err := c.Client.NewSession()
+	if err == nil {
+		c.p.mu.Lock()
+		c.p.sessions = append(c.p.sessions, s.(*tailertest.Session))
+		c.p.mu.Unlock()
+	}
+	return s, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -23,8 +24,9 @@ func dialAgent(ctx context.Context, socket string) (agentConn, error) {
 		var nd net.Dialer
 		return nd.DialContext(ctx, "unix", socket)
 	}
+	pipe := strings.ReplaceAll(socket, "/", `\`) // //./pipe/NAME is \\.\pipe\NAME
 	for {
-		f, err := os.OpenFile(socket, os.O_RDWR|windows.O_FILE_FLAG_OVERLAPPED, 0)
+		f, err := os.OpenFile(pipe, os.O_RDWR|windows.O_FILE_FLAG_OVERLAPPED, 0)
 		if err == nil {
 			return f, nil
 		}

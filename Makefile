@@ -1,8 +1,26 @@
 # cvmtail developer targets. `make test` is what CI runs (see .ci/run).
 
-GO      ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-BIN     := $(CURDIR)/bin
+GO  ?= go
+BIN := $(CURDIR)/bin
+
+# What `cvmtail --version` tells, all from git, so that building a commit twice gives the
+# same bytes. VERSION: a tag v1.2.3 gives 1.2.3 (1.2.3-4-g0123456789ab on later commits),
+# an untagged commit Go's pseudo-version 0.0.0-20261122105604-0123456789ab; -dirty marks
+# uncommitted changes. The build date is the commit's time (SOURCE_DATE_EPOCH overrides).
+ifeq ($(origin SOURCE_DATE_EPOCH),undefined)
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null)
+endif
+ifeq ($(origin COMMIT),undefined)
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+endif
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell \
+	if tag=$$(git describe --tags --match 'v[0-9]*' --abbrev=12 --dirty 2>/dev/null); then echo "$$tag" | sed 's/^v//'; \
+	elif git rev-parse --git-dir >/dev/null 2>&1; then \
+		echo "0.0.0-$$(TZ=UTC git log -1 --date=format-local:%Y%m%d%H%M%S --format=%cd)-$$(git rev-parse --short=12 HEAD)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)"; \
+	else echo dev; fi)
+endif
+BUILD_DATE := $(if $(SOURCE_DATE_EPOCH),$(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r $(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ))
 
 # golangci-lint is pinned so every machine reports the same findings.
 GOLANGCI_LINT_VERSION := v2.15.0
@@ -11,14 +29,30 @@ GOLANGCI_LINT         := $(BIN)/golangci-lint
 TEST_TIMEOUT ?= 20m
 BENCHTIME    ?= 1s
 
-LDFLAGS := -X github.com/cvmtail/cvmtail/internal/cli.version=$(VERSION)
+LDFLAGS := -X github.com/cvmtail/cvmtail/internal/cli.version=$(VERSION) \
+	-X github.com/cvmtail/cvmtail/internal/cli.commit=$(COMMIT) \
+	-X github.com/cvmtail/cvmtail/internal/cli.date=$(BUILD_DATE)
 
-.PHONY: all build test lint gen verify demo bench clean
+# nfpm makes the .deb and .rpm of make dist. Pinned, and run with go run rather than
+# required in go.mod: the product's dependencies stay free of packaging code.
+NFPM_VERSION := v2.45.2
+NFPM         := github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+DIST_DIR     ?= dist
+
+.PHONY: all build dist test lint gen verify demo bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/cvmtail ./cmd/cvmtail
+
+# Release archives for linux, darwin and windows (amd64, arm64), .deb and .rpm packages and
+# SHA256SUMS in dist/, reproducibly (see cmd/dist). Needs the Go module proxy the first time.
+dist:
+	@if [ -z "$(SOURCE_DATE_EPOCH)" ] || [ -z "$(COMMIT)" ]; then \
+		echo "make dist: needs a git checkout: the version, commit and file times come from it" >&2; exit 1; fi
+	$(GO) run ./cmd/dist -go "$(GO)" -out "$(DIST_DIR)" -version "$(VERSION)" -epoch "$(SOURCE_DATE_EPOCH)" \
+		-nfpm "$(NFPM)" -ldflags "$(LDFLAGS)"
 
 # The end-to-end tests need root and OpenSSH sshd (internal/testenv/sshdcvm); without them
 # they skip, unless CVMTAIL_E2E=1 makes that a failure.

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // The lab as cvmtail sees it: the built cvmtail binary against a lab started in-process

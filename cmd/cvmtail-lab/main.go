@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command cvmtail-lab runs a simulated Nutanix cluster on this machine, for demos and
 // tests: a Prism simulator over HTTPS and CVMs reachable over SSH on loopback addresses,
 // with log files that grow and rotate. No root and no installed sshd are needed.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main_test
 
 // End-to-end tests of the reading flags (issue 6) against real sshd CVMs.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main_test
 
 // End-to-end tests: the built binary against real OpenSSH sshd CVMs on loopback addresses

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main_test
 
 // The fault-injection suite (reliability issue): each fault asserts the exact lines

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main_test
 
 // Prism end to end: the built binary resolves CVMs through the Prism simulator (serving the

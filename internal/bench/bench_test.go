@@ -1,3 +1,5 @@
+//go:build linux
+
 package bench
 
 // TestBench runs the whole suite in one go so that every ratio compares numbers taken on the

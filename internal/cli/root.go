@@ -22,9 +22,6 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 )
 
-// version is set at build time with -ldflags "-X github.com/cvmtail/cvmtail/internal/cli.version=...".
-var version = "dev"
-
 // NewRootCmd builds the command tree.
 func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
@@ -36,7 +33,7 @@ CVM and the log it came from. It finds the CVMs through Prism, or takes them by 
 		Example: `  cvmtail tail genesis --cvm 10.1.1.11,10.1.1.12
   cvmtail tail 'stargate*' --prism pe.example.com -o json | jq .
   cvmtail list-cvms --prism pc.example.com --cluster prod -o address`,
-		Version:       f.Version,
+		Version:       f.Build.String(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.ArbitraryArgs,
@@ -51,6 +48,8 @@ CVM and the log it came from. It finds the CVMs through Prism, or takes them by 
 	}
 	root.SuggestionsMinimumDistance = 2
 	root.SetVersionTemplate("cvmtail {{.Version}}\n")
+	// cobra's own --version says only "version for cvmtail".
+	root.Flags().BoolP("version", "v", false, "print the version, the commit and the build date (as JSON: cvmtail version -o json)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.UsageError{Err: err, Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
@@ -65,6 +64,7 @@ CVM and the log it came from. It finds the CVMs through Prism, or takes them by 
 	root.AddCommand(listcvms.NewCmdListCVMs(f, nil))
 	root.AddCommand(logs.NewCmdLogs(f, nil))
 	root.AddCommand(newCmdCompletion(f))
+	root.AddCommand(newCmdVersion(f))
 	return root
 }
 
@@ -129,7 +129,7 @@ func Main() int {
 		debug.SetMemoryLimit(memoryLimit)
 	}
 
-	f := cmdutil.New(version)
+	f := cmdutil.New(currentBuild())
 	root := NewRootCmd(f)
 	forCompletion(root, os.Args[1:])
 	err := root.ExecuteContext(ctx)

@@ -14,7 +14,7 @@ import (
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	f := &cmdutil.Factory{IOStreams: ios, Version: "1.2.3", Getenv: func(string) string { return "" }}
+	f := &cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())

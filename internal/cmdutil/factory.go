@@ -13,7 +13,7 @@ import (
 // Factory carries the dependencies a command needs, injectable in tests.
 type Factory struct {
 	IOStreams *iostreams.IOStreams
-	Version   string
+	Build     BuildInfo
 	Now       func() time.Time
 	Getenv    func(string) string
 	// Context is --context: the config file's context to use ("" = CVMTAIL_CONTEXT, else
@@ -29,10 +29,10 @@ type Factory struct {
 }
 
 // New returns the factory of the real process.
-func New(version string) *Factory {
+func New(build BuildInfo) *Factory {
 	return &Factory{
 		IOStreams: iostreams.System(),
-		Version:   version,
+		Build:     build,
 		Now:       time.Now,
 		Getenv:    os.Getenv,
 		HomeDir:   os.UserHomeDir,

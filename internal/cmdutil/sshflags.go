@@ -30,7 +30,7 @@ func AddSSHFlags(cmd *cobra.Command, o *SSHOptions) {
 	fl := cmd.Flags()
 	fl.StringVar(&o.User, "ssh-user", "", "SSH user on the CVMs (default nutanix, or ssh_config's User)")
 	fl.IntVar(&o.Port, "ssh-port", 0, "SSH port on the CVMs (default 22, or ssh_config's Port)")
-	fl.StringArrayVarP(&o.Identities, "identity", "i", nil, "private key `FILE` (repeatable); ssh-agent is used too when SSH_AUTH_SOCK is set")
+	fl.StringArrayVarP(&o.Identities, "identity", "i", nil, "private key `FILE` (repeatable); ssh-agent is used too: SSH_AUTH_SOCK, or on Windows the OpenSSH agent service")
 	fl.StringVar(&o.ConfigFile, "ssh-config", "", "ssh_config `FILE` (default ~/.ssh/config); HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, StrictHostKeyChecking, HashKnownHosts, ConnectTimeout and ServerAlive* are honoured")
 	fl.StringVar(&o.KnownHosts, "known-hosts", "", "known_hosts `FILE` (default ssh_config's UserKnownHostsFile, else ~/.ssh/known_hosts)")
 	fl.StringVar(&o.HostKeyCheck, "host-key-check", "", "host key policy: strict, accept-new or off, or as OpenSSH spells StrictHostKeyChecking: yes (strict), ask (strict: cvmtail never asks), no (off); default strict, or ssh_config's StrictHostKeyChecking. Keys are checked against the user's and the system's known_hosts, as OpenSSH does; off warns")
@@ -79,7 +79,7 @@ func (o *SSHOptions) SSHConfig(f *Factory) (sshx.Options, error) {
 		HomeDir:        home,
 	}
 	if f.Getenv != nil {
-		opts.AgentSocket = f.Getenv("SSH_AUTH_SOCK")
+		opts.AgentSocket, opts.AgentDefault = sshx.AgentSocket(f.Getenv("SSH_AUTH_SOCK"))
 	}
 	opts.Warn = func(msg string) { fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: %s\n", msg) }
 	return opts, nil

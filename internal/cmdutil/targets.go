@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 )
@@ -38,7 +39,7 @@ func AddTargetFlags(cmd *cobra.Command, o *TargetOptions) {
 	fl := cmd.Flags()
 	fl.StringVar(&o.Prism, "prism", "", "Prism Element or Prism Central address HOST[:PORT] (port 9440 when omitted; env CVMTAIL_PRISM)")
 	fl.StringArrayVar(&o.Clusters, "cluster", nil, "with Prism Central: cluster `NAME|UUID` to use (repeatable)")
-	fl.StringSliceVar(&o.CVMs, "cvm", nil, "CVM `NAME|IP` (repeatable, comma-separated); without --prism these addresses are the CVMs")
+	fl.StringSliceVar(&o.CVMs, "cvm", nil, "CVM `NAME|IP` (repeatable, comma- or space-separated, e.g. \"$(svmips)\"); without --prism these addresses are the CVMs")
 	fl.StringVar(&o.Username, "username", "", "Prism user (env CVMTAIL_USERNAME, default admin)")
 	fl.StringVar(&o.PasswordFile, "password-file", "", "read the Prism password from `FILE` (or env CVMTAIL_PASSWORD, or a prompt on a terminal)")
 	fl.BoolVar(&o.Insecure, "insecure", false, "do not verify Prism's TLS certificate")
@@ -79,15 +80,12 @@ func ResolveTargets(ctx context.Context, f *Factory, o *TargetOptions) ([]Target
 	return out, nil
 }
 
-// splitList flattens repeated and comma-separated values, dropping empty ones.
+// splitList flattens repeated values separated by commas or white space, dropping empty
+// ones: on a CVM, --cvm "$(svmips)" gives the cluster's CVM IPs separated by spaces.
 func splitList(vals []string) []string {
 	var out []string
 	for _, v := range vals {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
+		out = append(out, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })...)
 	}
 	return out
 }

@@ -192,9 +192,9 @@ func (f *File) SecretExposed() bool {
 	return false
 }
 
-// ExpandHome expands a leading ~/ in p.
+// ExpandHome expands a leading ~/ in p (on Windows ~\ too).
 func ExpandHome(p, home string) string {
-	if home != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
+	if home != "" && (p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, "~"+string(filepath.Separator))) {
 		return filepath.Join(home, strings.TrimPrefix(p, "~"))
 	}
 	return p

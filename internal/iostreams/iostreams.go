@@ -24,7 +24,10 @@ type IOStreams struct {
 	stdoutTTY bool
 	stderrTTY bool
 	noColor   bool // NO_COLOR set in the environment
-	termWidth int
+	// colorCapable is false for a terminal that would print colour escapes as text (a
+	// console of Windows before 10): --color auto stays off there.
+	colorCapable bool
+	termWidth    int
 
 	readPassword func(ctx context.Context, prompt string) (string, error) // tests
 }
@@ -42,6 +45,7 @@ func System() *IOStreams {
 		stderrTTY: stderrTTY,
 		noColor:   noColor,
 	}
+	io.colorCapable = !io.stdoutTTY || canShowColor(os.Stdout)
 	if io.stdoutTTY {
 		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			io.termWidth = w
@@ -68,7 +72,7 @@ func isTerminal(f *os.File) bool {
 // Test returns streams backed by buffers, none of them a terminal.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, colorCapable: true}, in, out, errOut
 }
 
 // IsStdinTTY tells whether standard input is a terminal.
@@ -92,7 +96,7 @@ func (s *IOStreams) SetNoColor(v bool) { s.noColor = v }
 func (s *IOStreams) TerminalWidth() int { return s.termWidth }
 
 // ColorEnabled applies the --color policy: "always", "never", or "auto" (on when stdout is
-// a terminal and NO_COLOR is unset).
+// a terminal that shows colours and NO_COLOR is unset).
 func (s *IOStreams) ColorEnabled(policy string) bool {
 	switch policy {
 	case "always":
@@ -100,7 +104,7 @@ func (s *IOStreams) ColorEnabled(policy string) bool {
 	case "never":
 		return false
 	default:
-		return s.stdoutTTY && !s.noColor
+		return s.stdoutTTY && s.colorCapable && !s.noColor
 	}
 }
 

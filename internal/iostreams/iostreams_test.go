@@ -18,3 +18,30 @@ func TestStderrOnATerminalIsEscaped(t *testing.T) {
 		t.Errorf("a pipe got %q: stderr into a file or pipe passes unchanged", pipe.String())
 	}
 }
+
+func TestColorEnabled(t *testing.T) {
+	for _, tc := range []struct {
+		name                       string
+		policy                     string
+		tty, noColor, cannotShowIt bool
+		want                       bool
+	}{
+		{"auto on a terminal", "auto", true, false, false, true},
+		{"auto into a pipe", "auto", false, false, false, false},
+		{"auto with NO_COLOR", "auto", true, true, false, false},
+		{"auto on a console that would print escapes as text", "auto", true, false, true, false},
+		{"always on such a console: asked for", "always", true, false, true, true},
+		{"always into a pipe", "always", false, true, false, true},
+		{"never on a terminal", "never", true, false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, _, _ := Test()
+			s.SetStdoutTTY(tc.tty)
+			s.SetNoColor(tc.noColor)
+			s.colorCapable = !tc.cannotShowIt
+			if got := s.ColorEnabled(tc.policy); got != tc.want {
+				t.Errorf("ColorEnabled(%q) = %v, want %v", tc.policy, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package lab is a simulated Nutanix cluster on one machine, for demos and tests: a Prism
 // simulator over HTTPS and CVMs reachable over SSH on loopback addresses (127.0.0.11, ...),
 // each with log files that grow with realistic lines and rotate now and then. cvmtail talks

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"syscall"
 )
 
 // Writer is the one writer of stdout: rendered batches of whole lines go in through a
@@ -134,5 +133,5 @@ func (w *Writer) loop(out io.Writer) {
 
 // IsBrokenPipe tells whether err means the reader of our output went away.
 func IsBrokenPipe(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe)
+	return errors.Is(err, io.ErrClosedPipe) || isBrokenPipeErrno(err)
 }

@@ -67,10 +67,7 @@ func TestWriterReportsBrokenPipe(t *testing.T) {
 	<-w.Failed()
 	err = w.Close()
 	if !IsBrokenPipe(err) {
-		t.Errorf("err = %v, want EPIPE", err)
-	}
-	if !errors.Is(err, syscall.EPIPE) {
-		t.Errorf("not EPIPE: %v", err)
+		t.Errorf("err = %v, want a broken pipe", err)
 	}
 	wr.Close()
 }

@@ -295,9 +295,9 @@ func (d *Dialer) getAll(host, key string) []string {
 }
 
 // expandPath expands a leading ~ and ssh_config's % tokens (%d is the home directory).
-// Without a home directory, ~ stays as written.
+// Without a home directory, ~ stays as written. On Windows ~\ works as well as ~/.
 func (d *Dialer) expandPath(p string, tokens map[byte]string) string {
-	if d.opts.HomeDir != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
+	if d.opts.HomeDir != "" && (p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, "~"+string(filepath.Separator))) {
 		p = filepath.Join(d.opts.HomeDir, p[1:])
 	}
 	all := map[byte]string{}

@@ -176,7 +176,7 @@ func (e *JumpError) Hint() string {
 }
 
 func isRefused(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED)
+	return errors.Is(err, syscall.ECONNREFUSED) || isRefusedErrno(err)
 }
 
 // describeNetError turns "dial tcp 127.0.0.11:22: connect: connection refused" into
@@ -189,8 +189,10 @@ func describeNetError(err error) string {
 		err = opErr.Err
 	}
 	msg := err.Error()
-	if i := strings.LastIndex(msg, "connect: "); i >= 0 {
-		msg = msg[i+len("connect: "):]
+	for _, op := range []string{"connect: ", "connectex: "} { // connectex: Windows
+		if i := strings.LastIndex(msg, op); i >= 0 {
+			msg = msg[i+len(op):]
+		}
 	}
 	msg = strings.TrimPrefix(msg, "ssh: handshake failed: ")
 	msg = strings.TrimPrefix(msg, "ssh: ")

@@ -1,3 +1,5 @@
+//go:build linux
+
 package sshx_test
 
 import (

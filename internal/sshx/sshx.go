@@ -44,8 +44,12 @@ type Options struct {
 	GlobalKnownHostsFiles []string
 	HostKeyCheck          HostKeyPolicy // --host-key-check (default strict)
 	ConnectTimeout        time.Duration // --connect-timeout (default 10s)
-	AgentSocket           string        // SSH_AUTH_SOCK, read by the caller ("" = no agent)
+	AgentSocket           string        // SSH_AUTH_SOCK, read by the caller, or AgentSocket's default ("" = no agent)
 	HomeDir               string        // for ~ in paths
+	// AgentDefault says AgentSocket is the platform's default rather than SSH_AUTH_SOCK:
+	// no agent listening there is normal (the Windows agent service is off by default),
+	// not worth a warning.
+	AgentDefault bool
 	// Warn receives notices worth a stderr line, e.g. a new host key recorded.
 	Warn func(msg string)
 
@@ -194,15 +198,13 @@ func unwrapPathError(err error) error {
 // agentKeys lists the public keys ssh-agent holds, by their wire form.
 func (d *Dialer) agentKeys() map[string]bool {
 	keys := map[string]bool{}
-	if d.opts.AgentSocket == "" {
-		return keys
-	}
-	conn, err := net.DialTimeout("unix", d.opts.AgentSocket, 2*time.Second)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, ok := d.connectAgent(ctx)
+	if !ok {
 		return keys
 	}
 	defer func() { _ = conn.Close() }()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	list, err := agent.NewClient(conn).List()
 	if err != nil {
 		return keys
@@ -429,25 +431,14 @@ func (d *Dialer) clientConfig(ctx context.Context, hc HostConfig) (config *ssh.C
 			skipped = append(skipped, path)
 		}
 	}
-	if d.opts.AgentSocket != "" {
-		var nd net.Dialer
-		conn, err := nd.DialContext(ctx, "unix", d.opts.AgentSocket)
-		if err != nil {
-			d.agentWarn.Do(func() {
-				d.opts.Warn(fmt.Sprintf("ssh-agent at %s: %s", d.opts.AgentSocket, describeNetError(err)))
-			})
-		} else {
-			release = func() { _ = conn.Close() }
-			if deadline, ok := ctx.Deadline(); ok {
-				_ = conn.SetDeadline(deadline) // an agent that hangs must not hold up the dial
-			}
-			agentSigners, err := agent.NewClient(conn).Signers()
-			if err == nil {
-				allowed := d.identitiesOnly(hc)
-				for _, s := range agentSigners {
-					if allowed == nil || allowed[string(s.PublicKey().Marshal())] {
-						add(s)
-					}
+	if conn, ok := d.connectAgent(ctx); ok {
+		release = func() { _ = conn.Close() }
+		agentSigners, err := agent.NewClient(conn).Signers()
+		if err == nil {
+			allowed := d.identitiesOnly(hc)
+			for _, s := range agentSigners {
+				if allowed == nil || allowed[string(s.PublicKey().Marshal())] {
+					add(s)
 				}
 			}
 		}

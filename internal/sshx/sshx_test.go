@@ -908,3 +908,44 @@ func TestDialPortWinsOverConfiguredPorts(t *testing.T) {
 		t.Error("DialPort with port 0 ignored --ssh-port")
 	}
 }
+
+// SSH_AUTH_SOCK naming a dead agent is worth a warning; the platform's default agent not
+// running (Windows' agent service is off until enabled) is not.
+func TestAgentMissing(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		agentDefault bool
+		wantWarnings int
+	}{
+		{"SSH_AUTH_SOCK", false, 1},
+		{"the platform's default", true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			srv := f.server(t, sshxtest.Config{})
+			f.trust(t, srv, srv.HostKeys[0].PublicKey())
+			var warnings []string
+			opts := f.options()
+			opts.Port = srv.Port
+			opts.AgentSocket, opts.AgentDefault = filepath.Join(t.TempDir(), "no-agent.sock"), tc.agentDefault
+			opts.Warn = func(msg string) { warnings = append(warnings, msg) }
+			d, err := sshx.NewDialer(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				c, err := d.Dial(context.Background(), "127.0.0.1")
+				if err != nil {
+					t.Fatal(err) // the key file still logs in
+				}
+				_ = c.Close()
+			}
+			if len(warnings) != tc.wantWarnings {
+				t.Fatalf("warnings %q, want %d", warnings, tc.wantWarnings)
+			}
+			if tc.wantWarnings > 0 && !strings.Contains(warnings[0], "ssh-agent at "+opts.AgentSocket+": no such file or directory") {
+				t.Errorf("warning %q does not name the agent socket and the reason", warnings[0])
+			}
+		})
+	}
+}

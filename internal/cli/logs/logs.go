@@ -5,11 +5,9 @@ package logs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -18,6 +16,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/catalog"
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/sshx"
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
@@ -151,7 +150,7 @@ func logsRun(ctx context.Context, opts *Options) error {
 // quietOnClosedPipe drops the error of writing to a reader that went away (| head):
 // CLI.md has cvmtail stop quietly then.
 func quietOnClosedPipe(err error) error {
-	if errors.Is(err, syscall.EPIPE) {
+	if output.IsBrokenPipe(err) {
 		return nil
 	}
 	return err

@@ -26,7 +26,7 @@ func newTestFactory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
 	ios, _, out, errOut := iostreams.Test()
 	return &cmdutil.Factory{
 		IOStreams: ios,
-		Version:   "test",
+		Build:     cmdutil.BuildInfo{Version: "test"},
 		Now:       func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
 		Getenv:    func(string) string { return "" },
 		HomeDir:   func() (string, error) { return "/nonexistent-home", nil },

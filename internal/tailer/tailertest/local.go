@@ -9,7 +9,6 @@ import (
 	"io"
 	"os/exec"
 	"sync"
-	"syscall"
 
 	"golang.org/x/crypto/ssh"
 
@@ -143,7 +142,7 @@ func (s *Session) StderrPipe() (io.Reader, error)     { return &lazyReader{s: s,
 func (s *Session) Start(command string) error {
 	cmd := exec.Command("sh", "-c", command)
 	cmd.Env = append(cmd.Environ(), s.conn.local.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = ownSession()
 	var err error
 	if s.stdin, err = cmd.StdinPipe(); err != nil {
 		return err

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package sshdcvm runs real OpenSSH sshd processes on loopback addresses as stand-ins for
 // Nutanix CVMs, so end-to-end tests exercise cvmtail against the SSH server it meets in the field.
 //

@@ -61,8 +61,8 @@ func TestE2ECtrlCAtThePasswordPrompt(t *testing.T) {
 	if _, err := master.Write([]byte{3}); err != nil { // Ctrl-C, turned into SIGINT by the terminal
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):

@@ -438,12 +438,11 @@ func TestCacheKeepsInsecureAndVerifiedApart(t *testing.T) {
 	if !errors.As(err, &tlsErr) {
 		t.Errorf("err = %v: a verified run must check the certificate, not reuse the list fetched with --insecure", err)
 	}
-	calls := e.sim.Total()
 	// Verified with the CA: a request, then cached under that CA.
 	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
 		t.Fatal(err)
 	}
-	calls = e.sim.Total()
+	calls := e.sim.Total()
 	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil || e.sim.Total() != calls {
 		t.Errorf("the same verified settings were not served from the cache (err %v)", err)
 	}

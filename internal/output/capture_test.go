@@ -150,7 +150,9 @@ func TestCaptureRefusesPlantedSymlinks(t *testing.T) {
 			cs, err := c.Open(context.Background(), genesis("cvm"))
 			if err == nil {
 				// Only the position file can be planted past Open: it is replaced, never followed.
-				err = cs.Write([]byte("line from a CVM\n"), "1:2", 16)
+				if err := cs.Write([]byte("line from a CVM\n"), "1:2", 16); err != nil {
+					t.Errorf("writing past a planted position file: %v", err)
+				}
 				if plant != "cvm/.genesis.log.pos" {
 					t.Errorf("a symlink at %s was not refused", plant)
 				}

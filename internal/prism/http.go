@@ -50,19 +50,6 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("%s: status %d: %s", e.endpoint, e.status, e.message)
 }
 
-// request sends one API call and decodes a 2xx JSON answer into out. Non-2xx answers come
-// back as *statusError (for 404 and 400) or as the typed errors of errors.go.
-func (c *Client) request(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	data, hdr, err := c.fetch(ctx, method, path, query, body)
-	if err != nil {
-		return err
-	}
-	if err := decodeJSON(data, out); err != nil {
-		return &ProtocolError{Address: c.address, Endpoint: method + " " + path, Detail: contentDetail(err, hdr)}
-	}
-	return nil
-}
-
 // fetch sends one API call and returns the body of a 2xx answer, undecoded.
 func (c *Client) fetch(ctx context.Context, method, path string, query url.Values, body any) ([]byte, http.Header, error) {
 	endpoint := method + " " + path

@@ -103,6 +103,10 @@ func TestUseNATReachesTheDialer(t *testing.T) {
 		t.Fatalf("dial %s: %v", targets[0].Address, err)
 	}
 	_ = c.Close()
+	// The server records the login in its own goroutine, a moment after the client is in.
+	for deadline := time.Now().Add(5 * time.Second); len(srv.Logins()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if len(srv.Logins()) != 1 {
 		t.Errorf("%d logins on the NAT port, want 1", len(srv.Logins()))
 	}

@@ -443,6 +443,9 @@ func TestCacheKeepsInsecureAndVerifiedApart(t *testing.T) {
 	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
 		t.Fatal(err)
 	}
+	if e.sim.Total() == calls {
+		t.Error("the first run verified with the CA asked Prism nothing: it was served the list fetched with --insecure")
+	}
 	calls = e.sim.Total()
 	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil || e.sim.Total() != calls {
 		t.Errorf("the same verified settings were not served from the cache (err %v)", err)

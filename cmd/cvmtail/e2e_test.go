@@ -22,14 +22,8 @@ import (
 	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
 )
 
+// binary is cvmtail built by TestMain (main_test.go).
 var binary string
-
-func TestMain(m *testing.M) {
-	binrun.Main(m, func(dir string) (err error) {
-		binary, err = binrun.Build(dir, ".", "")
-		return err
-	})
-}
 
 func start(t *testing.T, args ...string) *binrun.Run {
 	t.Helper()

@@ -9,7 +9,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
-// SSHOptions are the flags of CLI.md's SSH table.
+// SSHOptions are the flags that say how to reach the CVMs over SSH (sshFlags).
 type SSHOptions struct {
 	User           string
 	Port           int
@@ -20,19 +20,11 @@ type SSHOptions struct {
 	ConnectTimeout time.Duration
 }
 
-// AddSSHFlags registers the SSH flags on cmd.
+// AddSSHFlags registers the SSH flags (sshFlags) on cmd.
 func AddSSHFlags(cmd *cobra.Command, o *SSHOptions) {
-	fl := cmd.Flags()
-	fl.StringVar(&o.User, "ssh-user", "", "SSH user on the CVMs (default nutanix, or ssh_config's User)")
-	fl.IntVar(&o.Port, "ssh-port", 0, "SSH port on the CVMs (default 22, or ssh_config's Port)")
-	fl.StringArrayVarP(&o.Identities, "identity", "i", nil, "private key `FILE` (repeatable); ssh-agent is used too when SSH_AUTH_SOCK is set")
-	fl.StringVar(&o.ConfigFile, "ssh-config", "", "ssh_config `FILE` (default ~/.ssh/config)")
-	fl.StringVar(&o.KnownHosts, "known-hosts", "", "known_hosts `FILE` (default ssh_config's UserKnownHostsFile, else ~/.ssh/known_hosts)")
-	fl.StringVar(&o.HostKeyCheck, "host-key-check", "", "host key policy: strict, accept-new or off (default strict, or ssh_config's StrictHostKeyChecking)")
-	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, "give up connecting to a CVM after `D` (default 10s, or ssh_config's ConnectTimeout)")
-	_ = cmd.RegisterFlagCompletionFunc("host-key-check", cobra.FixedCompletions(
-		[]string{"strict\tunknown or changed keys are refused", "accept-new\trecord new keys, refuse changed ones", "off\tno host key check"},
-		cobra.ShellCompDirectiveNoFileComp))
+	for _, f := range sshFlags {
+		f.define(cmd, f.name, o)
+	}
 }
 
 // SSHConfig validates the flags and turns them into sshx options.

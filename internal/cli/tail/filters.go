@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/filter"
@@ -39,7 +40,7 @@ type ReadingOptions struct {
 const sinceTimeLayout = "2006-01-02 15:04:05"
 
 func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
-	fl := cmd.Flags()
+	fl := pflag.NewFlagSet("reading", pflag.ContinueOnError)
 	fl.StringArrayVar(&o.Grep, "grep", nil, "keep only lines matching `RE` (Go RE2 syntax; repeatable: any of them); matches are highlighted")
 	fl.StringArrayVar(&o.Exclude, "exclude", nil, "drop lines matching `RE` (repeatable: any of them)")
 	fl.StringArrayVar(&o.Highlight, "highlight", nil, "colour the matches of `RE` when colour is on (repeatable)")
@@ -50,13 +51,17 @@ func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
 	fl.BoolVar(&o.LogTime, "log-time", false, "put each line's own time (parsed from the line, in UTC, RFC 3339 milliseconds; '-' when it has none) first; JSON gets log_time")
 	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time); helpers: color, cvmcolor, upper, lower, json, pad")
 	fl.DurationVar(&o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
+	cmd.Flags().AddFlagSet(fl)
 	_ = cmd.RegisterFlagCompletionFunc("level", cobra.FixedCompletions(
 		[]string{"W\tWARNING and worse", "E\tERROR and worse", "F\tFATAL only"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("cvm-timezone", cobra.FixedCompletions(
 		[]string{"UTC", "Local"}, cobra.ShellCompDirectiveNoFileComp))
-	for _, name := range []string{"grep", "exclude", "highlight", "since", "since-time", "template", "merge-window"} {
-		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
-	}
+	// No reading flag takes a file: the shell offers none for the others either.
+	fl.VisitAll(func(f *pflag.Flag) {
+		if _, ok := cmd.GetFlagCompletionFunc(f.Name); !ok && f.Value.Type() != "bool" {
+			_ = cmd.RegisterFlagCompletionFunc(f.Name, cobra.NoFileCompletions)
+		}
+	})
 }
 
 func (o *ReadingOptions) validate(now func() time.Time, format string) error {

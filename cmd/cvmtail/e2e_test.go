@@ -48,6 +48,14 @@ func noLeftovers(t *testing.T, cl *sshdcvm.Cluster) {
 	}
 }
 
+// waitStderr waits until stderr holds n lines containing what: the event a step must
+// follow (a notice that cvmtail saw a change), instead of a sleep that guesses how long
+// seeing it takes.
+func waitStderr(t *testing.T, r *binrun.Run, name string, d time.Duration, what string, n int) {
+	t.Helper()
+	r.WaitLines(name, d, func([]string) bool { return strings.Count(r.Stderr(), what) >= n })
+}
+
 func TestE2EManyCVMsAndFilesUnderLoad(t *testing.T) {
 	cl := sshdcvm.Start(t, sshdcvm.Options{N: 4})
 	files := []string{"genesis.out", "stargate.out", "acropolis.out"}
@@ -163,11 +171,12 @@ func TestE2ERotationByRenameTruncationAndSymlink(t *testing.T) {
 	c.Write(t, "genesis.out", "g3\n")
 	r.WaitLines("renamed", 10*time.Second, func(l []string) bool { return len(l) == 4 })
 
-	time.Sleep(100 * time.Millisecond)
+	// Copy-truncate, refilled to the size it had ("g3\n", "g4\n"): only a refill after
+	// cvmtail saw the truncation can be told from no change at all.
 	if err := os.Truncate(c.Path("genesis.out"), 0); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitStderr(t, r, "the truncation notice", 10*time.Second, "genesis: file truncated", 1)
 	c.Append(t, "genesis.out", "g4\n")
 	r.WaitLines("truncated", 10*time.Second, func(l []string) bool { return len(l) == 5 })
 

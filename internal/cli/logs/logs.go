@@ -143,7 +143,7 @@ func logsRun(ctx context.Context, opts *Options) error {
 }
 
 // quietOnClosedPipe drops the error of writing to a reader that went away (| head):
-// CLI.md has cvmtail stop quietly then.
+// cvmtail stops quietly then, with status 0 (README, "Exit status").
 func quietOnClosedPipe(err error) error {
 	if errors.Is(err, syscall.EPIPE) {
 		return nil

@@ -14,9 +14,9 @@ import (
 	"github.com/cvmtail/cvmtail/internal/output"
 )
 
-// ReadingOptions are the flags that choose, start and shape the lines (issue 6): --grep,
-// --exclude, --highlight, --level, --since, --since-time, --cvm-timezone, --log-time,
-// --template and --merge-window.
+// ReadingOptions are the flags that choose, start and shape the lines: --grep, --exclude,
+// --highlight, --level, --since, --since-time, --cvm-timezone, --log-time, --template and
+// --merge-window.
 type ReadingOptions struct {
 	Grep        []string
 	Exclude     []string

@@ -2,7 +2,8 @@
 
 package main_test
 
-// End-to-end tests of the reading flags (issue 6) against real sshd CVMs.
+// End-to-end tests of the reading flags (--grep, --exclude, --level, --since, --template,
+// --log-time, --merge-window) against real sshd CVMs.
 
 import (
 	"bufio"

@@ -24,15 +24,6 @@ import (
 	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
 )
 
-var binary string
-
-func TestMain(m *testing.M) {
-	binrun.Main(m, func(dir string) (err error) {
-		binary, err = binrun.Build(dir, ".", "")
-		return err
-	})
-}
-
 func start(t *testing.T, args ...string) *binrun.Run {
 	t.Helper()
 	return startEnv(t, nil, args...)
@@ -54,6 +45,14 @@ func noLeftovers(t *testing.T, cl *sshdcvm.Cluster) {
 			t.Errorf("%s: processes left after stopping: %v (err %v)", c.Addr, left, err)
 		}
 	}
+}
+
+// waitStderr waits until stderr holds n lines containing what: the event a step must
+// follow (a notice that cvmtail saw a change), instead of a sleep that guesses how long
+// seeing it takes.
+func waitStderr(t *testing.T, r *binrun.Run, name string, d time.Duration, what string, n int) {
+	t.Helper()
+	r.WaitLines(name, d, func([]string) bool { return strings.Count(r.Stderr(), what) >= n })
 }
 
 func TestE2EManyCVMsAndFilesUnderLoad(t *testing.T) {
@@ -171,11 +170,12 @@ func TestE2ERotationByRenameTruncationAndSymlink(t *testing.T) {
 	c.Write(t, "genesis.out", "g3\n")
 	r.WaitLines("renamed", 10*time.Second, func(l []string) bool { return len(l) == 4 })
 
-	time.Sleep(100 * time.Millisecond)
+	// Copy-truncate, refilled to the size it had ("g3\n", "g4\n"): only a refill after
+	// cvmtail saw the truncation can be told from no change at all.
 	if err := os.Truncate(c.Path("genesis.out"), 0); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitStderr(t, r, "the truncation notice", 10*time.Second, "genesis: file truncated", 1)
 	c.Append(t, "genesis.out", "g4\n")
 	r.WaitLines("truncated", 10*time.Second, func(l []string) bool { return len(l) == 5 })
 
@@ -267,9 +267,11 @@ func TestE2EEveryWayOfStoppingLeavesNothing(t *testing.T) {
 		noLeftovers(t, cl)
 	})
 	t.Run("duration", func(t *testing.T) {
-		r := start(t, append(args, "--duration", "2s")...)
+		// Long enough for every backlog to arrive first under -race on a loaded 2-core
+		// machine (at 2 s, four streams were seen to miss it); it must end by D plus a margin.
+		r := start(t, append(args, "--duration", "5s")...)
 		ready(r)
-		if code := r.Wait(6 * time.Second); code != 0 {
+		if code := r.Wait(9 * time.Second); code != 0 {
 			t.Errorf("exit %d, want 0; stderr %s", code, r.Stderr())
 		}
 		noLeftovers(t, cl)

@@ -2,8 +2,10 @@
 
 package main_test
 
-// The fault-injection suite (reliability issue): each fault asserts the exact lines
-// delivered (count, order, no duplicates) and that nothing is left running on the CVMs.
+// The fault-injection suite: each fault (sshd killed or frozen, rotation while connected or
+// not, a burst, a stalled reader) asserts the exact lines delivered (count, order, no
+// duplicates) and that nothing is left running on the CVMs. Each logs a "FAULT |" row:
+// go test -v -run Fault ./cmd/cvmtail | grep 'FAULT |' prints the table.
 
 import (
 	"bufio"
@@ -104,8 +106,12 @@ func TestFaultSSHDKilledAndRestarted(t *testing.T) {
 	r.WaitLines("backlog", 20*time.Second, have(50))
 
 	c.Kill(t)
+	killed := time.Now()
 	c.Append(t, "genesis.out", seq(51, 100))
-	time.Sleep(1500 * time.Millisecond)
+	// cvmtail sees the loss before sshd is back (one "connection lost" line), and the CVM
+	// stays down for the 1.5 s this fault is about.
+	waitStderr(t, r, "the lost connection", 20*time.Second, c.Addr+": connection lost", 1)
+	time.Sleep(time.Until(killed.Add(1500 * time.Millisecond)))
 	c.Restart(t)
 	restarted := time.Now()
 	c.Append(t, "genesis.out", seq(101, 150))
@@ -165,16 +171,17 @@ func TestFaultRotationWhileDisconnected(t *testing.T) {
 	cl := sshdcvm.Start(t, sshdcvm.Options{N: 1})
 	c := cl.CVMs[0]
 	tests := []struct {
-		name   string
-		log    string // catalog name
-		file   string // what the log name points at on the CVM
-		setup  func(t *testing.T)
-		rotate func(t *testing.T) // while sshd is down, after L21-25 were appended
-		want   []int
-		notice string
+		name     string
+		log      string // catalog name
+		file     string // what the log name points at on the CVM
+		followed string // the name the log follows, in the log directory
+		setup    func(t *testing.T)
+		rotate   func(t *testing.T) // while sshd is down, after L21-25 were appended
+		want     []int
+		notice   string
 	}{
 		{
-			name: "rename", log: "genesis", file: "genesis.out",
+			name: "rename", log: "genesis", file: "genesis.out", followed: "genesis.out",
 			rotate: func(t *testing.T) {
 				must(t, os.Rename(c.Path("genesis.out"), c.Path("genesis.out.20261122-100000")))
 				c.Write(t, "genesis.out", seq(26, 30))
@@ -182,7 +189,7 @@ func TestFaultRotationWhileDisconnected(t *testing.T) {
 			want: span(1, 30),
 		},
 		{
-			name: "glog symlink switch", log: "stargate.INFO", file: "stargate.a.log.INFO.1",
+			name: "glog symlink switch", log: "stargate.INFO", file: "stargate.a.log.INFO.1", followed: "stargate.INFO",
 			setup: func(t *testing.T) {
 				must(t, os.Symlink("stargate.a.log.INFO.1", c.Path("stargate.INFO")))
 			},
@@ -194,7 +201,7 @@ func TestFaultRotationWhileDisconnected(t *testing.T) {
 			want: span(1, 30),
 		},
 		{
-			name: "copy and truncate", log: "acropolis", file: "acropolis.out",
+			name: "copy and truncate", log: "acropolis", file: "acropolis.out", followed: "acropolis.out",
 			rotate: func(t *testing.T) {
 				data, err := os.ReadFile(c.Path("acropolis.out"))
 				must(t, err)
@@ -222,11 +229,14 @@ func TestFaultRotationWhileDisconnected(t *testing.T) {
 			restarted := time.Now()
 			r.WaitLines("after reconnect", 60*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= len(tc.want) })
 			recovered := time.Since(restarted)
-			time.Sleep(300 * time.Millisecond) // anything extra would show now
+			// A line repeated or delivered late would come before a marker appended now.
+			c.Append(t, tc.followed, seq(31, 31))
+			want := append(append([]int(nil), tc.want...), 31)
+			r.WaitLines("the marker line", 10*time.Second, func(l []string) bool { return len(numbers(t, l, prefix)) >= len(want) })
 			_ = r.Cmd().Process.Signal(os.Interrupt)
 			r.Wait(3 * time.Second)
-			table(t, tc.name+" while disconnected", numbers(t, r.Lines(), prefix), tc.want, recovered)
-			exactly(t, tc.name, numbers(t, r.Lines(), prefix), tc.want)
+			table(t, tc.name+" while disconnected", numbers(t, r.Lines(), prefix), want, recovered)
+			exactly(t, tc.name, numbers(t, r.Lines(), prefix), want)
 			if tc.notice != "" && !strings.Contains(r.Stderr(), tc.notice) {
 				t.Errorf("stderr lacks %q:\n%s", tc.notice, r.Stderr())
 			}
@@ -258,47 +268,53 @@ func TestFaultRotationWhileConnectedAndRecreate(t *testing.T) {
 	c.Append(t, "genesis.out.1", seq(13, 13))
 	c.Write(t, "genesis.out", seq(14, 15))
 	r.WaitLines("rename", 10*time.Second, have(15))
-	// Copy and truncate while connected.
-	time.Sleep(100 * time.Millisecond)
+	// Copy and truncate while connected, refilled to the size it had (L14-15, L16-17): only
+	// a refill after cvmtail saw the truncation can be told from no change at all.
 	must(t, os.Truncate(c.Path("genesis.out"), 0))
-	time.Sleep(200 * time.Millisecond)
+	waitStderr(t, r, "the truncation notice", 10*time.Second, "genesis: file truncated", 1)
 	c.Append(t, "genesis.out", seq(16, 17))
 	r.WaitLines("truncate", 10*time.Second, have(17))
-	// Delete, then recreate.
+	// Delete, and recreate once cvmtail has said the file is gone.
 	must(t, os.Remove(c.Path("genesis.out")))
-	time.Sleep(200 * time.Millisecond)
+	waitStderr(t, r, "the notice that the file is gone", 10*time.Second, "genesis: file disappeared", 1)
 	c.Write(t, "genesis.out", seq(18, 20))
 	r.WaitLines("recreate", 10*time.Second, have(20))
-	time.Sleep(200 * time.Millisecond)
+	// A line repeated or delivered late would come before a marker appended now.
+	c.Append(t, "genesis.out", seq(21, 21))
+	r.WaitLines("the marker line", 10*time.Second, have(21))
 	_ = r.Cmd().Process.Signal(os.Interrupt)
 	r.Wait(3 * time.Second)
-	table(t, "rename, truncate, delete and recreate while connected", numbers(t, r.Lines(), prefix), span(1, 20), 0)
-	exactly(t, "while connected", numbers(t, r.Lines(), prefix), span(1, 20))
+	table(t, "rename, truncate, delete and recreate while connected", numbers(t, r.Lines(), prefix), span(1, 21), 0)
+	exactly(t, "while connected", numbers(t, r.Lines(), prefix), span(1, 21))
 	noLeftovers(t, cl)
 }
 
 func TestFaultBurstOfAMillionLines(t *testing.T) {
 	cl := sshdcvm.Start(t, sshdcvm.Options{N: 1})
 	c := cl.CVMs[0]
-	c.Write(t, "genesis.out", "")
+	// L0 is the backlog: once it is out, the stream follows the file and the burst comes
+	// after it.
+	c.Write(t, "genesis.out", seq(0, 0))
 	r := start(t, append([]string{"tail", "genesis", "-o", "raw"}, cl.Args()...)...)
-	time.Sleep(500 * time.Millisecond)
-	c.Write(t, "marker.out", "")
+	r.WaitLines("the backlog", 20*time.Second, func(l []string) bool { return len(l) >= 1 })
 	const n = 1_000_000
 	c.Append(t, "genesis.out", seq(1, n))
-	r.WaitLines("a million lines", 120*time.Second, func(l []string) bool { return len(l) >= n })
-	time.Sleep(200 * time.Millisecond)
+	r.WaitLines("a million lines", 120*time.Second, func(l []string) bool { return len(l) >= n+1 })
+	// A line repeated or delivered late would come before a marker appended now.
+	c.Append(t, "genesis.out", seq(n+1, n+1))
+	r.WaitLines("the marker line", 20*time.Second, func(l []string) bool { return len(l) >= n+2 })
 	_ = r.Cmd().Process.Signal(os.Interrupt)
 	r.Wait(3 * time.Second)
-	table(t, "burst of a million lines", numbers(t, r.Lines(), ""), span(1, n), 0)
-	exactly(t, "burst", numbers(t, r.Lines(), ""), span(1, n))
+	table(t, "burst of a million lines", numbers(t, r.Lines(), ""), span(0, n+1), 0)
+	exactly(t, "burst", numbers(t, r.Lines(), ""), span(0, n+1))
 	noLeftovers(t, cl)
 }
 
 func TestFaultStalledReaderLosesNothingAndStaysBounded(t *testing.T) {
 	cl := sshdcvm.Start(t, sshdcvm.Options{N: 1})
 	c := cl.CVMs[0]
-	c.Write(t, "genesis.out", "")
+	pad := strings.Repeat("p", 120)
+	c.Write(t, "genesis.out", fmt.Sprintf("L0 %s\n", pad))
 	pr, pw, err := os.Pipe()
 	must(t, err)
 	cmd := exec.Command(binary, append([]string{"tail", "genesis", "-o", "raw"}, cl.Args()...)...)
@@ -309,10 +325,24 @@ func TestFaultStalledReaderLosesNothingAndStaysBounded(t *testing.T) {
 	must(t, cmd.Start())
 	pw.Close()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	time.Sleep(time.Second) // let it open the file
+	// The backlog line L0: once it is read, the stream follows the file.
+	br := bufio.NewReaderSize(pr, 1<<20)
+	readLine := make(chan error, 1)
+	go func() {
+		line, err := br.ReadString('\n')
+		if err == nil && line != fmt.Sprintf("L0 %s\n", pad) {
+			err = fmt.Errorf("first line %.30q, want L0", line)
+		}
+		readLine <- err
+	}()
+	select {
+	case err := <-readLine:
+		must(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no backlog line after 20 s; stderr %s", stderr.String())
+	}
 
 	// Nobody reads stdout for 10 s while the CVM writes 300k lines (about 40 MB).
-	pad := strings.Repeat("p", 120)
 	var b strings.Builder
 	for i := 1; i <= 300_000; i++ {
 		fmt.Fprintf(&b, "L%d %s\n", i, pad)
@@ -321,7 +351,6 @@ func TestFaultStalledReaderLosesNothingAndStaysBounded(t *testing.T) {
 	time.Sleep(10 * time.Second)
 	rss := peakRSS(t, cmd.Process.Pid)
 
-	br := bufio.NewReaderSize(pr, 1<<20)
 	next := 1
 	for next <= 300_000 {
 		line, err := br.ReadString('\n')

@@ -178,6 +178,10 @@ printf '%s\n' "${COMPREPLY[@]}"
 	}{{"bash-completion", false}, {"without bash-completion", true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			if !mode.stub && !fileExists("/usr/share/bash-completion/bash_completion") && !fileExists("/etc/bash_completion") {
+				// As users' shells have it; .ci/run installs it, and there its absence is a failure.
+				if os.Getenv("CVMTAIL_E2E") == "1" {
+					t.Fatal("bash-completion is not installed (CVMTAIL_E2E=1)")
+				}
 				t.Skip("bash-completion is not installed")
 			}
 			t.Run("shells", func(t *testing.T) {
@@ -190,12 +194,6 @@ printf '%s\n' "${COMPREPLY[@]}"
 				assertOffers(t, complete(t, mode.stub, "cvmtail l"), "list-cvms", "logs")
 			})
 			t.Run("tail log names", func(t *testing.T) {
-				// The tail command owns its argument completion; it is wired when it offers names.
-				probe := exec.Command(filepath.Join(bin, "cvmtail"), "__complete", "tail", "stargat")
-				out, _ := probe.Output()
-				if !bytes.Contains(out, []byte("stargate")) {
-					t.Skip("cvmtail tail offers no log names yet: its ValidArgsFunction must call catalog.CompleteNames")
-				}
 				got := complete(t, mode.stub, "cvmtail tail stargat")
 				assertOffers(t, got, "stargate", "stargate.INFO", "stargate.WARNING")
 				for _, g := range got {

@@ -37,7 +37,8 @@ type Log struct {
 }
 
 // outServices write their stdout and stderr to LogDir/<name>.out. The list is the services
-// of CLI.md plus the .out files found on AOS CVMs by public tools (loghoi's realtime log list).
+// users rely on by name (pinned by TestContractNames and cmd/cvmtail/testdata/script/logs.txtar)
+// plus the .out files found on AOS CVMs by public tools (loghoi's realtime log list).
 var outServices = []struct{ name, desc string }{
 	{"acropolis", "AHV management: VM lifecycle, scheduling, host and network configuration"},
 	{"alert_manager", "raises alerts and health events for Prism"},

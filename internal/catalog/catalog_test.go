@@ -9,7 +9,8 @@ import (
 )
 
 func TestContractNames(t *testing.T) {
-	// CLI.md promises these names, each at LogDir/<name>.out.
+	// The command-line contract promises these names, each at LogDir/<name>.out (the
+	// script cmd/cvmtail/testdata/script/logs.txtar checks them as users see them).
 	for _, name := range []string{"genesis", "acropolis", "cerebro", "prism", "zookeeper", "stargate",
 		"curator", "uhura", "ergon", "hades", "pithos", "cassandra", "alert_manager"} {
 		e, ok := Lookup(name)

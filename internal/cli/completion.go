@@ -12,7 +12,8 @@ import (
 var completionShells = []string{"bash", "zsh", "fish"}
 
 // newCmdCompletion replaces cobra's default completion command: ours takes the shell as an
-// argument (CLI.md: `cvmtail completion bash|zsh|fish`), refuses others with exit status 2,
+// argument (`cvmtail completion bash|zsh|fish`, docs/cli/cvmtail_completion.md), refuses
+// others with exit status 2,
 // and writes bash's V2 script with descriptions.
 func newCmdCompletion(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{

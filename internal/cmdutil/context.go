@@ -5,13 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cvmtail/cvmtail/internal/config"
 	"github.com/cvmtail/cvmtail/internal/prism"
-	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
 // ConfigPath is the config file: CVMTAIL_CONFIG, else config.yaml in the user's config
@@ -95,8 +93,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	if f.HomeDir != nil {
 		home, _ = f.HomeDir()
 	}
-	path := func(p string) string { return config.ExpandHome(p, home) }
-	set := func(flag string) bool {
+	given := func(flag string) bool {
 		fl := cmd.Flags().Lookup(flag)
 		return fl != nil && fl.Changed
 	}
@@ -104,96 +101,40 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	// a context without Prism, when its CVM list is not replaced.
 	otherPrism, otherFrom := "", ""
 	switch {
-	case t != nil && set("prism") && !samePrism(t.Prism, c.Prism):
+	case t != nil && given(flagPrism) && !samePrism(t.Prism, c.Prism):
 		otherPrism, otherFrom = t.Prism, "--prism"
-	case !set("prism") && getenv(f, "CVMTAIL_PRISM") != "" && !samePrism(getenv(f, "CVMTAIL_PRISM"), c.Prism):
+	case !given(flagPrism) && getenv(f, "CVMTAIL_PRISM") != "" && !samePrism(getenv(f, "CVMTAIL_PRISM"), c.Prism):
 		otherPrism, otherFrom = getenv(f, "CVMTAIL_PRISM"), "CVMTAIL_PRISM"
 	}
-	ownPrism := c.Prism != "" && otherPrism == ""
-	ownTargets := ownPrism || (c.Prism == "" && otherPrism == "" && !set("cvm"))
-	var dropped []string
-	drop := func(what string, present bool) {
-		if present {
-			dropped = append(dropped, what)
-		}
+	a := &contextApply{
+		c:          c,
+		configPath: cf.Path,
+		t:          t,
+		s:          s,
+		ownPrism:   c.Prism != "" && otherPrism == "",
+		getenv:     func(k string) string { return getenv(f, k) },
+		path:       func(p string) string { return config.ExpandHome(p, home) },
 	}
+	a.ownTargets = a.ownPrism || (c.Prism == "" && otherPrism == "" && !given(flagCVM))
 	if t != nil {
-		if ownPrism {
-			if !set("prism") {
-				t.Prism = c.Prism
-			}
-			if !set("username") && getenv(f, "CVMTAIL_USERNAME") == "" && c.Username != "" {
-				t.Username = c.Username
-			}
-			if !set("password-file") && getenv(f, "CVMTAIL_PASSWORD") == "" {
-				if c.PasswordFile != "" {
-					t.PasswordFile = path(c.PasswordFile)
+		for _, fl := range targetFlags {
+			if fl.fromContext != nil {
+				if err := fl.fromContext(a, given(fl.name)); err != nil {
+					return err
 				}
-				t.Password = c.Password
 			}
-			if !set("insecure") && c.Insecure {
-				t.Insecure = true
-			}
-			if !set("ca-cert") && c.CACert != "" {
-				t.CACert = path(c.CACert)
-			}
-			if !set("cluster") && len(c.Clusters) > 0 {
-				t.Clusters = c.Clusters
-			}
-		} else if c.Prism != "" {
-			drop("username", c.Username != "")
-			drop("password", c.Password != "" || c.PasswordFile != "")
-			drop("TLS settings", c.Insecure || c.CACert != "")
-			drop("clusters", len(c.Clusters) > 0)
-		}
-		// --cvm alone narrows within the context's cluster; with another Prism, or instead
-		// of a Prism-less context's list, it replaces the context's CVMs.
-		if !set("cvm") && ownTargets && len(c.CVMs) > 0 {
-			t.CVMs = c.CVMs
 		}
 	}
 	if s != nil {
-		if !set("ssh-user") && c.SSHUser != "" {
-			s.User = c.SSHUser
-		}
-		if !set("ssh-port") && c.SSHPort != 0 {
-			s.Port = c.SSHPort
-		}
-		if !set("identity") && len(c.Identities) > 0 {
-			s.Identities = nil
-			for _, id := range c.Identities {
-				s.Identities = append(s.Identities, path(id))
+		for _, fl := range sshFlags {
+			if fl.fromContext != nil {
+				if err := fl.fromContext(a, given(fl.name)); err != nil {
+					return err
+				}
 			}
-		}
-		if !set("ssh-config") && c.SSHConfig != "" {
-			s.ConfigFile = path(c.SSHConfig)
-		}
-		if !set("known-hosts") && c.KnownHosts != "" {
-			s.KnownHosts = path(c.KnownHosts)
-		}
-		if !set("host-key-check") && c.HostKeyCheck != "" {
-			if ownTargets {
-				s.HostKeyCheck = c.HostKeyCheck
-			} else {
-				drop("host-key-check", hostKeyPolicies[strings.ToLower(c.HostKeyCheck)] != sshx.HostKeyStrict)
-			}
-		}
-		// NAT belongs to how the context's CVMs are reached, not another Prism's.
-		if !set("use-nat") && c.UseNAT {
-			if ownTargets {
-				s.UseNAT = true
-			} else {
-				drop("use-nat", true)
-			}
-		}
-		if !set("connect-timeout") && c.ConnectTimeout != "" {
-			d, err := time.ParseDuration(c.ConnectTimeout)
-			if err != nil || d <= 0 {
-				return UsageWithHint(fmt.Errorf("config %s: connect-timeout %q is not a duration", cf.Path, c.ConnectTimeout), "write it like 10s")
-			}
-			s.ConnectTimeout = d
 		}
 	}
+	dropped := a.dropped
 	// A context chosen by name whose settings the environment overrides (CVMTAIL_PRISM left
 	// from a lab session, say) would otherwise surprise.
 	if explicit := f.Context != "" || getenv(f, "CVMTAIL_CONTEXT") != ""; explicit && f.IOStreams != nil {
@@ -201,10 +142,10 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 		if otherFrom == "CVMTAIL_PRISM" && len(dropped) == 0 {
 			env = append(env, "CVMTAIL_PRISM")
 		}
-		if ownPrism && !set("username") && getenv(f, "CVMTAIL_USERNAME") != "" && c.Username != "" {
+		if a.ownPrism && !given("username") && getenv(f, "CVMTAIL_USERNAME") != "" && c.Username != "" {
 			env = append(env, "CVMTAIL_USERNAME")
 		}
-		if ownPrism && !set("password-file") && getenv(f, "CVMTAIL_PASSWORD") != "" && (c.Password != "" || c.PasswordFile != "") {
+		if a.ownPrism && !given("password-file") && getenv(f, "CVMTAIL_PASSWORD") != "" && (c.Password != "" || c.PasswordFile != "") {
 			env = append(env, "CVMTAIL_PASSWORD")
 		}
 		for _, v := range env {

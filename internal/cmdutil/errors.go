@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Exit statuses of CLI.md.
+// Exit statuses, as the README ("Exit status") and `cvmtail tail --help` promise them.
 const (
 	ExitOK          = 0
 	ExitPartial     = 1 // some stream or CVM failed for good while others delivered

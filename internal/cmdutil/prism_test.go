@@ -439,10 +439,14 @@ func TestCacheKeepsInsecureAndVerifiedApart(t *testing.T) {
 		t.Errorf("err = %v: a verified run must check the certificate, not reuse the list fetched with --insecure", err)
 	}
 	// Verified with the CA: a request, then cached under that CA.
+	calls := e.sim.Total()
 	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
 		t.Fatal(err)
 	}
-	calls := e.sim.Total()
+	if e.sim.Total() == calls {
+		t.Error("the first run verified with the CA asked Prism nothing: it was served the list fetched with --insecure")
+	}
+	calls = e.sim.Total()
 	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil || e.sim.Total() != calls {
 		t.Errorf("the same verified settings were not served from the cache (err %v)", err)
 	}

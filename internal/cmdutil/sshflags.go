@@ -13,7 +13,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
-// SSHOptions are the flags of CLI.md's SSH table.
+// SSHOptions are the flags that say how to reach the CVMs over SSH (sshFlags).
 type SSHOptions struct {
 	User           string
 	Port           int
@@ -25,21 +25,11 @@ type SSHOptions struct {
 	UseNAT         bool // --use-nat: see UseNAT
 }
 
-// AddSSHFlags registers the SSH flags on cmd.
+// AddSSHFlags registers the SSH flags (sshFlags) on cmd.
 func AddSSHFlags(cmd *cobra.Command, o *SSHOptions) {
-	fl := cmd.Flags()
-	fl.StringVar(&o.User, "ssh-user", "", "SSH user on the CVMs (default nutanix, or ssh_config's User)")
-	fl.IntVar(&o.Port, "ssh-port", 0, "SSH port on the CVMs (default 22, or ssh_config's Port)")
-	fl.StringArrayVarP(&o.Identities, "identity", "i", nil, "private key `FILE` (repeatable); ssh-agent is used too: SSH_AUTH_SOCK, or on Windows the OpenSSH agent service")
-	fl.StringVar(&o.ConfigFile, "ssh-config", "", "ssh_config `FILE` (default ~/.ssh/config); HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, StrictHostKeyChecking, HashKnownHosts, ConnectTimeout and ServerAlive* are honoured")
-	fl.StringVar(&o.KnownHosts, "known-hosts", "", "known_hosts `FILE` (default ssh_config's UserKnownHostsFile, else ~/.ssh/known_hosts)")
-	fl.StringVar(&o.HostKeyCheck, "host-key-check", "", "host key policy: strict, accept-new or off, or as OpenSSH spells StrictHostKeyChecking: yes (strict), ask (strict: cvmtail never asks), no (off); default strict, or ssh_config's StrictHostKeyChecking. Keys are checked against the user's and the system's known_hosts, as OpenSSH does; off warns")
-	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, "give up connecting to a CVM after `D` (default 10s, or ssh_config's ConnectTimeout)")
-	fl.BoolVar(&o.UseNAT, "use-nat", false, "connect to each CVM at the NAT address and port Prism gives for it (list-cvms -o wide shows them); the port wins over --ssh-port")
-	_ = cmd.RegisterFlagCompletionFunc("host-key-check", cobra.FixedCompletions(
-		[]string{"strict\tunknown or changed keys are refused", "accept-new\trecord new keys, refuse changed ones", "off\tno host key check",
-			"yes\tas strict", "ask\tas strict", "no\tas off"},
-		cobra.ShellCompDirectiveNoFileComp))
+	for _, f := range sshFlags {
+		f.define(cmd, f.name, o)
+	}
 }
 
 // hostKeyPolicies are --host-key-check's values, OpenSSH's StrictHostKeyChecking spellings

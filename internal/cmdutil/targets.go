@@ -21,7 +21,7 @@ type Target struct {
 	NATPort    int
 }
 
-// TargetOptions are the flags that choose CVMs (CLI.md "Choosing CVMs").
+// TargetOptions are the flags that choose CVMs (targetFlags).
 type TargetOptions struct {
 	Prism        string
 	Clusters     []string
@@ -34,17 +34,11 @@ type TargetOptions struct {
 	Refresh      bool
 }
 
-// AddTargetFlags registers the CVM-choosing flags on cmd.
+// AddTargetFlags registers the CVM-choosing flags (targetFlags) on cmd.
 func AddTargetFlags(cmd *cobra.Command, o *TargetOptions) {
-	fl := cmd.Flags()
-	fl.StringVar(&o.Prism, "prism", "", "Prism Element or Prism Central address HOST[:PORT] (port 9440 when omitted; env CVMTAIL_PRISM)")
-	fl.StringArrayVar(&o.Clusters, "cluster", nil, "with Prism Central: cluster `NAME|UUID` to use (repeatable)")
-	fl.StringSliceVar(&o.CVMs, "cvm", nil, "CVM `NAME|IP` (repeatable, comma- or space-separated, e.g. \"$(svmips)\"); without --prism these addresses are the CVMs")
-	fl.StringVar(&o.Username, "username", "", "Prism user (env CVMTAIL_USERNAME, default admin)")
-	fl.StringVar(&o.PasswordFile, "password-file", "", "read the Prism password from `FILE` (or env CVMTAIL_PASSWORD, or a prompt on a terminal)")
-	fl.BoolVar(&o.Insecure, "insecure", false, "do not verify Prism's TLS certificate")
-	fl.StringVar(&o.CACert, "ca-cert", "", "trust this CA bundle `FILE` for Prism")
-	fl.BoolVar(&o.Refresh, "refresh", false, "ask Prism again instead of using the CVM list cached for 5 minutes (a cached list does not check the password: a wrong one shows once it expires)")
+	for _, f := range targetFlags {
+		f.define(cmd, f.name, o)
+	}
 	registerTargetCompletions(cmd, o, defaultCacheDir)
 }
 

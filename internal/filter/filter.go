@@ -69,6 +69,13 @@ func (c *Config) Active() bool {
 	return len(c.Grep) > 0 || len(c.Exclude) > 0 || c.Level != logtime.Unknown || c.Times
 }
 
+// Drops tells whether some lines may be left out (grep, exclude, level), as opposed to only
+// having their times read: then what was kept says nothing about how far into the file
+// the stream got.
+func (c *Config) Drops() bool {
+	return len(c.Grep) > 0 || len(c.Exclude) > 0 || c.Level != logtime.Unknown
+}
+
 // Stream is the stage of one stream (one file on one CVM). Not safe for concurrent use:
 // the engine calls a stream's sink from one goroutine.
 type Stream struct {

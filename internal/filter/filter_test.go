@@ -138,3 +138,24 @@ func TestPrefixRejectAgreesWithRegexp(t *testing.T) {
 		}
 	}
 }
+
+// Drops decides whether a capture may trust its own size as a remote offset: reading
+// times alone keeps every line.
+func TestDrops(t *testing.T) {
+	m := matchers(t, "x")[0]
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want bool
+	}{
+		{"nothing", Config{}, false},
+		{"times only", Config{Times: true}, false},
+		{"grep", Config{Grep: []*Matcher{m}}, true},
+		{"exclude", Config{Exclude: []*Matcher{m}}, true},
+		{"level", Config{Level: logtime.Warning}, true},
+	} {
+		if got := tc.cfg.Drops(); got != tc.want {
+			t.Errorf("%s: Drops() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -53,7 +53,8 @@ type Options struct {
 	// Warn receives notices worth a stderr line, e.g. a new host key recorded.
 	Warn func(msg string)
 
-	// ServerAliveInterval and ServerAliveCountMax override ssh_config's (default 10s and 3):
+	// ServerAliveInterval and ServerAliveCountMax override ssh_config's (default
+	// DefaultServerAliveInterval and DefaultServerAliveCountMax, 5s and 3):
 	// a peer is declared dead after CountMax keepalives without an answer. A negative
 	// interval turns keepalives off.
 	ServerAliveInterval time.Duration

@@ -41,12 +41,10 @@ type Lister interface {
 	List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error)
 }
 
-// remoteOnlyFlags make sense only with --remote: given without it, the user most likely
-// forgot --remote, and silently printing the catalog would hide that.
-var remoteOnlyFlags = []string{
-	"prism", "cluster", "cvm", "username", "password-file", "insecure", "ca-cert", "refresh",
-	"ssh-user", "ssh-port", "identity", "ssh-config", "known-hosts", "host-key-check", "connect-timeout", "use-nat",
-}
+// The flags that choose CVMs and reach them make sense only with --remote: given without
+// it, the user most likely forgot --remote, and silently printing the catalog would hide
+// that.
+var remoteOnlyFlags = cmdutil.CVMFlagNames()
 
 // NewCmdLogs builds the command; runF replaces the run function in tests.
 func NewCmdLogs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
@@ -148,7 +146,7 @@ func logsRun(ctx context.Context, opts *Options) error {
 }
 
 // quietOnClosedPipe drops the error of writing to a reader that went away (| head):
-// CLI.md has cvmtail stop quietly then.
+// cvmtail stops quietly then, with status 0 (README, "Exit status").
 func quietOnClosedPipe(err error) error {
 	if output.IsBrokenPipe(err) {
 		return nil

@@ -296,13 +296,19 @@ func TestInterpretListing(t *testing.T) {
 
 // fakeLister answers from a table and records how many CVMs it served at once.
 type fakeLister struct {
-	files   map[string][]RemoteFile
-	errs    map[string]error
-	delay   time.Duration
-	active  atomic.Int32
-	maxSeen atomic.Int32
-	mu      sync.Mutex
-	listed  []string
+	files map[string][]RemoteFile
+	errs  map[string]error
+	// together, when set, holds each listing until that many are in flight at once (or a
+	// few seconds have passed): parallelism shown by the event, not by timing. Each then
+	// stays in flight for hold, so that listings beyond a bound would be seen.
+	together int32
+	hold     time.Duration
+	full     chan struct{}
+	fullOnce sync.Once
+	active   atomic.Int32
+	maxSeen  atomic.Int32
+	mu       sync.Mutex
+	listed   []string
 }
 
 func (l *fakeLister) List(ctx context.Context, tg cmdutil.Target) ([]RemoteFile, error) {
@@ -317,7 +323,19 @@ func (l *fakeLister) List(ctx context.Context, tg cmdutil.Target) ([]RemoteFile,
 	l.mu.Lock()
 	l.listed = append(l.listed, tg.Address)
 	l.mu.Unlock()
-	time.Sleep(l.delay)
+	if l.together > 0 {
+		if n >= l.together {
+			l.fullOnce.Do(func() { close(l.full) })
+		}
+		select {
+		case <-l.full:
+		case <-time.After(10 * time.Second):
+			// Not parallel enough: let every listing through at once; maxSeen will tell.
+			l.fullOnce.Do(func() { close(l.full) })
+		case <-ctx.Done():
+		}
+		time.Sleep(l.hold)
+	}
 	if err := l.errs[tg.Address]; err != nil {
 		return l.files[tg.Address], err
 	}
@@ -481,24 +499,22 @@ func TestRemoteFailures(t *testing.T) {
 
 func TestRemoteBoundedParallelism(t *testing.T) {
 	f, _, _ := newTestFactory()
-	l := &fakeLister{delay: 20 * time.Millisecond}
+	// Each listing waits until maxParallelDials are in flight: a serial listing would never
+	// get there, an unbounded one would go past while they are held.
+	l := &fakeLister{together: maxParallelDials, hold: 50 * time.Millisecond, full: make(chan struct{})}
 	var targets []cmdutil.Target
 	for i := range 40 {
 		addr := fmt.Sprintf("10.0.1.%d", i)
 		targets = append(targets, cmdutil.Target{Name: addr, Address: addr})
 	}
-	start := time.Now()
 	if err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", targets...)); err != nil {
 		t.Fatal(err)
 	}
-	if m := l.maxSeen.Load(); m > maxParallelDials || m < 2 {
-		t.Errorf("%d CVMs listed at once, want between 2 and %d", m, maxParallelDials)
+	if m := l.maxSeen.Load(); m != maxParallelDials {
+		t.Errorf("%d CVMs listed at once, want %d", m, maxParallelDials)
 	}
 	if len(l.listed) != 40 {
 		t.Errorf("%d CVMs listed, want 40", len(l.listed))
-	}
-	if d := time.Since(start); d > 40*20*time.Millisecond {
-		t.Errorf("took %v: the CVMs were not listed in parallel", d)
 	}
 }
 

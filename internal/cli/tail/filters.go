@@ -1,24 +1,22 @@
 package tail
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/filter"
 	"github.com/cvmtail/cvmtail/internal/logtime"
 	"github.com/cvmtail/cvmtail/internal/output"
-	"github.com/cvmtail/cvmtail/internal/tailer"
 )
 
-// ReadingOptions are the flags that choose, start and shape the lines (issue 6): --grep,
-// --exclude, --highlight, --level, --since, --since-time, --cvm-timezone, --log-time,
-// --template and --merge-window.
+// ReadingOptions are the flags that choose, start and shape the lines: --grep, --exclude,
+// --highlight, --level, --since, --since-time, --cvm-timezone, --log-time, --template and
+// --merge-window.
 type ReadingOptions struct {
 	Grep        []string
 	Exclude     []string
@@ -42,7 +40,7 @@ type ReadingOptions struct {
 const sinceTimeLayout = "2006-01-02 15:04:05"
 
 func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
-	fl := cmd.Flags()
+	fl := pflag.NewFlagSet("reading", pflag.ContinueOnError)
 	fl.StringArrayVar(&o.Grep, "grep", nil, "keep only lines matching `RE` (Go RE2 syntax; repeatable: any of them); matches are highlighted")
 	fl.StringArrayVar(&o.Exclude, "exclude", nil, "drop lines matching `RE` (repeatable: any of them)")
 	fl.StringArrayVar(&o.Highlight, "highlight", nil, "colour the matches of `RE` when colour is on (repeatable)")
@@ -53,19 +51,17 @@ func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
 	fl.BoolVar(&o.LogTime, "log-time", false, "put each line's own time (parsed from the line, in UTC, RFC 3339 milliseconds; '-' when it has none) first; JSON gets log_time")
 	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time); helpers: color, cvmcolor, upper, lower, json, pad")
 	fl.DurationVar(&o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
+	cmd.Flags().AddFlagSet(fl)
 	_ = cmd.RegisterFlagCompletionFunc("level", cobra.FixedCompletions(
 		[]string{"W\tWARNING and worse", "E\tERROR and worse", "F\tFATAL only"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("cvm-timezone", cobra.FixedCompletions(
 		[]string{"UTC", "Local"}, cobra.ShellCompDirectiveNoFileComp))
-	for _, name := range []string{"grep", "exclude", "highlight", "since", "since-time", "template", "merge-window"} {
-		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
-	}
-}
-
-// drops tells whether some lines may be left out (--grep, --exclude, --level): then what
-// was captured says nothing about how far into the remote file the capture got.
-func (o *ReadingOptions) drops() bool {
-	return len(o.Grep) > 0 || len(o.Exclude) > 0 || o.Level != ""
+	// No reading flag takes a file: the shell offers none for the others either.
+	fl.VisitAll(func(f *pflag.Flag) {
+		if _, ok := cmd.GetFlagCompletionFunc(f.Name); !ok && f.Value.Type() != "bool" {
+			_ = cmd.RegisterFlagCompletionFunc(f.Name, cobra.NoFileCompletions)
+		}
+	})
 }
 
 func (o *ReadingOptions) validate(now func() time.Time, format string) error {
@@ -153,92 +149,4 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 
 func stripRegexpPrefix(err error) string {
 	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
-}
-
-// setup completes the renderer options and the engine config from the reading flags.
-func (o *ReadingOptions) setup(sk *sink, cfg *tailer.Config) error {
-	sk.opts.LogTime = o.LogTime
-	sk.opts.Highlight = o.highlight
-	if o.Template != "" {
-		tpl, err := output.NewTemplate(o.Template, sk.opts.Color)
-		if err != nil {
-			return cmdutil.Usagef("invalid --template: %v", err)
-		}
-		sk.opts.Template = tpl
-	}
-	if o.filter.Active() {
-		sk.stage.cfg = &o.filter
-	}
-	if o.MergeWindow > 0 && sk.opts.Format != output.None {
-		sk.stage.merge = output.NewMerger(sk.w, o.MergeWindow, nil)
-	}
-	if !o.sinceAt.IsZero() {
-		cfg.Since = o.sinceAt
-		cfg.SyslogZone = o.zone
-	}
-	return nil
-}
-
-// lineStage is the sink's first step: per-stream filtering and log times, and, with
-// --merge-window, the merger in front of the writer.
-type lineStage struct {
-	cfg     *filter.Config // nil: nothing to filter or parse
-	mu      sync.Mutex
-	streams map[*tailer.StreamInfo]*filter.Stream
-	merge   *output.Merger
-}
-
-// filter returns the lines of data to keep and their own log times (nil when not needed).
-func (s *sink) filter(info *tailer.StreamInfo, data []byte, received time.Time) ([]byte, []time.Time) {
-	st := &s.stage
-	if st.cfg == nil {
-		return data, nil
-	}
-	st.mu.Lock()
-	fs, ok := st.streams[info]
-	if !ok {
-		if st.streams == nil {
-			st.streams = map[*tailer.StreamInfo]*filter.Stream{}
-		}
-		fs = st.cfg.NewStream()
-		st.streams[info] = fs
-	}
-	st.mu.Unlock()
-	return fs.Apply(data, received)
-}
-
-// emit renders kept lines and hands them to the writer, or to the merger.
-func (s *sink) emit(info *tailer.StreamInfo, data []byte, logTimes []time.Time, received time.Time) error {
-	r := s.renderer(info)
-	var err error
-	if m := s.stage.merge; m != nil {
-		var one []byte
-		for i := 0; len(data) > 0; i++ {
-			n := strings.IndexByte(string(data), '\n') + 1 // no copy: the compiler converts in place
-			var lt time.Time
-			if i < len(logTimes) {
-				lt = logTimes[i]
-			}
-			one = r.AppendLines(one[:0], data[:n], received, []time.Time{lt})
-			data = data[n:]
-			if err = m.Add(info, lt, one); err != nil {
-				break
-			}
-		}
-	} else if logTimes == nil {
-		err = s.w.Write(r.Append(s.w.Buffer(), data, received))
-	} else {
-		err = s.w.Write(r.AppendLines(s.w.Buffer(), data, received, logTimes))
-	}
-	if err != nil {
-		return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
-	}
-	return nil
-}
-
-// flush releases what the merger still holds; call it before closing the writer.
-func (s *sink) flush() {
-	if s.stage.merge != nil {
-		_ = s.stage.merge.Close()
-	}
 }

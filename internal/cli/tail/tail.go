@@ -18,6 +18,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/output"
+	"github.com/cvmtail/cvmtail/internal/pipeline"
 	"github.com/cvmtail/cvmtail/internal/tailer"
 )
 
@@ -203,77 +204,146 @@ func (l *stderrLog) printf(format string, args ...any) {
 	fmt.Fprintf(l.w, format, args...)
 }
 
-// sink renders each stream's lines and hands them to the one writer.
-type sink struct {
-	capture   *capturer // nil without --output-dir
-	stage     lineStage // filters.go: runs first, so capture and stdout see only kept lines
-	opts      output.Options
-	w         *output.Writer
-	mu        sync.Mutex
-	renderers map[*tailer.StreamInfo]*output.Renderer
-}
-
-func (s *sink) renderer(info *tailer.StreamInfo) *output.Renderer {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.renderers[info]
-	if !ok {
-		r = output.NewRenderer(s.opts, info.CVM, info.Address, info.Log, info.Path)
-		s.renderers[info] = r
-	}
-	return r
-}
-
-func (s *sink) Lines(info *tailer.StreamInfo, data []byte, received time.Time) error {
-	data, logTimes := s.filter(info, data, received)
-	if len(data) == 0 {
-		return nil
-	}
-	if s.capture != nil {
-		if err := s.capture.write(info, data); err != nil {
-			return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
-		}
-	}
-	if s.opts.Format == output.None {
-		return nil
-	}
-	return s.emit(info, data, logTimes, received)
-}
-
 func tailRun(ctx context.Context, opts *Options) error {
-	f := opts.Factory
-	targets, err := cmdutil.ResolveTargets(ctx, f, &opts.Targets)
+	targets, err := cmdutil.ResolveTargets(ctx, opts.Factory, &opts.Targets)
 	if err != nil {
 		return err
 	}
 	if opts.SSH.UseNAT {
-		targets = cmdutil.UseNAT(f, targets)
+		targets = cmdutil.UseNAT(opts.Factory, targets)
 	}
 	dialer := opts.Dial
 	if dialer == nil {
-		d, err := newSSHDialer(opts)
-		if err != nil {
+		if dialer, err = newSSHDialer(opts); err != nil {
 			return err
 		}
-		dialer = d
+	}
+	errLog := &stderrLog{w: opts.IO.ErrOut}
+	pcfg, err := opts.pipelineConfig(ctx, errLog)
+	if err != nil {
+		return err
+	}
+	p, err := pipeline.New(pcfg)
+	if err != nil {
+		return cmdutil.UsageWithHint(err, "choose a directory you can write to")
+	}
+	cfg := opts.engineConfig(targets, errLog)
+	cfg.Resume = p.Resume()
+	if err := openCaptures(ctx, p, cfg, errLog); err != nil {
+		return err
 	}
 
-	errLog := &stderrLog{w: opts.IO.ErrOut}
-	w := output.NewWriter(opts.IO.Out)
+	end := follow(ctx, opts, cfg, dialer, p)
+	if end.captureErr != nil {
+		errLog.printf("cvmtail: %s\n", end.captureErr)
+		return &cmdutil.SilentError{Code: cmdutil.ExitPartial}
+	}
+	return end.status(ctx)
+}
+
+// openCaptures opens every stream's capture (--output-dir) before anything is followed,
+// waiting for another run that captures the same streams. A signal while waiting ends the
+// run quietly: Main decides the status.
+func openCaptures(ctx context.Context, p *pipeline.Pipeline, cfg tailer.Config, errLog *stderrLog) error {
+	for _, w := range p.CaptureWarnings() {
+		errLog.printf("cvmtail: %s\n", w)
+	}
+	err := p.OpenCaptures(ctx, cfg.Targets, cfg.Files)
+	var locked *output.LockedError
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		_, _ = p.Close()
+		return ctx.Err()
+	case errors.As(err, &locked):
+		_, _ = p.Close()
+		return &cmdutil.NothingDoneError{Err: fmt.Errorf("--output-dir: %w", err), Hint: locked.Hint()}
+	default:
+		_, _ = p.Close()
+		return cmdutil.UsageWithHint(err, "remove what is in the way, or choose another --output-dir")
+	}
+}
+
+// pipelineConfig turns the output and reading options into the pipeline's plain config.
+func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeline.Config, error) {
+	r := &o.Reading
+	render := output.Options{
+		Format:     output.Format(o.Output),
+		Color:      o.IO.ColorEnabled(o.Color),
+		Escape:     o.IO.IsStdoutTTY(),
+		Timestamps: o.Timestamps,
+		LogTime:    r.LogTime,
+		Highlight:  r.highlight,
+	}
+	if r.Template != "" {
+		// Parsed again now that the colour is known: its colour helpers depend on it.
+		tpl, err := output.NewTemplate(r.Template, render.Color)
+		if err != nil {
+			return pipeline.Config{}, cmdutil.Usagef("invalid --template: %v", err)
+		}
+		render.Template = tpl
+	}
+	return pipeline.Config{
+		Out:         o.IO.Out,
+		Render:      render,
+		Filter:      r.filter,
+		MergeWindow: r.MergeWindow,
+		CaptureDir:  o.OutputDir,
+		CaptureByPath: func(log, path string) bool {
+			for _, l := range o.Logs {
+				if l.Name == log && l.Path == path {
+					return l.ByPath
+				}
+			}
+			return false
+		},
+		LockWait: o.LockTimeout,
+		LockWaiting: func(path, holder string) {
+			errLog.printf("cvmtail: %s is being captured by another cvmtail (%s); waiting up to %s for it to finish\n", path, holder, o.LockTimeout)
+		},
+		Context: ctx,
+	}, nil
+}
+
+// engineConfig is what the engine follows, and where its events go.
+func (o *Options) engineConfig(targets []cmdutil.Target, errLog *stderrLog) tailer.Config {
+	cfg := tailer.Config{
+		Lines:     o.Lines,
+		Follow:    !o.NoFollow,
+		Now:       o.Factory.Now,
+		Retryable: retryable,
+		Events:    func(ev tailer.Event) { report(errLog, ev) },
+	}
+	for _, t := range targets {
+		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})
+	}
+	for _, l := range o.Logs {
+		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo})
+	}
+	if !o.Reading.sinceAt.IsZero() {
+		cfg.Since = o.Reading.sinceAt
+		cfg.SyslogZone = o.Reading.zone
+	}
+	return cfg
+}
+
+// ending is how a run ended.
+type ending struct {
+	res        tailer.Result
+	runErr     error // the engine's
+	stdoutErr  error // writing stdout's
+	captureErr error // the capture's (--output-dir)
+	readerGone bool  // the reader of stdout went away
+}
+
+// follow follows the logs until every stream ends, --duration is reached, the reader of stdout
+// goes away or ctx is done (a signal), whichever comes first, then closes the pipeline.
+func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer.Dialer, p *pipeline.Pipeline) ending {
 	// Ctrl-C must stop cvmtail even when stdout does not drain (a paused pager): the writer
 	// gets a moment to show what is queued, then is abandoned, which unblocks the streams.
-	stopWriter := context.AfterFunc(ctx, func() { time.AfterFunc(writerGrace, w.Abort) })
-	defer stopWriter()
-	sk := &sink{
-		opts: output.Options{
-			Format:     output.Format(opts.Output),
-			Color:      opts.IO.ColorEnabled(opts.Color),
-			Escape:     opts.IO.IsStdoutTTY(),
-			Timestamps: opts.Timestamps,
-		},
-		w:         w,
-		renderers: map[*tailer.StreamInfo]*output.Renderer{},
-	}
+	stopAbort := context.AfterFunc(ctx, func() { time.AfterFunc(writerGrace, p.Abort) })
+	defer stopAbort()
 
 	runCtx := ctx
 	if opts.Duration > 0 {
@@ -299,125 +369,37 @@ func tailRun(ctx context.Context, opts *Options) error {
 			}()
 		}
 	}
+	var end ending
+	end.res, end.runErr = tailer.Run(runCtx, cfg, dialer, p)
+	end.stdoutErr, end.captureErr = p.Close()
+	end.readerGone = readerGone.Load()
+	return end
+}
 
-	cfg := tailer.Config{
-		Lines:     opts.Lines,
-		Follow:    !opts.NoFollow,
-		Now:       f.Now,
-		Retryable: retryable,
-		Events:    func(ev tailer.Event) { report(errLog, ev) },
-	}
-	for _, t := range targets {
-		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})
-	}
-	for _, l := range opts.Logs {
-		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo})
-	}
-
-	if opts.OutputDir != "" {
-		cp, err := openCaptures(ctx, opts, cfg.Targets, errLog)
-		if err != nil {
-			return err
-		}
-		if cp == nil {
-			return nil // stopped by a signal while waiting for another run; Main decides the status
-		}
-		sk.capture = cp
-		cfg.Resume = func(info tailer.StreamInfo) (string, int64, bool) {
-			cs, err := cp.open(ctx, info.CVM, info.Log, info.Path)
-			if err != nil {
-				return "", 0, false
-			}
-			return cs.ResumePoint()
-		}
-	}
-
-	if err := opts.Reading.setup(sk, &cfg); err != nil {
-		return err
-	}
-	res, runErr := tailer.Run(runCtx, cfg, dialer, sk)
-	sk.flush()
-	werr := w.Close()
-	if sk.capture != nil {
-		if err := sk.capture.close(); err != nil {
-			errLog.printf("cvmtail: %s\n", err)
-			return &cmdutil.SilentError{Code: cmdutil.ExitPartial}
-		}
-	}
-
+// status maps how the run ended to the command's error, and so to the exit status.
+func (e ending) status(ctx context.Context) error {
 	switch {
-	case readerGone.Load():
+	case e.readerGone:
 		return nil // the reader of stdout went away: stop quietly
-	case errors.Is(werr, output.ErrAborted):
+	case errors.Is(e.stdoutErr, output.ErrAborted):
 		return nil // stopped by a signal while stdout did not drain; Main decides the status
-	case werr != nil && output.IsBrokenPipe(werr):
+	case e.stdoutErr != nil && output.IsBrokenPipe(e.stdoutErr):
 		return nil // the reader of stdout went away: stop quietly
-	case werr != nil:
-		return &cmdutil.NothingDoneError{Err: fmt.Errorf("writing output: %w", werr)}
+	case e.stdoutErr != nil:
+		return &cmdutil.NothingDoneError{Err: fmt.Errorf("writing output: %w", e.stdoutErr)}
 	case ctx.Err() != nil:
 		return nil // stopped by a signal; Main decides the status
 	}
-	if runErr != nil && !errors.Is(runErr, tailer.ErrSinkClosed) {
-		if res.Failed == res.Streams {
+	if e.runErr != nil && !errors.Is(e.runErr, tailer.ErrSinkClosed) {
+		if e.res.Failed == e.res.Streams {
 			return &cmdutil.SilentError{Code: cmdutil.ExitNothingDone}
 		}
-		return runErr
+		return e.runErr
 	}
-	if res.Failed > 0 {
-		return &cmdutil.PartialError{Failed: res.Failed}
+	if e.res.Failed > 0 {
+		return &cmdutil.PartialError{Failed: e.res.Failed}
 	}
 	return nil
-}
-
-// openCaptures prepares --output-dir and opens every stream's capture before anything is
-// followed: each takes its lock (another run capturing the same stream is waited for, up to
-// --lock-timeout) and reads where the last run stopped. nil, nil: stopped by a signal.
-func openCaptures(ctx context.Context, opts *Options, targets []tailer.Target, errLog *stderrLog) (*capturer, error) {
-	c, err := output.NewCapture(opts.OutputDir)
-	if err != nil {
-		return nil, cmdutil.UsageWithHint(err, "choose a directory you can write to")
-	}
-	for _, w := range c.Warnings {
-		errLog.printf("cvmtail: %s\n", w)
-	}
-	c.Filtered = opts.Reading.drops()
-	c.LockWait = opts.LockTimeout
-	c.Waiting = func(path, holder string) {
-		errLog.printf("cvmtail: %s is being captured by another cvmtail (%s); waiting up to %s for it to finish\n", path, holder, opts.LockTimeout)
-	}
-	cp := newCapturer(ctx, c, opts.Logs)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	for _, t := range targets {
-		for _, l := range opts.Logs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := cp.open(ctx, t.Name, l.Name, l.Path); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	var locked *output.LockedError
-	switch {
-	case ctx.Err() != nil:
-		_ = c.Close()
-		return nil, nil
-	case errors.As(first, &locked):
-		_ = c.Close()
-		return nil, &cmdutil.NothingDoneError{Err: fmt.Errorf("--output-dir: %w", first), Hint: locked.Hint()}
-	case first != nil:
-		_ = c.Close()
-		return nil, cmdutil.UsageWithHint(first, "remove what is in the way, or choose another --output-dir")
-	}
-	return cp, nil
 }
 
 // writerGrace is how long, after Ctrl-C, output may take to drain before it is abandoned.

@@ -201,15 +201,18 @@ func TestRunDurationEndsWithStatus0(t *testing.T) {
 	f, out, _ := testFactory()
 	o := newOptions(f, []string{p}, "c1")
 	o.NoFollow = false
-	// Long enough for the agent to start on a loaded machine; the run must end near it.
-	o.Duration = 2 * time.Second
+	// Long enough for the agent to start and deliver the backlog under -race on a loaded
+	// 2-core machine (seen taking over 2 s); the run must end at D, and its clean stop
+	// within the margin.
+	const d, margin = 3 * time.Second, 4 * time.Second
+	o.Duration = d
 	start := time.Now()
 	err := run(t, o, map[string]*tailertest.Local{"c1": {}})
 	if err != nil {
 		t.Errorf("err %v", err)
 	}
-	if d := time.Since(start); d < 2*time.Second || d > 5*time.Second {
-		t.Errorf("ran %v for --duration 2s", d)
+	if ran := time.Since(start); ran < d || ran > d+margin {
+		t.Errorf("ran %v for --duration %v", ran, d)
 	}
 	if out.String() != "c1 a.out x\n" {
 		t.Errorf("stdout %q", out.String())
@@ -253,52 +256,6 @@ func TestRunOutputDirResumesWithoutRepeating(t *testing.T) {
 	got, _ := os.ReadFile(capturePath(capDir, "c1", p))
 	if string(got) != "1\n2\n3\n4\n5\n" {
 		t.Errorf("capture %q", got)
-	}
-}
-
-// A filtered capture stopped between writing lines and recording their position must not
-// turn the size of what it kept into a remote offset: that would skip lines.
-func TestRunFilteredCaptureNeverResumesBySize(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "svc.out")
-	if err := os.WriteFile(p, []byte("keep 1\ndrop 2\nkeep 3\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	capDir := filepath.Join(dir, "capture")
-	cvms := map[string]*tailertest.Local{"c1": {}}
-	runCapture := func() {
-		t.Helper()
-		f, _, _ := testFactory()
-		o := newOptions(f, []string{p}, "c1")
-		o.OutputDir, o.Output = capDir, "none"
-		o.Reading.Grep = []string{"keep"}
-		if err := run(t, o, cvms); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runCapture()
-	capFile := capturePath(capDir, "c1", p)
-	// As if the last run died after writing a line but before recording its position.
-	f, err := os.OpenFile(capFile, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString("keep x\n"); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	fa, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fa.WriteString("keep 4\n"); err != nil {
-		t.Fatal(err)
-	}
-	fa.Close()
-	runCapture()
-	got, _ := os.ReadFile(capFile)
-	if !strings.HasSuffix(string(got), "keep 4\n") {
-		t.Errorf("capture %q: the new line was skipped", got)
 	}
 }
 

@@ -36,23 +36,40 @@ import (
 	"time"
 )
 
+// M runs a package's tests: a *testing.M, or what WithSetup returns.
+type M interface{ Run() int }
+
 // Main is a TestMain for the tests of built binaries: it makes a temporary directory, calls
 // setup with it (to build, typically with Build), runs the tests, removes the directory and
 // exits with the tests' status. If setup fails, Main prints the error and exits with status 1.
-func Main(m *testing.M, setup func(dir string) error) {
+func Main(m M, setup func(dir string) error) {
+	os.Exit(WithSetup(m, setup).Run())
+}
+
+// WithSetup is Main for a TestMain that hands its tests to another runner, such as
+// testscript.Main, which must see them first: the returned M's Run does what Main does but
+// returns the status instead of exiting.
+func WithSetup(m M, setup func(dir string) error) M {
+	return withSetup{m, setup}
+}
+
+type withSetup struct {
+	m     M
+	setup func(dir string) error
+}
+
+func (w withSetup) Run() int {
 	dir, err := os.MkdirTemp("", "binrun")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	if err := setup(dir); err != nil {
-		os.RemoveAll(dir)
+	defer os.RemoveAll(dir)
+	if err := w.setup(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return w.m.Run()
 }
 
 // Build builds the main package pkg (as go build takes it: ".", "../cvmtail") with the extra

@@ -1,6 +1,8 @@
 package binrun
 
 import (
+	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -69,5 +71,32 @@ func TestBuild(t *testing.T) {
 	t.Setenv("BINRUN_TEST_BIN", "/elsewhere/hello")
 	if bin, err := Build(dir, "./testdata/no-such-package", "BINRUN_TEST_BIN"); err != nil || bin != "/elsewhere/hello" {
 		t.Errorf("with the override set: %q, %v; want /elsewhere/hello and nothing built", bin, err)
+	}
+}
+
+type fakeM struct {
+	ran  bool
+	code int
+}
+
+func (m *fakeM) Run() int { m.ran = true; return m.code }
+
+func TestWithSetupRunsAfterSetupAndCleansUp(t *testing.T) {
+	m := &fakeM{code: 7}
+	var dir string
+	code := WithSetup(m, func(d string) error {
+		dir = d
+		return os.WriteFile(filepath.Join(d, "built"), nil, 0o644)
+	}).Run()
+	if code != 7 || !m.ran {
+		t.Errorf("status %d, ran %v; want the tests' status 7", code, m.ran)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s survived the run: %v", dir, err)
+	}
+
+	m = &fakeM{}
+	if code := WithSetup(m, func(string) error { return errors.New("no go toolchain") }).Run(); code != 1 || m.ran {
+		t.Errorf("failed setup: status %d, ran %v; want 1 and no tests", code, m.ran)
 	}
 }

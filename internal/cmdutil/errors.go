@@ -82,17 +82,24 @@ func ExitCode(err error) int {
 	return ExitNothingDone
 }
 
-// HintOf returns the hint an error carries, if any.
+// HintOf returns the way forward for err: the hint a command attached, else the one for the
+// engine error it wraps (hints.go), if any.
 func HintOf(err error) string {
 	var ue *UsageError
 	var nd *NothingDoneError
 	var he HintError
 	switch {
+	case err == nil:
+		return ""
 	case errors.As(err, &ue) && ue.Hint != "":
 		return ue.Hint
 	case errors.As(err, &nd) && nd.Hint != "":
 		return nd.Hint
-	case errors.As(err, &he):
+	}
+	if h, ok := engineHint(err); ok {
+		return h
+	}
+	if errors.As(err, &he) {
 		return he.Hint()
 	}
 	return ""

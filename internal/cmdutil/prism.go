@@ -196,6 +196,11 @@ func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheK
 	if len(inv.Clusters) == 0 {
 		return nil, &NothingDoneError{Err: fmt.Errorf("prism %s manages no AOS cluster", key.Prism)}
 	}
+	for i := range inv.Notices {
+		if n := &inv.Notices[i]; n.Hint == "" && n.Err != nil {
+			n.Hint = HintOf(n.Err)
+		}
+	}
 	known, _ := client.ListClusters(ctx) // already in hand: no second request
 	entry := &cacheEntry{cacheKey: key, Complete: true, API: inv.API, Known: clusterNames(known),
 		CVMs: inv.CVMs, ComputeOnly: inv.ComputeOnly, Notices: inv.Notices, failed: len(inv.Failed)}
@@ -266,7 +271,7 @@ func prismError(err error) error {
 	}
 	var nf *prism.NotFoundError
 	if errors.As(err, &nf) {
-		return UsageWithHint(err, nf.Hint())
+		return UsageWithHint(err, HintOf(nf))
 	}
 	return &NothingDoneError{Err: err, Hint: HintOf(err)}
 }

@@ -225,7 +225,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 	}
 	p, err := pipeline.New(pcfg)
 	if err != nil {
-		return cmdutil.UsageWithHint(err, "choose a directory you can write to")
+		return cmdutil.UsageWithHint(fmt.Errorf("--output-dir: %w", err), "choose a directory you can write to")
 	}
 	cfg := opts.engineConfig(targets, errLog)
 	cfg.Resume = p.Resume()
@@ -258,10 +258,10 @@ func openCaptures(ctx context.Context, p *pipeline.Pipeline, cfg tailer.Config, 
 		return ctx.Err()
 	case errors.As(err, &locked):
 		_, _ = p.Close()
-		return &cmdutil.NothingDoneError{Err: fmt.Errorf("--output-dir: %w", err), Hint: locked.Hint()}
+		return &cmdutil.NothingDoneError{Err: fmt.Errorf("--output-dir: %w", err), Hint: cmdutil.HintOf(locked)}
 	default:
 		_, _ = p.Close()
-		return cmdutil.UsageWithHint(err, "remove what is in the way, or choose another --output-dir")
+		return cmdutil.UsageWithHint(fmt.Errorf("--output-dir: %w", err), "remove what is in the way, or choose another --output-dir")
 	}
 }
 

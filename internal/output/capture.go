@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // Capture appends each stream's lines to its own file under DIR (for cron capture):
@@ -82,16 +84,12 @@ func NewCapture(dir string) (*Capture, error) {
 	return c, nil
 }
 
-// safeName keeps a CVM or log name one path component that is neither hidden nor "..".
+// safeName keeps a CVM or log name one path component that is neither hidden nor ".."
+// (termsafe.Name), and never empty. 250 bytes leave room for ".log" and the side files'
+// "." and ".pos.tmp" within a file name's 255.
 func safeName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r < ' ' || r == 0x7f {
-			return '_'
-		}
-		return r
-	}, s)
-	if s == "" || strings.HasPrefix(s, ".") {
-		s = "_" + s
+	if s = termsafe.Name(s, 240); s == "" {
+		return "_"
 	}
 	return s
 }

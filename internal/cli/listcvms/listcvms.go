@@ -17,6 +17,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/prism"
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // Output formats of -o.
@@ -268,12 +269,5 @@ func rawName(c prism.CVM) string {
 }
 
 // clean keeps a value from Prism on one line and one field: control characters (tabs,
-// newlines, escapes) become '?'.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-}
+// newlines, escapes) are shown escaped, as in every table cvmtail prints.
+func clean(s string) string { return termsafe.Field(s) }

@@ -841,9 +841,15 @@ func startEmulated(t *testing.T, n int) *emulated {
 			AuthorizedKeys: []ssh.PublicKey{key.PublicKey()},
 			User:           "nutanix",
 			AuthDelay:      emuHandshake,
-			Exec: func(_ string, ch ssh.Channel) uint32 {
+			Exec: func(command string, ch ssh.Channel) uint32 {
 				time.Sleep(emuAgentStart)
-				if _, err := fmt.Fprintf(ch, "\x00CVMTAIL1\nO %s 0 %d\nD %d\n%s", ident, len(line), len(line), line); err != nil {
+				// One line for every stream asked (docs/agent-protocol.md), in one write.
+				var out bytes.Buffer
+				out.WriteString("\x00CVMTAIL2\n")
+				for _, id := range agentStreamIDs(command) {
+					fmt.Fprintf(&out, "O %s %s 0 %d\nD %s %d\n%s", id, ident, len(line), id, len(line), line)
+				}
+				if _, err := ch.Write(out.Bytes()); err != nil {
 					return 1
 				}
 				_, _ = io.Copy(io.Discard, ch)
@@ -860,6 +866,57 @@ func startEmulated(t *testing.T, n int) *emulated {
 		}
 	}
 	return e
+}
+
+// agentStreamIDs are the stream ids of an agent command: the arguments after `set --` are
+// "2 follow poll zone", then 7 words per stream, the first its id.
+func agentStreamIDs(command string) []string {
+	_, rest, ok := strings.Cut(command, "; set -- ")
+	if !ok {
+		return nil
+	}
+	rest, _, _ = strings.Cut(rest, "; if command -v")
+	words := shellWords(rest)
+	var ids []string
+	for i := 4; i+7 <= len(words); i += 7 {
+		ids = append(ids, words[i])
+	}
+	return ids
+}
+
+// shellWords splits words as the client quotes them: bare, or in single quotes with '\”.
+func shellWords(s string) []string {
+	var words []string
+	var w strings.Builder
+	in, any := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case in && c == '\'':
+			in = false
+		case in:
+			w.WriteByte(c)
+		case c == '\'':
+			in, any = true, true
+		case c == '\\' && i+1 < len(s):
+			i++
+			w.WriteByte(s[i])
+			any = true
+		case c == ' ':
+			if any || w.Len() > 0 {
+				words = append(words, w.String())
+			}
+			w.Reset()
+			any = false
+		default:
+			w.WriteByte(c)
+			any = true
+		}
+	}
+	if any || w.Len() > 0 {
+		words = append(words, w.String())
+	}
+	return words
 }
 
 // args are cvmtail's arguments for the first n emulated CVMs.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cvmtail/cvmtail/internal/logtime"
+	"github.com/cvmtail/cvmtail/internal/testenv/pythons"
 )
 
 // TestAgentReadsTimesLikeLogtime runs the agent's stamp() over lines of every format and
@@ -41,10 +42,7 @@ func TestAgentReadsTimesLikeLogtime(t *testing.T) {
 		"Foo 22 10:00:00 host p: x",
 		"",
 	}
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
+	python := pythons.System(t).Path
 	script := strings.Replace(agentScript, `if __name__ == "__main__":`, "if False:", 1) + `
 import json
 ref = float(sys.argv[1]); off = int(sys.argv[2])

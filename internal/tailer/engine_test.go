@@ -14,6 +14,7 @@ import (
 
 	"github.com/cvmtail/cvmtail/internal/tailer"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+	"github.com/cvmtail/cvmtail/internal/testenv/pythons"
 )
 
 // recorder is a sink that keeps every line per stream and checks chunks hold whole lines.
@@ -75,6 +76,11 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// local is a fake CVM whose sessions find the system's python3.
+func local(t *testing.T) *tailertest.Local {
+	return &tailertest.Local{Env: pythons.System(t).Env}
 }
 
 // cluster maps addresses to fake CVMs.
@@ -149,7 +155,7 @@ func TestBacklogThenFollowAcrossCVMsAndFiles(t *testing.T) {
 	var targets []tailer.Target
 	for i := range dirs {
 		addr := fmt.Sprintf("127.0.0.%d", 11+i)
-		cl[addr] = &tailertest.Local{}
+		cl[addr] = local(t)
 		targets = append(targets, tailer.Target{Name: fmt.Sprintf("cvm%d", i+1), Address: addr})
 	}
 	// The same path on both fake CVMs would be the same local file, so each file is per-CVM
@@ -200,7 +206,7 @@ func TestNoFollowMissingFileFailsAlone(t *testing.T) {
 	dir := t.TempDir()
 	ok := filepath.Join(dir, "ok.log")
 	writeFile(t, ok, "one\ntwo\nlast without newline")
-	cl := cluster{"h1": &tailertest.Local{}}
+	cl := cluster{"h1": local(t)}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h1", Address: "h1"}},
 		[]tailer.File{{Name: "ok", Path: ok}, {Name: "missing", Path: filepath.Join(dir, "nope.log")}})
@@ -222,7 +228,7 @@ func TestUnreachableCVMFailsOnceOthersGoOn(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.log")
 	writeFile(t, p, "hello\n")
-	cl := cluster{"up": &tailertest.Local{}}
+	cl := cluster{"up": local(t)}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "up", Address: "up"}, {Name: "down", Address: "down"}},
 		[]tailer.File{{Name: "x", Path: p}, {Name: "y", Path: p + ".y"}})
@@ -250,7 +256,7 @@ func TestHugeLineIsNeverSplit(t *testing.T) {
 	if err := os.WriteFile(p, content, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cl := cluster{"h": &tailertest.Local{}}
+	cl := cluster{"h": local(t)}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "big", Path: p}})
 	cfg.Follow = false
@@ -281,7 +287,7 @@ func TestRotationTruncationAndLateFile(t *testing.T) {
 	if err := os.Symlink("svc.log.1", link); err != nil {
 		t.Fatal(err)
 	}
-	cl := cluster{"h": &tailertest.Local{}}
+	cl := cluster{"h": local(t)}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}},
 		[]tailer.File{{Name: "out", Path: p}, {Name: "info", Path: link}, {Name: "late", Path: late}})
@@ -339,7 +345,7 @@ func TestReconnectResumesWithoutLossOrRepeat(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.out")
 	writeFile(t, p, numbered("x", 1, 100))
-	l := &tailertest.Local{}
+	l := local(t)
 	cl := cluster{"h": l}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "x", Path: p}})
@@ -368,28 +374,46 @@ func TestReconnectResumesWithoutLossOrRepeat(t *testing.T) {
 	}
 }
 
-func TestMoreFilesThanMaxSessionsOpensAnotherConnection(t *testing.T) {
-	dir := t.TempDir()
-	var files []tailer.File
-	for i := 0; i < 14; i++ {
-		p := filepath.Join(dir, fmt.Sprintf("f%02d.out", i))
-		writeFile(t, p, fmt.Sprintf("line of f%02d\n", i))
-		files = append(files, tailer.File{Name: fmt.Sprintf("f%02d", i), Path: p})
-	}
-	l := &tailertest.Local{MaxSessions: 10}
-	cl := cluster{"h": l}
-	rec := newRecorder()
-	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, files)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _, _ = tailer.Run(ctx, cfg, cl.dialer(), rec); close(done) }()
-	for _, f := range files {
-		waitFor(t, f.Name, 5*time.Second, func() bool { return len(rec.get(key("h", f.Name))) == 1 })
-	}
-	cancel()
-	<-done
-	if n := l.Conns(); n != 2 {
-		t.Errorf("opened %d connections for 14 files with MaxSessions 10, want 2", n)
+// TestOneChannelPerCVMAndConnectionsOnlyForTheFallback: the agent follows 14 files on one
+// channel of one connection; only the tail fallback (no Python) needs a channel per file,
+// and so a second connection past MaxSessions.
+func TestOneChannelPerCVMAndConnectionsOnlyForTheFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		env             func(t *testing.T) []string
+		conns, channels int
+	}{
+		{"python agent", func(t *testing.T) []string { return pythons.System(t).Env }, 1, 1},
+		{"tail fallback", oldCVMEnv, 2, 14 + 1}, // and the channel that found no Python
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var files []tailer.File
+			for i := 0; i < 14; i++ {
+				p := filepath.Join(dir, fmt.Sprintf("f%02d.out", i))
+				writeFile(t, p, fmt.Sprintf("line of f%02d\n", i))
+				files = append(files, tailer.File{Name: fmt.Sprintf("f%02d", i), Path: p})
+			}
+			l := &tailertest.Local{MaxSessions: 10, Env: tc.env(t)}
+			cl := cluster{"h": l}
+			rec := newRecorder()
+			cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, files)
+			pids := &pidRecorder{}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { _, _ = tailer.Run(ctx, cfg, pids.wrap(cl.dialer()), rec); close(done) }()
+			for _, f := range files {
+				waitFor(t, f.Name, 10*time.Second, func() bool { return len(rec.get(key("h", f.Name))) == 1 })
+			}
+			cancel()
+			<-done
+			if n := l.Conns(); n != tc.conns {
+				t.Errorf("opened %d connections for 14 files with MaxSessions 10, want %d", n, tc.conns)
+			}
+			if n := len(pids.get()); n != tc.channels {
+				t.Errorf("ran %d remote commands for 14 files, want %d", n, tc.channels)
+			}
+		})
 	}
 }
 
@@ -409,7 +433,7 @@ func TestStopLeavesNoRemoteProcess(t *testing.T) {
 		name string
 		env  func(t *testing.T) []string
 	}{
-		{"python agent", func(*testing.T) []string { return nil }},
+		{"python agent", func(t *testing.T) []string { return pythons.System(t).Env }},
 		{"old tail without python", oldCVMEnv},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -540,7 +564,7 @@ func TestConcurrentWritersNothingSplitOrMislabelled(t *testing.T) {
 	dir := t.TempDir()
 	for c := 0; c < cvms; c++ {
 		addr := fmt.Sprintf("c%d", c)
-		cl[addr] = &tailertest.Local{}
+		cl[addr] = local(t)
 		targets = append(targets, tailer.Target{Name: addr, Address: addr})
 	}
 	for f := 0; f < files; f++ {

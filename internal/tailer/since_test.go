@@ -67,7 +67,7 @@ func TestSinceStartsAtTheFirstLineAtOrAfter(t *testing.T) {
 			cfg.Follow = false
 			cfg.Since = start.Add(time.Duration(from)*time.Second - 300*time.Millisecond)
 			cfg.SyslogZone = tokyo
-			if _, err := tailer.Run(context.Background(), cfg, cluster{"c": &tailertest.Local{}}.dialer(), rec); err != nil {
+			if _, err := tailer.Run(context.Background(), cfg, cluster{"c": local(t)}.dialer(), rec); err != nil {
 				t.Fatal(err)
 			}
 			for name := range formats {
@@ -98,7 +98,7 @@ func TestSinceAfterTheLastLineStartsAtTheEnd(t *testing.T) {
 	cfg.Since = start.Add(time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _, _ = tailer.Run(ctx, cfg, cluster{"c": &tailertest.Local{}}.dialer(), rec); close(done) }()
+	go func() { _, _ = tailer.Run(ctx, cfg, cluster{"c": local(t)}.dialer(), rec); close(done) }()
 	time.Sleep(300 * time.Millisecond)
 	appendFile(t, p, "2026-11-21 01:00:01,000Z INFO new\n")
 	waitFor(t, "the new line", 5*time.Second, func() bool { return len(rec.get(key("c", "a"))) >= 1 })

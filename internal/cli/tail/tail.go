@@ -424,10 +424,8 @@ func openCaptures(ctx context.Context, opts *Options, targets []tailer.Target, e
 const writerGrace = 200 * time.Millisecond
 
 // report prints an engine event as a "cvmtail: ..." line (and a hint line) on stderr.
+// The engine reports each failure once.
 func report(l *stderrLog, ev tailer.Event) {
-	if ev.Kind == tailer.EventFailed && tailer.IsReported(ev.Err) {
-		return
-	}
 	where := ev.CVM
 	if ev.Log != "" {
 		where += ": " + ev.Log

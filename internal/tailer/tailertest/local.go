@@ -9,6 +9,7 @@ import (
 	"io"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/crypto/ssh"
@@ -132,7 +133,7 @@ type Session struct {
 	done   chan struct{}
 	err    error
 	once   sync.Once
-	lost   bool
+	lost   atomic.Bool
 }
 
 func (s *Session) StdinPipe() (io.WriteCloser, error) { return &lazyWriter{s: s}, nil }
@@ -184,7 +185,7 @@ func (s *Session) Wait() error {
 		return errors.New("not started")
 	}
 	<-s.done
-	if s.lost {
+	if s.lost.Load() {
 		return errors.New("connection lost")
 	}
 	return s.err
@@ -210,7 +211,7 @@ func (s *Session) Close() error {
 }
 
 func (s *Session) drop() {
-	s.lost = true
+	s.lost.Store(true)
 	s.Close()
 }
 

@@ -39,6 +39,15 @@ func wakeups(t *testing.T, pid int) int {
 // appended, a rotation and the new file's lines. Hundreds of agents sit on a
 // cluster's CVMs for hours; idle, they must cost the CVMs nothing.
 func TestIdleAgentSleepsUntilTheFileChanges(t *testing.T) {
+	for _, py := range pythons.All(t) {
+		t.Run("python "+py.Name, func(t *testing.T) {
+			py.Require(t)
+			idleAgentSleepsUntilTheFileChanges(t, py)
+		})
+	}
+}
+
+func idleAgentSleepsUntilTheFileChanges(t *testing.T, py pythons.Python) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "quiet.log")
 	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
@@ -46,7 +55,7 @@ func TestIdleAgentSleepsUntilTheFileChanges(t *testing.T) {
 	}
 	req := agentRequest{Follow: true, PollMillis: 20, Streams: []streamRequest{{ID: 1, Path: path, Lines: 1, Window: 1 << 16}}}
 	cmd := exec.Command("sh", "-c", req.command())
-	cmd.Env = append(os.Environ(), pythons.System(t).Env...)
+	cmd.Env = append(os.Environ(), py.Env...)
 	stdin, err := cmd.StdinPipe() // open until the test ends: closing it stops the agent
 	if err != nil {
 		t.Fatal(err)

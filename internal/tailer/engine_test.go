@@ -78,6 +78,16 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	}
 }
 
+// eachPython runs test under the system's python3 and the 2.7 and 3.6 that older CVMs have.
+func eachPython(t *testing.T, test func(*testing.T, pythons.Python)) {
+	for _, py := range pythons.All(t) {
+		t.Run("python "+py.Name, func(t *testing.T) {
+			py.Require(t)
+			test(t, py)
+		})
+	}
+}
+
 // local is a fake CVM whose sessions find the system's python3.
 func local(t *testing.T) *tailertest.Local {
 	return &tailertest.Local{Env: pythons.System(t).Env}
@@ -150,12 +160,16 @@ func baseConfig(rec *recorder, targets []tailer.Target, files []tailer.File) tai
 }
 
 func TestBacklogThenFollowAcrossCVMsAndFiles(t *testing.T) {
+	eachPython(t, testBacklogThenFollowAcrossCVMsAndFiles)
+}
+
+func testBacklogThenFollowAcrossCVMsAndFiles(t *testing.T, py pythons.Python) {
 	dirs := []string{t.TempDir(), t.TempDir()}
 	cl := cluster{}
 	var targets []tailer.Target
 	for i := range dirs {
 		addr := fmt.Sprintf("127.0.0.%d", 11+i)
-		cl[addr] = local(t)
+		cl[addr] = &tailertest.Local{Env: py.Env}
 		targets = append(targets, tailer.Target{Name: fmt.Sprintf("cvm%d", i+1), Address: addr})
 	}
 	// The same path on both fake CVMs would be the same local file, so each file is per-CVM
@@ -203,10 +217,14 @@ func TestBacklogThenFollowAcrossCVMsAndFiles(t *testing.T) {
 }
 
 func TestNoFollowMissingFileFailsAlone(t *testing.T) {
+	eachPython(t, testNoFollowMissingFileFailsAlone)
+}
+
+func testNoFollowMissingFileFailsAlone(t *testing.T, py pythons.Python) {
 	dir := t.TempDir()
 	ok := filepath.Join(dir, "ok.log")
 	writeFile(t, ok, "one\ntwo\nlast without newline")
-	cl := cluster{"h1": local(t)}
+	cl := cluster{"h1": &tailertest.Local{Env: py.Env}}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h1", Address: "h1"}},
 		[]tailer.File{{Name: "ok", Path: ok}, {Name: "missing", Path: filepath.Join(dir, "nope.log")}})
@@ -278,6 +296,10 @@ func lens(s []string) []int {
 }
 
 func TestRotationTruncationAndLateFile(t *testing.T) {
+	eachPython(t, testRotationTruncationAndLateFile)
+}
+
+func testRotationTruncationAndLateFile(t *testing.T, py pythons.Python) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "svc.out")
 	link := filepath.Join(dir, "svc.INFO")
@@ -287,7 +309,7 @@ func TestRotationTruncationAndLateFile(t *testing.T) {
 	if err := os.Symlink("svc.log.1", link); err != nil {
 		t.Fatal(err)
 	}
-	cl := cluster{"h": local(t)}
+	cl := cluster{"h": &tailertest.Local{Env: py.Env}}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}},
 		[]tailer.File{{Name: "out", Path: p}, {Name: "info", Path: link}, {Name: "late", Path: late}})
@@ -342,10 +364,14 @@ func TestRotationTruncationAndLateFile(t *testing.T) {
 }
 
 func TestReconnectResumesWithoutLossOrRepeat(t *testing.T) {
+	eachPython(t, testReconnectResumesWithoutLossOrRepeat)
+}
+
+func testReconnectResumesWithoutLossOrRepeat(t *testing.T, py pythons.Python) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.out")
 	writeFile(t, p, numbered("x", 1, 100))
-	l := local(t)
+	l := &tailertest.Local{Env: py.Env}
 	cl := cluster{"h": l}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "x", Path: p}})
@@ -633,5 +659,62 @@ func TestConcurrentWritersNothingSplitOrMislabelled(t *testing.T) {
 	}
 	if len(rec.bad) > 0 {
 		t.Errorf("bad chunks: %v", rec.bad[:1])
+	}
+}
+
+// TestNamesAreOnlyNames: spaces, quotes, shell syntax, newlines and non-ASCII in a path are
+// characters of that path, in the command line and in the agent's inotify watches (a
+// rotation a while after the start, once the watch is set up, is noticed by name).
+func TestNamesAreOnlyNames(t *testing.T) { eachPython(t, testNamesAreOnlyNames) }
+
+func testNamesAreOnlyNames(t *testing.T, py pythons.Python) {
+	dir := t.TempDir()
+	names := []string{
+		`we ird 'q' "d" ;touch pwned; $(touch pwned2) ` + "`touch pwned3`" + ` & | > x`,
+		"ünïcödé ログ.out",
+		"tab\tand\nnewline.out",
+	}
+	var files []tailer.File
+	for i, n := range names {
+		p := filepath.Join(dir, n)
+		writeFile(t, p, fmt.Sprintf("first %d\n", i))
+		files = append(files, tailer.File{Name: fmt.Sprint("f", i), Path: p})
+	}
+	rec := newRecorder()
+	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, files)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		_, _ = tailer.Run(ctx, cfg, cluster{"h": &tailertest.Local{Env: py.Env}}.dialer(), rec)
+		close(done)
+	}()
+	for i := range names {
+		k := key("h", fmt.Sprint("f", i))
+		waitFor(t, "backlog of "+k, 10*time.Second, func() bool { return len(rec.get(k)) == 1 })
+	}
+	time.Sleep(1500 * time.Millisecond) // past the agent's start: inotify is watching now
+	for i, n := range names {
+		p := filepath.Join(dir, n)
+		appendFile(t, p, fmt.Sprintf("last %d\n", i))
+		if err := os.Rename(p, p+".1"); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, p, fmt.Sprintf("new %d\n", i))
+	}
+	for i := range names {
+		k := key("h", fmt.Sprint("f", i))
+		waitFor(t, "rotation of "+k, 10*time.Second, func() bool { return len(rec.get(k)) == 3 })
+		equal(t, k, rec.get(k), []string{fmt.Sprint("first ", i), fmt.Sprint("last ", i), fmt.Sprint("new ", i)})
+	}
+	cancel()
+	<-done
+	for _, p := range []string{"pwned", "pwned2", "pwned3"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			t.Errorf("a shell ran part of a path: %s exists", p)
+		}
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("a shell ran part of a path: %s exists", p)
+		}
 	}
 }

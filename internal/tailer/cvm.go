@@ -282,12 +282,11 @@ func readStderr(r io.Reader, tail *errTail, notice func(string)) {
 	br := bufio.NewReaderSize(r, 4096)
 	for {
 		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			for errors.Is(err, bufio.ErrBufferFull) { // the rest of an overlong line
-				_, err = br.ReadSlice('\n')
-			}
+		l := strings.TrimSpace(string(line)) // before the buffer is read again
+		for errors.Is(err, bufio.ErrBufferFull) { // the rest of an overlong line
+			_, err = br.ReadSlice('\n')
 		}
-		if l := strings.TrimSpace(string(line)); l != "" {
+		if l != "" {
 			tail.add(l)
 			if notice != nil {
 				notice(l)

@@ -36,6 +36,7 @@ type pooledConn struct {
 	client   Client
 	sessions int
 	full     bool // refused a channel; no new sessions until one of ours ends
+	used     bool // opened a channel at least once
 	dead     bool
 }
 
@@ -70,6 +71,7 @@ func channelRefused(err error) bool {
 
 // maxFreshRefusals is how many new connections may refuse their first channel before the
 // CVM is given up: a brand-new connection that refuses one will not do better on a fourth.
+// (A connection that has channels and refuses another is full: MaxSessions.)
 const maxFreshRefusals = 3
 
 // session opens a channel on one of the CVM's connections, dialing when needed. reconnected
@@ -99,14 +101,28 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, recon
 			p.mu.Unlock()
 			s, err := pc.client.NewSession()
 			if err == nil {
+				p.mu.Lock()
+				pc.used = true
+				p.mu.Unlock()
 				return s, pc, reconnected, nil
 			}
 			p.mu.Lock()
 			pc.sessions--
+			fresh := !pc.used
 			if channelRefused(err) {
 				pc.full = true
-			} else {
-				pc.dead = true
+				if fresh {
+					freshRefusals++
+				}
+				p.mu.Unlock()
+				continue
+			}
+			pc.dead = true
+			if fresh {
+				// Gone before its first channel: wait as after a failed dial.
+				err = p.dialFailed(ctx, err)
+				p.mu.Unlock()
+				return nil, nil, false, err
 			}
 			p.mu.Unlock()
 			continue
@@ -163,8 +179,8 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, recon
 			close(call.done)
 			return nil, nil, false, call.err
 		}
-		pc = &pooledConn{client: client}
-		p.conns = append(p.conns, pc)
+		conn := &pooledConn{client: client}
+		p.conns = append(p.conns, conn)
 		p.backoff = p.cfg.BackoffMin
 		if p.down {
 			reconnected = true
@@ -176,10 +192,9 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, recon
 		go func() {
 			_ = client.Wait()
 			p.mu.Lock()
-			pc.dead = true
+			conn.dead = true
 			p.mu.Unlock()
 		}()
-		freshRefusals++
 	}
 }
 

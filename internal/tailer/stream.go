@@ -208,7 +208,8 @@ func (s *stream) data(p []byte) error {
 		p = p[i+1:]
 	}
 	if len(p) > 0 {
-		if len(s.lb.buf)+len(p) > MaxLine || !s.lb.grow(len(p)) {
+		// With room for the newline to come, so that the end of a line never needs more.
+		if len(s.lb.buf)+len(p) > MaxLine || !s.lb.grow(len(p)+1) {
 			if err := s.cutLine(p, start); err != nil {
 				return err
 			}

@@ -439,7 +439,7 @@ func (r *runState) hasSinkErr() bool {
 // wait then waits for the deliverers to hand over what arrived.
 func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end sessionEnd, endErr error, wait func()) {
 	cfg := g.cvm.cfg
-	credits := newCreditWriter(ch.stdin)
+	credits := newCreditWriter(ch.stdin, int64(agentChunk(cfg.Window)/2))
 	wires := make(map[int]*wireStream, len(live))
 	byID := make(map[int]*sessionStream, len(live))
 	var deliverers sync.WaitGroup
@@ -671,10 +671,14 @@ func putChunk(b []byte) {
 }
 
 // creditWriter sends the agent its credits ("<id> <bytes>\n") and closes ("<id> -\n"),
-// gathering those of many streams into one write.
+// gathering those of many streams into one write. Credit for a trickle waits up to
+// creditDelay: the agent needs it only when its window runs low, and every write wakes it
+// (and costs an SSH packet each way). Half a chunk of it goes out at once.
 type creditWriter struct {
-	w       io.Writer
-	mu      sync.Mutex
+	w         io.Writer
+	threshold int64
+	timer     *time.Timer
+	mu        sync.Mutex
 	pending map[int]int64
 	order   []int
 	closes  []int
@@ -684,8 +688,15 @@ type creditWriter struct {
 	once    sync.Once
 }
 
-func newCreditWriter(w io.Writer) *creditWriter {
-	c := &creditWriter{w: w, pending: map[int]int64{}, wake: make(chan struct{}, 1),
+// creditDelay is how long a small credit may wait for others to share its write.
+const creditDelay = 10 * time.Millisecond
+
+// agentChunk is the agent's frame size for a window (agent.py: Stream.chunk): it sends a
+// frame only when it has that much credit.
+func agentChunk(window int) int { return min(window, max(4096, min(256<<10, window/4))) }
+
+func newCreditWriter(w io.Writer, threshold int64) *creditWriter {
+	c := &creditWriter{w: w, threshold: threshold, pending: map[int]int64{}, wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
@@ -697,8 +708,14 @@ func (c *creditWriter) credit(id, n int) {
 		c.order = append(c.order, id)
 	}
 	c.pending[id] += int64(n)
+	urgent := c.pending[id] >= c.threshold
+	if !urgent && c.timer == nil {
+		c.timer = time.AfterFunc(creditDelay, c.signal)
+	}
 	c.mu.Unlock()
-	c.signal()
+	if urgent {
+		c.signal()
+	}
 }
 
 func (c *creditWriter) close(id int) {
@@ -739,6 +756,10 @@ func (c *creditWriter) run() {
 		}
 		clear(c.pending)
 		c.order, c.closes = c.order[:0], c.closes[:0]
+		if c.timer != nil {
+			c.timer.Stop()
+			c.timer = nil
+		}
 		c.mu.Unlock()
 		// Once the agent has sent everything and exited, the channel may refuse credit while
 		// buffered frames are still being read: no loss, the frames decide how it ends.
@@ -754,4 +775,9 @@ func (c *creditWriter) run() {
 func (c *creditWriter) stop() {
 	c.once.Do(func() { close(c.quit) })
 	<-c.done
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
 }

@@ -22,6 +22,7 @@ WATCH_POLL = 1.0  # seconds between looks at a watched file when inotify says no
 WATCH_DELAY = 1.0  # seconds after the start before inotify is set up
 GONE_GRACE = 1.0  # seconds a followed name may be missing before the agent says so
 NEVER = float("inf")
+WRITEV = getattr(os, "writev", None)  # Python 3.3+
 
 
 def main():
@@ -78,14 +79,30 @@ class Agent(object):
         if self.outlen >= OUT_FLUSH:
             self.flush()
 
+    def emit2(self, header, data):
+        self.out.append(header)
+        self.out.append(data)
+        self.outlen += len(header) + len(data)
+        if self.outlen >= OUT_FLUSH:
+            self.flush()
+
     def flush(self):
         if not self.out:
             return
-        b = b"".join(self.out)
+        out, n = self.out, self.outlen
         self.out, self.outlen = [], 0
+        if WRITEV is not None:
+            # The frames as they are, headers and file bytes, in one system call: joining
+            # them first would copy every byte once more.
+            written = WRITEV(1, out)
+            if written == n:
+                return
+            b = b"".join(out)[written:]
+        else:
+            b = b"".join(out)
         while b:
-            n = os.write(1, b)
-            b = b[n:]
+            k = os.write(1, b)
+            b = b[k:]
 
     # --- input: credits and closes; EOF ends the agent ------------------------------
     def read_stdin(self, now):
@@ -114,6 +131,7 @@ class Agent(object):
             s.credit += int(f[1])
             if s.blocked and s.credit >= s.chunk:
                 s.blocked = False
+                s.changed = True  # it has bytes waiting
                 s.next_look = now
 
     # --- the loop ---------------------------------------------------------------------
@@ -129,7 +147,10 @@ class Agent(object):
             now = time.time()
             for s in self.streams:
                 if not s.done and s.next_look <= now:
-                    s.look(now)
+                    if s.unchanged(now):
+                        s.schedule(now, False)  # inotify said nothing: no need to look
+                    else:
+                        s.look(now)
             self.flush()
             if all(s.done for s in self.streams):
                 os._exit(0)  # every backlog sent (no-follow), or the client closed every stream
@@ -139,7 +160,8 @@ class Agent(object):
                 for s in self.streams:
                     if not s.done:
                         s.watch_name()
-                        s.next_look = now  # and look again: a change before the watch began raised no event
+                        s.changed = True  # and look again: a change before the watch began raised no event
+                        s.next_look = now
                 continue
             wake = NEVER
             busy = False
@@ -167,7 +189,7 @@ class Agent(object):
         for wd, mask, name in events:
             if wd < 0:  # IN_Q_OVERFLOW: events were lost
                 for s in self.streams:
-                    s.name_changed = True
+                    s.name_changed = s.changed = True
                     s.wake(now)
                 continue
             if mask & IN_IGNORED:
@@ -175,6 +197,7 @@ class Agent(object):
             for s in self.watch.streams(wd, name):
                 if name is not None:
                     s.name_changed = True
+                s.changed = True
                 s.wake(now)
 
 
@@ -182,6 +205,7 @@ class Stream(object):
     def __init__(self, agent, sid, path, window, lines, since, resume_ident, resume_offset):
         self.agent = agent
         self.id = sid
+        self.dhead = ("D %d " % sid).encode()
         self.path = path
         self.dir = os.path.dirname(path) or "."
         self.base = os.path.basename(path)
@@ -204,6 +228,11 @@ class Stream(object):
         self.switch_to = None  # the name points elsewhere: drain this file, then R and reopen
         self.name_changed = True  # look at the name at the next look
         self.last_name_check = 0.0
+        # With inotify, a look is needed only when an event named the stream (changed) or
+        # WATCH_POLL has passed since the last one (last_look), in case one went unnoticed.
+        self.changed = True
+        self.last_look = 0.0
+        self.dir_watched = False  # inotify watches the name's directory
         self.busy_until = 0.0
         self.next_look = 0.0
         self.blocked = False  # waiting for credit
@@ -212,6 +241,12 @@ class Stream(object):
 
     def frame(self, kind, *fields):
         self.agent.frame(kind, self.id, *fields)
+
+    def unchanged(self, now):
+        """True when inotify watches the file and its name and said nothing since the last
+        look: a busy log's looks every poll/4 then cost no system call."""
+        return (not self.changed and self.fd is not None and self.file_wd >= 0 and self.switch_to is None
+                and self.gone_since is None and now - self.last_look < WATCH_POLL and self.watched())
 
     def wake(self, now):
         # A busy stream is looked at within poll/4 anyway: batching beats a look per write.
@@ -309,6 +344,8 @@ class Stream(object):
 
     # --- following ------------------------------------------------------------------
     def look(self, now):
+        self.changed = False  # before reading: an event after this means another look
+        self.last_look = now
         progressed = False
         if self.fd is None:
             progressed = self.open_file()
@@ -365,13 +402,14 @@ class Stream(object):
                 if n <= 0:
                     return sent, True
             data = os.read(self.fd, n)
-            if data:
-                self.agent.emit(("D %d %d\n" % (self.id, len(data))).encode())
-                self.agent.emit(data)
-                self.credit -= len(data)
-                self.offset += len(data)
+            k = len(data)
+            if k:
+                # The per-byte path of a busy log: one call, no formatting but the length.
+                self.agent.emit2(self.dhead + str(k).encode() + b"\n", data)
+                self.credit -= k
+                self.offset += k
                 sent = True
-            if len(data) < n:  # a short read of a regular file: its end, for now
+            if k < n:  # a short read of a regular file: its end, for now
                 return sent, True
 
     def check_file(self, now):
@@ -426,13 +464,12 @@ class Stream(object):
 
     # --- inotify --------------------------------------------------------------------
     def watched(self):
-        w = self.agent.watch
-        return w is not None and w.dir_wd(self.dir) >= 0
+        return self.dir_watched
 
     def watch_name(self):
         w = self.agent.watch
         if w is not None:
-            w.add_dir(self.dir, self)
+            self.dir_watched = w.add_dir(self.dir, self)
             self.watch_file()
 
     def watch_file(self):
@@ -488,20 +525,18 @@ class Watch(object):
             path = os.fsencode(path)
         return self.libc.inotify_add_watch(self.fd, path, mask)
 
-    def dir_wd(self, directory):
-        return self.dirs.get(directory, -1)
-
     def add_dir(self, directory, stream):
         wd = self.dirs.get(directory)
         if wd is None:
             wd = self.add(directory, DIR_MASK)
             if wd < 0:
-                return
+                return False
             self.dirs[directory] = wd
         base = stream.base
         if hasattr(os, "fsencode"):
             base = os.fsencode(base)
         self.dir_streams.setdefault(wd, {}).setdefault(base, []).append(stream)
+        return True
 
     def add_file(self, path, stream):
         """Watch the file path names now (through a symlink: its target)."""
@@ -529,6 +564,9 @@ class Watch(object):
             for d, w in list(self.dirs.items()):
                 if w == wd:
                     del self.dirs[d]
+            for ss in names.values():
+                for s in ss:
+                    s.dir_watched = False  # the directory is gone: poll
 
     def streams(self, wd, name):
         if name is not None:

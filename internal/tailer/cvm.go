@@ -282,7 +282,7 @@ func readStderr(r io.Reader, tail *errTail, notice func(string)) {
 	br := bufio.NewReaderSize(r, 4096)
 	for {
 		line, err := br.ReadSlice('\n')
-		l := strings.TrimSpace(string(line)) // before the buffer is read again
+		l := strings.TrimSpace(string(line))      // before the buffer is read again
 		for errors.Is(err, bufio.ErrBufferFull) { // the rest of an overlong line
 			_, err = br.ReadSlice('\n')
 		}
@@ -439,14 +439,14 @@ func (r *runState) hasSinkErr() bool {
 // wait then waits for the deliverers to hand over what arrived.
 func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end sessionEnd, endErr error, wait func()) {
 	cfg := g.cvm.cfg
-	credits := newCreditWriter(ch.stdin, int64(agentChunk(cfg.Window)/2))
+	credits := newCreditWriter(ch.stdin, lowWater(cfg.Window))
 	wires := make(map[int]*wireStream, len(live))
 	byID := make(map[int]*sessionStream, len(live))
 	var deliverers sync.WaitGroup
 	for _, s := range live {
 		s.beginSession()
 		s.framed = true
-		ss := &sessionStream{s: s, wire: &wireStream{}, credits: credits, box: newInbox()}
+		ss := &sessionStream{s: s, wire: &wireStream{}, credits: credits, box: newInbox(), window: cfg.Window}
 		ss.wire.credit.Store(int64(cfg.Window))
 		wires[s.id], byID[s.id] = ss.wire, ss
 		deliverers.Add(1)
@@ -493,16 +493,17 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 			ss.sawEnd.Store(true)
 		}
 		if f.kind == frameData {
-			buf := getChunk(f.n)
-			if err := fr.readPayload(buf); err != nil {
-				putChunk(buf)
-				return g.ended(byID, err), err, wait
-			}
 			if ss.closed.Load() {
-				putChunk(buf)
+				if err := fr.discard(f.n); err != nil {
+					return g.ended(byID, err), err, wait
+				}
 				continue
 			}
-			ss.box.push(item{f: f, data: buf})
+			a, b, err := ss.store(fr, f.n)
+			if err != nil {
+				return g.ended(byID, err), err, wait
+			}
+			ss.box.push(item{f: f, data: a, data2: b})
 			continue
 		}
 		if !ss.closed.Load() {
@@ -531,13 +532,44 @@ type sessionStream struct {
 	closed  atomic.Bool // failed or closed: the reader drops its frames
 	sawEnd  atomic.Bool // a Z frame arrived
 	stopped bool        // the deliverer hands nothing more over (failed, or the sink refused)
+
+	// ring holds the payloads on their way to the deliverer: the reader writes at wpos, the
+	// deliverer reads in the same order. The agent never has more than the window in
+	// flight, so a ring of the window's size never overflows, and no frame allocates.
+	window int
+	ring   []byte
+	wpos   int
+}
+
+// store reads a D payload of n bytes (within the stream's credit) into the ring; b is the
+// part that wrapped around, if any.
+func (ss *sessionStream) store(fr *frameReader, n int) (a, b []byte, err error) {
+	if ss.ring == nil {
+		ss.ring = make([]byte, ss.window) // only for streams that send something
+	}
+	end := ss.wpos + n
+	if end <= len(ss.ring) {
+		a = ss.ring[ss.wpos:end]
+	} else {
+		a, b = ss.ring[ss.wpos:], ss.ring[:end-len(ss.ring)]
+	}
+	if err := fr.readPayload(a); err != nil {
+		return nil, nil, err
+	}
+	if b != nil {
+		if err := fr.readPayload(b); err != nil {
+			return nil, nil, err
+		}
+	}
+	ss.wpos = end % len(ss.ring)
+	return a, b, nil
 }
 
 // item is a frame on its way from the reader to a stream's deliverer.
 type item struct {
-	f    frame
-	data []byte // D's payload
-	fail error  // the reader found a protocol error: the stream fails with it
+	f           frame
+	data, data2 []byte // D's payload, in the ring (data2: what wrapped around)
+	fail        error  // the reader found a protocol error: the stream fails with it
 }
 
 // deliver applies the stream's frames in order until the session's output has ended.
@@ -551,7 +583,6 @@ func (ss *sessionStream) deliver() {
 		}
 		for i, it := range items {
 			if ss.stopped {
-				putChunk(it.data)
 				continue
 			}
 			switch {
@@ -560,15 +591,16 @@ func (ss *sessionStream) deliver() {
 				c.fail([]*stream{s}, it.fail)
 			case it.f.kind == frameData:
 				err := s.data(it.data)
-				n := len(it.data)
-				putChunk(it.data)
+				if err == nil && it.data2 != nil {
+					err = s.data(it.data2)
+				}
+				n := len(it.data) + len(it.data2)
 				if err != nil {
 					ss.stopped = true
 					c.run.sinkFailed(err)
 					continue
 				}
-				ss.wire.credit.Add(int64(n))
-				ss.credits.credit(s.id, n)
+				ss.credits.credit(s.id, n, ss.wire.credit.Add(int64(n)))
 			default:
 				finished, err := s.control(it.f)
 				var ff *fileFailure
@@ -651,64 +683,53 @@ func (b *inbox) recycle(items []item) {
 	b.mu.Unlock()
 }
 
-// chunks are D payload buffers: most are at most a chunk of the largest default window.
-var chunks = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
-
-const chunkSize = 64 << 10
-
-func getChunk(n int) []byte {
-	if n > chunkSize {
-		return make([]byte, n)
-	}
-	return (*chunks.Get().(*[]byte))[:n]
-}
-
-func putChunk(b []byte) {
-	if cap(b) == chunkSize {
-		b = b[:chunkSize]
-		chunks.Put(&b)
-	}
-}
-
 // creditWriter sends the agent its credits ("<id> <bytes>\n") and closes ("<id> -\n"),
-// gathering those of many streams into one write. Credit for a trickle waits up to
-// creditDelay: the agent needs it only when its window runs low, and every write wakes it
-// (and costs an SSH packet each way). Half a chunk of it goes out at once.
+// gathering those of many streams into one write. Credit waits up to creditDelay while the
+// agent has plenty: every write wakes it (and costs an SSH packet each way), and it needs
+// credit only when its window runs low. Then, below lowWater, it goes out at once.
 type creditWriter struct {
-	w         io.Writer
-	threshold int64
-	timer     *time.Timer
-	mu        sync.Mutex
-	pending map[int]int64
-	order   []int
-	closes  []int
-	wake    chan struct{}
-	quit    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	w        io.Writer
+	lowWater int64
+	timer    *time.Timer
+	mu       sync.Mutex
+	pending  map[int]int64
+	order    []int
+	closes   []int
+	wake     chan struct{}
+	quit     chan struct{}
+	done     chan struct{}
+	once     sync.Once
 }
 
 // creditDelay is how long a small credit may wait for others to share its write.
-const creditDelay = 10 * time.Millisecond
+const creditDelay = 200 * time.Millisecond
+
+// lowWater is the credit the agent has left (as far as the client knows) below which new
+// credit is sent at once: two chunks, so that it never waits for a whole one (it sends only
+// when it has room for a chunk). A window of fewer chunks gets its credit at once.
+func lowWater(window int) int64 { return int64(min(2*agentChunk(window), window)) }
 
 // agentChunk is the agent's frame size for a window (agent.py: Stream.chunk): it sends a
 // frame only when it has that much credit.
 func agentChunk(window int) int { return min(window, max(4096, min(256<<10, window/4))) }
 
-func newCreditWriter(w io.Writer, threshold int64) *creditWriter {
-	c := &creditWriter{w: w, threshold: threshold, pending: map[int]int64{}, wake: make(chan struct{}, 1),
+func newCreditWriter(w io.Writer, lowWater int64) *creditWriter {
+	c := &creditWriter{w: w, lowWater: lowWater, pending: map[int]int64{}, wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
 
-func (c *creditWriter) credit(id, n int) {
+// credit gives the agent n more bytes of stream id; withCredit is the stream's credit as
+// the client counts it, n included.
+func (c *creditWriter) credit(id, n int, withCredit int64) {
 	c.mu.Lock()
 	if _, ok := c.pending[id]; !ok {
 		c.order = append(c.order, id)
 	}
 	c.pending[id] += int64(n)
-	urgent := c.pending[id] >= c.threshold
+	// What the agent has until this write reaches it: the client's count less what waits.
+	urgent := withCredit-c.pending[id] < c.lowWater
 	if !urgent && c.timer == nil {
 		c.timer = time.AfterFunc(creditDelay, c.signal)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -16,65 +17,80 @@ func (c *countSink) Lines(_ *StreamInfo, data []byte, _ time.Time) error {
 	return nil
 }
 
-// agentOutput is what the agent sends for a backlog of size bytes of 150-byte lines, in
-// chunks of chunk bytes (frames cut lines anywhere, as the agent does).
-func agentOutput(size, chunk int) ([]byte, int) {
+// fileOf is a backlog of size bytes of 150-byte glog lines.
+func fileOf(size int) ([]byte, int) {
 	var file bytes.Buffer
 	lines := 0
 	for file.Len() < size {
 		fmt.Fprintf(&file, "I1122 08:00:00.%06d 4242 stargate.cc:%d] %s\n", lines, lines%900, strings.Repeat("x", 100))
 		lines++
 	}
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "O 1 1:2 0 %d\n", file.Len())
-	data := file.Bytes()
-	for len(data) > 0 {
-		n := min(chunk, len(data))
-		fmt.Fprintf(&out, "D 1 %d\n", n)
-		out.Write(data[:n])
-		data = data[n:]
-	}
-	out.WriteString("Z 1\n")
-	return out.Bytes(), lines
+	return file.Bytes(), lines
 }
 
-// nopWriteCloser takes the credits.
-type nopWriteCloser struct{}
-
-func (nopWriteCloser) Write(p []byte) (int, error) { return len(p), nil }
-func (nopWriteCloser) Close() error                { return nil }
-
-// testGroup is one CVM's agent group of n streams over sink, outside any connection.
-func testGroup(cfg *Config, sink Sink, n int) (*agentGroup, []*stream) {
-	cfg.defaults()
-	run := &runState{cancel: func() {}}
-	c := &cvmRun{run: run, cfg: cfg, target: Target{Name: "cvm", Address: "cvm"}}
-	budget := newLineBudget(LineBudget)
-	for i := 1; i <= n; i++ {
-		s := &stream{cfg: cfg, cvm: c, id: i, sink: sink, file: File{Name: fmt.Sprint("f", i), Path: fmt.Sprint("/f", i)}}
-		s.info = StreamInfo{CVM: "cvm", Log: s.file.Name, Path: s.file.Path}
-		s.lb.budget = budget
-		c.streams = append(c.streams, s)
+// fakeAgent sends data as stream 1 the way the agent does: frames of chunk bytes (cutting
+// lines anywhere) while the credit read from credits allows, then Z.
+func fakeAgent(out io.WriteCloser, credits io.Reader, data []byte, window, chunk int) {
+	defer out.Close()
+	credit := window
+	got := make(chan int, 1024)
+	go func() {
+		sc := bufio.NewScanner(credits)
+		for sc.Scan() {
+			var id, n int
+			if _, err := fmt.Sscanf(sc.Text(), "%d %d", &id, &n); err == nil {
+				got <- n
+			}
+		}
+		close(got)
+	}()
+	bw := bufio.NewWriterSize(out, 64<<10)
+	fmt.Fprintf(bw, "O 1 1:2 0 %d\n", len(data))
+	for len(data) > 0 {
+		for credit < min(chunk, len(data)) {
+			_ = bw.Flush()
+			n, ok := <-got
+			if !ok {
+				return
+			}
+			credit += n
+		}
+	drain:
+		for {
+			select {
+			case n := <-got:
+				credit += n
+			default:
+				break drain
+			}
+		}
+		n := min(chunk, len(data), credit)
+		fmt.Fprintf(bw, "D 1 %d\n", n)
+		bw.Write(data[:n])
+		data, credit = data[n:], credit-n
 	}
-	return &agentGroup{cvm: c, streams: c.streams}, c.streams
+	bw.WriteString("Z 1\n")
+	_ = bw.Flush()
 }
 
 // BenchmarkReadFrames is the client's per-byte path: frame parsing, line splitting and the
-// hand-over to the sink, credits included.
+// hand-over to the sink, credits included, against an agent that waits for them.
 func BenchmarkReadFrames(b *testing.B) {
-	for _, chunk := range []int{4 << 10, 16 << 10, 64 << 10} {
-		b.Run(fmt.Sprintf("chunk=%dKiB", chunk>>10), func(b *testing.B) {
-			out, lines := agentOutput(8<<20, chunk)
-			b.SetBytes(int64(len(out)))
+	data, lines := fileOf(8 << 20)
+	for _, window := range []int{16 << 10, 64 << 10, 256 << 10} {
+		b.Run(fmt.Sprintf("window=%dKiB", window>>10), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
 				sink := &countSink{}
-				cfg := Config{Targets: []Target{{}}, Files: []File{{}}, Window: maxWindow}
+				cfg := Config{Targets: []Target{{}}, Files: []File{{}}, Window: window}
 				g, live := testGroup(&cfg, sink, 1)
-				cfg.Window = 1 << 40 // the transcript is sent at once, not as credit comes back
-				// Unbounded credit: the benchmark feeds the whole transcript at once.
-				ch := &channel{stdin: nopWriteCloser{}, stop: func() {}}
-				end, err, wait := g.demux(bufio.NewReaderSize(bytes.NewReader(out), 32<<10), ch, live)
+				outR, outW := io.Pipe()
+				credR, credW := io.Pipe()
+				go fakeAgent(outW, credR, data, window, agentChunk(window))
+				ch := &channel{stdin: credW, stop: func() {}}
+				end, err, wait := g.demux(bufio.NewReaderSize(outR, 32<<10), ch, live)
+				_ = credW.Close()
 				wait()
 				if end != endDone || sink.lines != lines {
 					b.Fatalf("end %v, err %v, %d lines, want %d", end, err, sink.lines, lines)

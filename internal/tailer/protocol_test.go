@@ -265,3 +265,18 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// testGroup is one CVM's agent group of n streams over sink, outside any connection.
+func testGroup(cfg *Config, sink Sink, n int) (*agentGroup, []*stream) {
+	cfg.defaults()
+	run := &runState{cancel: func() {}}
+	c := &cvmRun{run: run, cfg: cfg, target: Target{Name: "cvm", Address: "cvm"}}
+	budget := newLineBudget(LineBudget)
+	for i := 1; i <= n; i++ {
+		s := &stream{cfg: cfg, cvm: c, id: i, sink: sink, file: File{Name: fmt.Sprint("f", i), Path: fmt.Sprint("/f", i)}}
+		s.info = StreamInfo{CVM: "cvm", Log: s.file.Name, Path: s.file.Path}
+		s.lb.budget = budget
+		c.streams = append(c.streams, s)
+	}
+	return &agentGroup{cvm: c, streams: c.streams}, c.streams
+}

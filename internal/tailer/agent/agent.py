@@ -41,6 +41,11 @@ def main():
     agent.run()
 
 
+def tick(now, period):
+    """The first multiple of period after now."""
+    return (now // period + 1) * period
+
+
 def ident_of(st):
     return "%d:%d" % (st.st_dev, st.st_ino)
 
@@ -164,16 +169,14 @@ class Agent(object):
                         s.next_look = now
                 continue
             wake = NEVER
-            busy = False
             for s in self.streams:
                 if not s.done:
                     wake = min(wake, s.next_look)
-                    busy = busy or now < s.busy_until
             timeout = None if wake == NEVER else max(0.0, wake - time.time())
             fds = [0]
-            # While a file is busy the agent wakes every poll/4 anyway and drains the watch
-            # then: its events must not wake it at every write of a busy log.
-            if self.watch is not None and not busy:
+            # A look due within poll/4 drains the watch anyway: the events of a busy log must
+            # not wake the agent at every write.
+            if self.watch is not None and (timeout is None or timeout > self.poll / 4):
                 fds.append(self.watch.fd)
             r, _, _ = select.select(fds, [], [], timeout)
             now = time.time()
@@ -249,8 +252,13 @@ class Stream(object):
                 and self.gone_since is None and now - self.last_look < WATCH_POLL and self.watched())
 
     def wake(self, now):
-        # A busy stream is looked at within poll/4 anyway: batching beats a look per write.
-        if not self.done and not self.blocked and now >= self.busy_until:
+        """An event named the stream: look now if it was quiet, so that the first line after
+        a pause travels at once; if busy, at the next poll/4, with whatever else came."""
+        if self.done or self.blocked:
+            return
+        if now < self.busy_until:
+            self.next_look = min(self.next_look, tick(now, self.agent.poll / 4))
+        else:
             self.next_look = min(self.next_look, now)
 
     def close(self):
@@ -377,16 +385,21 @@ class Stream(object):
         self.schedule(now, progressed)
 
     def schedule(self, now, progressed):
+        # With inotify on the name (and the file, when one is open), events bring the next
+        # look (wake), and a look every WATCH_POLL catches what they might miss; polling, a
+        # busy file is looked at every poll/4, a quiet one every poll. The times are on a
+        # grid shared by every stream: busy files are looked at in the same loop, and their
+        # frames leave in one write, one SSH packet, not one each.
         if progressed:
             self.busy_until = now + BUSY
-        if now < self.busy_until:
-            self.next_look = now + self.agent.poll / 4
-        elif self.watched():
-            self.next_look = now + WATCH_POLL
+        if self.watched() and (self.file_wd >= 0 or self.fd is None):
+            self.next_look = tick(now, WATCH_POLL)
             if self.gone_since is not None and not self.gone:
                 self.next_look = min(self.next_look, self.gone_since + GONE_GRACE)
+        elif now < self.busy_until:
+            self.next_look = tick(now, self.agent.poll / 4)
         else:
-            self.next_look = now + self.agent.poll
+            self.next_look = tick(now, self.agent.poll)
 
     def pump(self):
         """Send what the open file has beyond our offset, as far as credit (and, without

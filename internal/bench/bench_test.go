@@ -54,6 +54,7 @@ const (
 	latWarmup    = 2 * time.Second
 	latMeasure   = 10 * time.Second
 	fanCVMs      = 16
+	fanFiles     = 14 // files per CVM in the fan-out: a start opens them all
 	fanRounds    = 5
 	manyCVMs     = 16
 	manyFiles    = 14
@@ -70,7 +71,7 @@ func TestBench(t *testing.T) {
 	rep := &report{}
 	rep.machine = machine()
 
-	// CVMTAIL_BENCH_ONLY=bulk,latency,fanout,many runs a part (while tuning).
+	// CVMTAIL_BENCH_ONLY=bulk,latency,fanout,remote,many runs a part (while tuning).
 	only := os.Getenv("CVMTAIL_BENCH_ONLY")
 	want := func(part string) bool { return only == "" || strings.Contains(","+only+",", ","+part+",") }
 	if want("bulk") {
@@ -82,6 +83,9 @@ func TestBench(t *testing.T) {
 	}
 	if want("fanout") {
 		fanout(t, cl, rep)
+	}
+	if want("remote") {
+		remote(t, cl, rep)
 	}
 	if want("many") {
 		many(t, cl, rep, false)
@@ -697,8 +701,21 @@ const (
 	emuAgentStart = 20 * time.Millisecond
 )
 
-// sshFirstLines runs `ssh cvm tail -n 1 fan.out` on every CVM at once and returns the time
-// until all have printed their line: what the machine allows for connection setup.
+// fanName is the i-th fan-out file.
+func fanName(i int) string { return fmt.Sprintf("fan%02d.out", i+1) }
+
+// fanPaths are the fan-out files' paths on a CVM.
+func fanPaths() []string {
+	var p []string
+	for i := 0; i < fanFiles; i++ {
+		p = append(p, sshdcvm.LogRoot+"/"+fanName(i))
+	}
+	return p
+}
+
+// sshFirstLines runs `ssh cvm tail -n 1 fan01.out ... fan14.out` on every CVM at once and
+// returns the time until all have printed their lines: what the machine allows for
+// connection setup.
 func sshFirstLines(t *testing.T, cvms []*sshdcvm.CVM) time.Duration {
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -706,7 +723,7 @@ func sshFirstLines(t *testing.T, cvms []*sshdcvm.CVM) time.Duration {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if out, err := exec.Command("ssh", append(c.SSHArgs(), "tail -n 1 "+c.RemotePath("fan.out"))...).Output(); err != nil || len(out) == 0 {
+			if out, err := exec.Command("ssh", append(c.SSHArgs(), "tail -n 1 "+strings.Join(fanPaths(), " "))...).Output(); err != nil || len(out) == 0 {
 				t.Errorf("ssh %s: %v", c.Addr, err)
 			}
 		}()
@@ -722,7 +739,7 @@ type fanRun struct {
 	self time.Duration // cvmtail's CPU, start to exit
 }
 
-// firstLines starts cvmtail with args and waits until n CVMs delivered a line.
+// firstLines starts cvmtail with args and waits until n streams delivered a line.
 func firstLines(t *testing.T, n int, args ...string) fanRun {
 	cmd := cvmtailCmd(append([]string{"tail", "-n", "1", "-o", "text"}, args...)...)
 	cmd.Stderr = os.Stderr
@@ -739,7 +756,8 @@ func firstLines(t *testing.T, n int, args ...string) fanRun {
 	var r fanRun
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
-		seen[strings.Fields(sc.Text())[0]] = true
+		f := strings.Fields(sc.Text())
+		seen[f[0]+" "+f[1]] = true
 		if len(seen) == n {
 			r.took = time.Since(start)
 			r.busy = machineBusy() - busy0
@@ -751,7 +769,7 @@ func firstLines(t *testing.T, n int, args ...string) fanRun {
 	_ = cmd.Wait()
 	r.self = usageOf(cmd.ProcessState).cpu
 	if r.took == 0 {
-		t.Errorf("fan-out: only %d of %d CVMs delivered", len(seen), n)
+		t.Errorf("fan-out: only %d of %d streams delivered", len(seen), n)
 	}
 	return r
 }
@@ -776,7 +794,7 @@ func machineBusy() time.Duration {
 }
 
 func sshdFirstLines(t *testing.T, cl *sshdcvm.Cluster, cvms []*sshdcvm.CVM) fanRun {
-	r := firstLines(t, len(cvms), append([]string{cvms[0].RemotePath("fan.out")}, argsFor(cl, cvms)...)...)
+	r := firstLines(t, len(cvms)*fanFiles, append(fanPaths(), argsFor(cl, cvms)...)...)
 	// let the CVMs' session processes go before the next round
 	for _, c := range cvms {
 		_, _ = c.WaitNoUserProcesses(2 * time.Second)
@@ -792,7 +810,9 @@ func median(d []time.Duration) time.Duration {
 func fanout(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 	cvms := cl.CVMs[:fanCVMs]
 	for _, c := range cvms {
-		c.Write(t, "fan.out", string(content(c.Addr, "fan.out", 1)))
+		for i := 0; i < fanFiles; i++ {
+			c.Write(t, fanName(i), string(content(c.Addr, fanName(i), 1)))
+		}
 	}
 	emu := startEmulated(t, fanCVMs)
 	var one, many, sshOne, sshMany, busy, self, emuOne, emuMany []time.Duration
@@ -802,8 +822,8 @@ func fanout(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 		many, busy, self = append(many, r.took), append(busy, r.busy), append(self, r.self)
 		sshOne = append(sshOne, sshFirstLines(t, cvms[:1]))
 		sshMany = append(sshMany, sshFirstLines(t, cvms))
-		emuOne = append(emuOne, firstLines(t, 1, emu.args(1)...).took)
-		emuMany = append(emuMany, firstLines(t, fanCVMs, emu.args(fanCVMs)...).took)
+		emuOne = append(emuOne, firstLines(t, fanFiles, emu.args(1)...).took)
+		emuMany = append(emuMany, firstLines(t, fanCVMs*fanFiles, emu.args(fanCVMs)...).took)
 	}
 	rep.fan = fanRow{one: median(one), many: median(many), sshOne: median(sshOne), sshMany: median(sshMany),
 		busyMany: median(busy), selfMany: median(self), emuOne: median(emuOne), emuMany: median(emuMany)}
@@ -834,7 +854,7 @@ func startEmulated(t *testing.T, n int) *emulated {
 	var cfg, kh strings.Builder
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("emu%02d", i+1)
-		line := content(name, "fan.out", 1)
+		line := content(name, "fan", 1)
 		ident := fmt.Sprintf("64768:%d", 1000+i)
 		srv := sshxtest.Start(t, sshxtest.Config{
 			HostKeys:       []ssh.Signer{hostKey},
@@ -921,8 +941,8 @@ func shellWords(s string) []string {
 
 // args are cvmtail's arguments for the first n emulated CVMs.
 func (e *emulated) args(n int) []string {
-	return []string{"/home/nutanix/data/logs/fan.out", "--cvm", strings.Join(e.names[:n], ","),
-		"--ssh-config", e.config, "--known-hosts", e.knownHosts, "-i", e.identity, "--ssh-user", "nutanix"}
+	return append(fanPaths(), "--cvm", strings.Join(e.names[:n], ","),
+		"--ssh-config", e.config, "--known-hosts", e.knownHosts, "-i", e.identity, "--ssh-user", "nutanix")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -938,6 +958,10 @@ type manyRow struct {
 	exit     int
 	left     int // remote processes of the SSH user left a second after exit
 	leftWhat string
+	// cvmtail's processes (besides sshd) and their memory on the CVM that has the most,
+	// halfway through.
+	remoteProcs int
+	remoteRSS   int64
 }
 
 func many(t *testing.T, cl *sshdcvm.Cluster, rep *report, stalled bool) {
@@ -1015,12 +1039,22 @@ func many(t *testing.T, cl *sshdcvm.Cluster, rep *report, stalled bool) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var peak int64
+	var remoteProcs int
+	var remoteRSS int64
+	sampleAt := time.Now().Add(manyRun / 2)
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
 		case <-tick.C:
+		}
+		if !sampleAt.IsZero() && time.Now().After(sampleAt) {
+			sampleAt = time.Time{}
+			for _, c := range cvms {
+				n, r := footprint(userProcs(t, c))
+				remoteProcs, remoteRSS = max(remoteProcs, n), max(remoteRSS, r)
+			}
 		}
 		for _, f := range files {
 			var b bytes.Buffer
@@ -1050,7 +1084,7 @@ loop:
 		}
 		t.Logf("16×14 stalled=%v: %s", stalled, strings.Join(mem, ", "))
 	}
-	row := manyRow{stalled: stalled, written: written}
+	row := manyRow{stalled: stalled, written: written, remoteProcs: remoteProcs, remoteRSS: remoteRSS}
 	// Teardown: SIGINT (with a stalled reader: while stdout is still blocked).
 	sig := time.Now()
 	_ = cmd.Process.Signal(os.Interrupt)

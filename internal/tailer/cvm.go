@@ -142,13 +142,47 @@ func (c *cvmRun) runAll(ctx context.Context) {
 	}
 }
 
-// session opens a channel, telling the user when it brought the CVM back.
-func (c *cvmRun) session(ctx context.Context) (Session, *pooledConn, error) {
+// sessionNext is what a caller of cvmRun.session does next.
+type sessionNext int
+
+const (
+	sessionOpened sessionNext = iota
+	sessionRetry              // reconnecting: the pool waits out the backoff
+	sessionGiveUp             // stopped, or the CVM failed for good (reported)
+)
+
+// session opens a channel, telling the user when it brought the CVM back, and failing
+// the CVM when it cannot be reached for good.
+func (c *cvmRun) session(ctx context.Context) (Session, *pooledConn, sessionNext) {
 	sess, pc, reconnected, err := c.pool.session(ctx)
 	if reconnected {
 		c.cfg.Events(Event{Kind: EventReconnected, CVM: c.target.Name})
 	}
-	return sess, pc, err
+	var re *retryError
+	switch {
+	case err == nil:
+		return sess, pc, sessionOpened
+	case ctx.Err() != nil:
+		return nil, nil, sessionGiveUp
+	case errors.As(err, &re):
+		return nil, nil, sessionRetry
+	}
+	c.failCVM(err)
+	return nil, nil, sessionGiveUp
+}
+
+// exitFailure is the error to fail with when a channel whose output ended had a command
+// that exited on its own with a status (werr); nil when it did not: a lost connection.
+func exitFailure(werr error, tail *errTail, path string, sudo bool) error {
+	var exitErr interface{ ExitStatus() int }
+	if !errors.As(werr, &exitErr) {
+		return nil
+	}
+	msg := tail.String()
+	if msg == "" {
+		msg = fmt.Sprintf("remote command exited with status %d", exitErr.ExitStatus())
+	}
+	return remoteError(msg, path, sudo)
 }
 
 // lost records a dropped connection; the first channel to notice tells the user.
@@ -189,18 +223,12 @@ func (g *agentGroup) run(ctx context.Context) {
 			g.fallback(ctx, live)
 			return
 		}
-		sess, pc, err := c.session(ctx)
-		if err != nil {
-			var re *retryError
-			switch {
-			case ctx.Err() != nil:
-				return
-			case errors.As(err, &re):
-				continue // the pool waits out the backoff
-			default:
-				c.failCVM(err)
-				return
+		sess, pc, next := c.session(ctx)
+		if next != sessionOpened {
+			if next == sessionRetry {
+				continue
 			}
+			return
 		}
 		end, err := g.runSession(ctx, sess, live)
 		c.pool.release(pc)
@@ -407,18 +435,12 @@ func (g *agentGroup) runSession(ctx context.Context, sess Session, live []*strea
 		return endSink, nil
 	}
 	if end == endLost {
-		var exitErr interface{ ExitStatus() int }
-		if errors.As(werr, &exitErr) {
-			// The remote command ended on its own with a status: not a lost connection.
-			msg := tail.String()
-			if msg == "" {
-				msg = fmt.Sprintf("remote command exited with status %d", exitErr.ExitStatus())
-			}
-			path := ""
-			if len(live) == 1 {
-				path = live[0].file.Path
-			}
-			return endFailed, remoteError(msg, path, g.sudo)
+		path := ""
+		if len(live) == 1 {
+			path = live[0].file.Path
+		}
+		if err := exitFailure(werr, &tail, path, g.sudo); err != nil {
+			return endFailed, err
 		}
 		if endErr == nil {
 			endErr = errors.New("channel closed")

@@ -29,16 +29,11 @@ func (s *stream) runFallback(ctx context.Context) {
 		s.notice(fmt.Sprintf("no python on the CVM: --since cannot search the file; showing the last %d lines instead", s.cfg.Lines))
 	}
 	for {
-		sess, pc, err := c.session(ctx)
-		if err != nil {
-			var re *retryError
-			switch {
-			case ctx.Err() != nil:
-				return
-			case errors.As(err, &re):
+		sess, pc, next := c.session(ctx)
+		if next != sessionOpened {
+			if next == sessionRetry {
 				continue
 			}
-			c.failCVM(err)
 			return
 		}
 		end, err := s.runFallbackSession(ctx, sess)
@@ -97,14 +92,8 @@ func (s *stream) runFallbackSession(ctx context.Context, sess Session) (sessionE
 		if werr == nil && !s.cfg.Follow {
 			return endDone, nil // tail finished the backlog
 		}
-		var exitErr interface{ ExitStatus() int }
-		if errors.As(werr, &exitErr) {
-			// The remote command ended on its own with a status: not a lost connection.
-			msg := tail.String()
-			if msg == "" {
-				msg = fmt.Sprintf("remote command exited with status %d", exitErr.ExitStatus())
-			}
-			return endFailed, remoteError(msg, s.info.Path, s.file.Sudo)
+		if err := exitFailure(werr, &tail, s.info.Path, s.file.Sudo); err != nil {
+			return endFailed, err
 		}
 		if endErr == nil {
 			endErr = errors.New("channel closed")

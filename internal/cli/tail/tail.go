@@ -82,6 +82,11 @@ position file beside it so that the next run resumes after the last captured lin
 stream's capture is locked: a second run capturing it waits for the first to end (up to
 --lock-timeout), then resumes where it stopped. Symlinks in DIR are never written through.
 
+Long lines: every output line is one whole line of its file, up to 64 MiB. A longer line
+is cut there, the rest of it dropped with a notice on stderr saying how many bytes; lines
+longer than 256 KiB share 256 MiB of memory across all streams, and when that is spent a
+long line is cut early, with the same notice.
+
 Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
 stdout closed by its reader); 1 when some stream or CVM failed for good while others
 delivered; 2 for usage or configuration errors; 3 when nothing could be done; 130/143
@@ -406,10 +411,8 @@ func (e ending) status(ctx context.Context) error {
 const writerGrace = 200 * time.Millisecond
 
 // report prints an engine event as a "cvmtail: ..." line (and a hint line) on stderr.
+// The engine reports each failure once.
 func report(l *stderrLog, ev tailer.Event) {
-	if ev.Kind == tailer.EventFailed && tailer.IsReported(ev.Err) {
-		return
-	}
 	where := ev.CVM
 	if ev.Log != "" {
 		where += ": " + ev.Log

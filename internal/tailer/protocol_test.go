@@ -88,7 +88,7 @@ func TestFrameReaderTranscripts(t *testing.T) {
 		{name: "unknown type fails the stream", in: transcript(open1, open2, "X 1 whatever\n", data(2, "b1\n")),
 			end: endRestart, events: []string{"f1: agent protocol: unknown frame type \"X\""}},
 		{name: "reserved N fails the stream", in: transcript(open1, "N 1 7 /x\n"),
-			end: endRestart, events: []string{"f1: agent protocol: unknown frame type \"N\""}},
+			end: endRestart, events: []string{"f1: agent protocol: frame type N is reserved for a later protocol"}},
 		{name: "unknown stream id fails the agent", in: transcript(open1, data(1, "a1\n"), "D 9 3\nabc"),
 			end: endFailed, f1: "a1", events: []string{"failed cvm: agent protocol: frame for stream 9, which was not asked for"}},
 		{name: "stream id with a leading zero", in: transcript("O 01 1:2 0 0\n"),

@@ -54,12 +54,6 @@ type SilentError struct{ Code int }
 
 func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// HintError is any error that carries a way forward.
-type HintError interface {
-	error
-	Hint() string
-}
-
 // ExitCode maps an error returned by a command to the process's exit status.
 func ExitCode(err error) int {
 	if err == nil {
@@ -87,7 +81,6 @@ func ExitCode(err error) int {
 func HintOf(err error) string {
 	var ue *UsageError
 	var nd *NothingDoneError
-	var he HintError
 	switch {
 	case err == nil:
 		return ""
@@ -96,11 +89,6 @@ func HintOf(err error) string {
 	case errors.As(err, &nd) && nd.Hint != "":
 		return nd.Hint
 	}
-	if h, ok := engineHint(err); ok {
-		return h
-	}
-	if errors.As(err, &he) {
-		return he.Hint()
-	}
-	return ""
+	h, _ := engineHint(err)
+	return h
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/prism"
 	"github.com/cvmtail/cvmtail/internal/sshx"
+	"github.com/cvmtail/cvmtail/internal/tailer"
 )
 
 // Every way forward that names a flag, a command or a file of the user's is here, in one
@@ -34,6 +35,8 @@ func engineHint(err error) (string, bool) {
 		unknownLog  *catalog.UnknownError
 		badPath     *catalog.PathError
 		locked      *output.LockedError
+		fileErr     *tailer.FileError
+		sudoErr     *tailer.SudoError
 	)
 	switch {
 	case errors.As(err, &prismAuth):
@@ -94,6 +97,23 @@ func engineHint(err error) (string, bool) {
 
 	case errors.As(err, &locked):
 		return "stop the other run, or let this one wait longer with --lock-timeout", true
+
+	case errors.As(err, &fileErr):
+		switch fileErr.Code {
+		case "ENOENT":
+			return "check the name with 'cvmtail logs --remote'", true
+		case "EACCES", "EPERM":
+			if fileErr.Sudo {
+				return "the SSH user needs passwordless sudo to read it", true
+			}
+			return "the SSH user may not read it; use --ssh-user, or a catalog name read through sudo", true
+		}
+		return "", true
+	case errors.As(err, &sudoErr):
+		if sudoErr.NotInstalled {
+			return "this log is root's; follow it on a CVM with sudo, or follow another log", true
+		}
+		return "the SSH user needs passwordless sudo for this log (sudo -n), or follow another log", true
 	}
 	return "", false
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/prism"
 	"github.com/cvmtail/cvmtail/internal/sshx"
+	"github.com/cvmtail/cvmtail/internal/tailer"
 )
 
 // The ways forward, built from the facts the engine packages report.
@@ -41,6 +42,11 @@ func TestHintsOfEngineErrors(t *testing.T) {
 		{"cluster unavailable", &prism.UnavailableError{Clusters: []prism.Cluster{{Name: "b", Address: "10.20.2.10"}}}, []string{"--prism 10.20.2.10"}},
 		{"unknown log", &catalog.UnknownError{Name: "genesys", Suggestions: []string{"genesis"}}, []string{"did you mean genesis?", "cvmtail logs"}},
 		{"capture locked", &output.LockedError{Path: "/d/x.log"}, []string{"--lock-timeout"}},
+		{"missing file", &tailer.FileError{Path: "/x", Code: "ENOENT"}, []string{"cvmtail logs --remote"}},
+		{"unreadable file", &tailer.FileError{Path: "/x", Code: "EACCES"}, []string{"--ssh-user"}},
+		{"unreadable through sudo", &tailer.FileError{Path: "/x", Code: "EACCES", Sudo: true}, []string{"passwordless sudo"}},
+		{"sudo refused", &tailer.SudoError{Path: "/x", Said: "a password is required"}, []string{"passwordless sudo", "sudo -n"}},
+		{"no sudo", &tailer.SudoError{NotInstalled: true}, []string{"a CVM with sudo"}},
 		{"wrapped by a command", &NothingDoneError{Err: &prism.TLSError{}}, []string{"--ca-cert"}},
 	}
 	for _, tt := range tests {

@@ -333,8 +333,8 @@ func (s *stream) rawData(p []byte) error {
 	return err
 }
 
-// remoteError turns a remote command's complaint into an error with a way forward. path is
-// "" when the command followed several files.
+// remoteError turns a remote command's complaint into an error. path is "" when the
+// command followed several files.
 func remoteError(msg, path string, sudo bool) error {
 	where := ""
 	if path != "" {
@@ -346,42 +346,54 @@ func remoteError(msg, path string, sudo bool) error {
 	case path != "" && strings.Contains(msg, "Permission denied"):
 		return fileError("EACCES", "", path, sudo)
 	case sudo && strings.Contains(msg, "sudo") && strings.Contains(msg, "not found"):
-		return &HintedError{Err: fmt.Errorf("%ssudo is not installed on the CVM", where),
-			HintText: "this log is root's; follow it on a CVM with sudo, or follow another log"}
+		return &SudoError{Path: path, NotInstalled: true}
 	case sudo && strings.Contains(msg, "sudo") && (strings.Contains(msg, "password") || strings.Contains(msg, "not allowed") ||
 		strings.Contains(msg, "terminal") || strings.Contains(msg, "tty") || strings.Contains(msg, "not in the sudoers")):
-		return &HintedError{Err: fmt.Errorf("%snot permitted to read it with sudo -n (%s)", where, msg),
-			HintText: "the SSH user needs passwordless sudo for this log (sudo -n), or follow another log"}
+		return &SudoError{Path: path, Said: msg}
 	}
 	return errors.New(where + msg)
 }
 
-// HintedError is an error with a way forward.
-type HintedError struct {
-	Err      error
-	HintText string
+// SudoError is a file read through sudo -n that sudo would not read: not installed, or
+// not permitted without a password.
+type SudoError struct {
+	Path         string // "" when the command followed several files
+	NotInstalled bool
+	Said         string // sudo's words, when it refused
 }
 
-func (e *HintedError) Error() string { return e.Err.Error() }
-func (e *HintedError) Unwrap() error { return e.Err }
-
-// Hint is the way forward.
-func (e *HintedError) Hint() string { return e.HintText }
-
-// fileError explains why a file cannot be read, with a way forward.
-func fileError(code, text, path string, sudo bool) error {
-	switch code {
-	case "ENOENT":
-		return &HintedError{Err: fmt.Errorf("%s: no such file", path),
-			HintText: "check the name with 'cvmtail logs --remote'"}
-	case "EACCES", "EPERM":
-		hint := "the SSH user may not read it; use --ssh-user, or a catalog name read through sudo"
-		if sudo {
-			hint = "the SSH user needs passwordless sudo to read it"
-		}
-		return &HintedError{Err: fmt.Errorf("%s: permission denied", path), HintText: hint}
-	case "EISDIR":
-		return fmt.Errorf("%s: is a directory", path)
+func (e *SudoError) Error() string {
+	where := ""
+	if e.Path != "" {
+		where = e.Path + ": "
 	}
-	return fmt.Errorf("%s: %s", path, strings.ToLower(text))
+	if e.NotInstalled {
+		return where + "sudo is not installed on the CVM"
+	}
+	return fmt.Sprintf("%snot permitted to read it with sudo -n (%s)", where, e.Said)
+}
+
+// FileError is a file the CVM cannot read: Code is the errno's name (ENOENT, EACCES, ...).
+type FileError struct {
+	Path string
+	Code string
+	Text string // the CVM's strerror, for codes without a message of ours
+	Sudo bool   // read through sudo -n
+}
+
+func (e *FileError) Error() string {
+	switch e.Code {
+	case "ENOENT":
+		return e.Path + ": no such file"
+	case "EACCES", "EPERM":
+		return e.Path + ": permission denied"
+	case "EISDIR":
+		return e.Path + ": is a directory"
+	}
+	return e.Path + ": " + strings.ToLower(e.Text)
+}
+
+// fileError explains why a file cannot be read.
+func fileError(code, text, path string, sudo bool) error {
+	return &FileError{Path: path, Code: code, Text: text, Sudo: sudo}
 }

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cvmtail/cvmtail/internal/shquote"
 	"github.com/cvmtail/cvmtail/internal/sshx/sshxtest"
 	"github.com/cvmtail/cvmtail/internal/testenv/binrun"
 	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
@@ -254,12 +255,10 @@ func cvmtailCmd(args ...string) *exec.Cmd {
 	return cmd
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 func shellJoin(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
-		q[i] = shellQuote(a)
+		q[i] = shquote.Quote(a)
 	}
 	return strings.Join(q, " ")
 }
@@ -392,7 +391,7 @@ func bulk(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 		}
 	}
 	sshLine := func(p pair, n string) string {
-		return "ssh " + shellJoin(p.c.SSHArgs()) + " " + shellQuote("tail -n "+n+" "+p.c.RemotePath(p.file))
+		return "ssh " + shellJoin(p.c.SSHArgs()) + " " + shquote.Quote("tail -n "+n+" "+p.c.RemotePath(p.file))
 	}
 	perPair := func(pipeline func(p pair) string) func() []*exec.Cmd {
 		return func() []*exec.Cmd {
@@ -403,7 +402,7 @@ func bulk(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 			return cmds
 		}
 	}
-	sedPrefix := func(p pair) string { return shellQuote("s/^/" + p.c.Addr + " " + p.file + " /") }
+	sedPrefix := func(p pair) string { return shquote.Quote("s/^/" + p.c.Addr + " " + p.file + " /") }
 
 	type tool struct {
 		row   bulkRow

@@ -2,6 +2,7 @@ package tailer
 
 import (
 	_ "embed"
+	"github.com/cvmtail/cvmtail/internal/shquote"
 	"strconv"
 	"strings"
 	"time"
@@ -38,12 +39,6 @@ type streamRequest struct {
 	ResumeOffset int64
 }
 
-// shellQuote makes s one word for a POSIX shell: every character literal, nothing
-// expanded or split. The remote login shell runs the command; a path is only ever data.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // args are the agent's arguments (docs/agent-protocol.md, "Request"), shell-quoted. The
 // paths travel in the command line, where the lab's CVMs find them too.
 func (r agentRequest) args() string {
@@ -61,8 +56,8 @@ func (r agentRequest) args() string {
 		if validIdent(s.ResumeIdent) && s.ResumeOffset >= 0 && s.ResumeOffset <= maxNumber {
 			ident, offset = s.ResumeIdent, s.ResumeOffset
 		}
-		words = append(words, strconv.Itoa(s.ID), shellQuote(s.Path), strconv.Itoa(s.Window),
-			strconv.Itoa(s.Lines), shellQuote(since), shellQuote(ident), strconv.FormatInt(offset, 10))
+		words = append(words, strconv.Itoa(s.ID), shquote.Quote(s.Path), strconv.Itoa(s.Window),
+			strconv.Itoa(s.Lines), shquote.Quote(since), shquote.Quote(ident), strconv.FormatInt(offset, 10))
 	}
 	return strings.Join(words, " ")
 }
@@ -78,7 +73,7 @@ func (r agentRequest) command() string {
 	}
 	var b strings.Builder
 	b.WriteString("S=")
-	b.WriteString(shellQuote(agentScript))
+	b.WriteString(shquote.Quote(agentScript))
 	b.WriteString("; set -- ")
 	b.WriteString(r.args())
 	b.WriteString("; if command -v python3 >/dev/null 2>&1; then exec ")
@@ -111,12 +106,12 @@ func (r fallbackRequest) command() string {
 	if r.Sudo {
 		sudo = "sudo -n "
 	}
-	p := shellQuote(r.Path)
+	p := shquote.Quote(r.Path)
 	var tailArgs string
 	switch {
 	case validIdent(r.ResumeIdent) && r.ResumeOffset >= 0 && r.ResumeOffset < maxNumber:
 		// Resume only when the name still points at the same file; otherwise new lines only.
-		tailArgs = `$(if [ "$(stat -L -c %d:%i -- ` + p + ` 2>/dev/null)" = ` + shellQuote(r.ResumeIdent) +
+		tailArgs = `$(if [ "$(stat -L -c %d:%i -- ` + p + ` 2>/dev/null)" = ` + shquote.Quote(r.ResumeIdent) +
 			` ]; then echo "-c +` + strconv.FormatInt(r.ResumeOffset+1, 10) + `"; else echo "-n +1"; fi)`
 	case r.Lines >= 0:
 		tailArgs = "-n " + strconv.Itoa(r.Lines)

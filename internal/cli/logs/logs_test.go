@@ -20,6 +20,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/catalog"
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
 func newTestFactory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
@@ -342,11 +343,6 @@ func (l *fakeLister) List(ctx context.Context, tg cmdutil.Target) ([]RemoteFile,
 	return l.files[tg.Address], nil
 }
 
-type hintedErr struct{ msg, hint string }
-
-func (e *hintedErr) Error() string { return e.msg }
-func (e *hintedErr) Hint() string  { return e.hint }
-
 var (
 	mod1 = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
 	mod2 = time.Date(2026, 11, 22, 7, 30, 15, 0, time.UTC)
@@ -441,7 +437,7 @@ func TestRemoteFailures(t *testing.T) {
 	t.Run("some fail", func(t *testing.T) {
 		f, out, errOut := newTestFactory()
 		l := twoCVMLister()
-		l.errs["10.0.0.2"] = &hintedErr{msg: "10.0.0.2: permission denied for user nutanix (publickey)", hint: "give the CVM's key with -i FILE"}
+		l.errs["10.0.0.2"] = &sshx.AuthError{Host: "10.0.0.2", User: "nutanix", Offered: 1}
 		l.errs["10.0.0.3"] = errors.New("10.0.0.3: connect to 10.0.0.3:22: connection refused")
 		err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", a, b, c))
 		var pe *cmdutil.PartialError
@@ -449,7 +445,7 @@ func TestRemoteFailures(t *testing.T) {
 			t.Fatalf("got %v, want a PartialError for 2 CVMs (exit 1)", err)
 		}
 		wantErr := "cvmtail: 10.0.0.2: permission denied for user nutanix (publickey)\n" +
-			"cvmtail: hint: give the CVM's key with -i FILE\n" +
+			"cvmtail: hint: give the CVM's key with -i FILE or load it into ssh-agent (ssh-add), or choose another user with --ssh-user (now nutanix)\n" +
 			"cvmtail: 10.0.0.3: connect to 10.0.0.3:22: connection refused\n"
 		if errOut.String() != wantErr {
 			t.Errorf("stderr\n%s\nwant\n%s", errOut, wantErr)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cvmtail/cvmtail/internal/catalog"
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/shquote"
 	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
@@ -60,7 +61,7 @@ const cdFailed = 97
 // spaces, tabs or newlines parse back exactly. Two passes: -L gives a symlink's target
 // size and time (F records), the plain pass gives what the link says (L records).
 func listScript(dir string) string {
-	return `cd ` + shellQuote(dir) + ` || exit ` + strconv.Itoa(cdFailed) + `
+	return `cd ` + shquote.Quote(dir) + ` || exit ` + strconv.Itoa(cdFailed) + `
 printf '` + listingMarker + `\0'
 set -- .
 if [ -d cassandra ]; then set -- . cassandra; fi
@@ -69,11 +70,6 @@ s=$?
 find "$@" -mindepth 1 -maxdepth 1 -type l -printf 'L\0%p\0%l\0'
 exit $((s | $?))
 `
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // parseListing reads listScript's output for dir, field by field: a CVM's answer is not

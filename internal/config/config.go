@@ -30,22 +30,22 @@ import (
 
 // Context is one named cluster. Keys are spelled like the command-line flags.
 type Context struct {
-	Prism          string  `yaml:"prism"`
-	Username       string  `yaml:"username"`
-	Password       string  `yaml:"password"` // discouraged: prefer password-file
-	PasswordFile   string  `yaml:"password-file"`
-	Clusters       StrList `yaml:"cluster"`
-	CVMs           StrList `yaml:"cvm"`
-	Insecure       bool    `yaml:"insecure"`
-	CACert         string  `yaml:"ca-cert"`
-	SSHUser        string  `yaml:"ssh-user"`
-	SSHPort        int     `yaml:"ssh-port"`
-	Identities     StrList `yaml:"identity"`
-	SSHConfig      string  `yaml:"ssh-config"`
-	KnownHosts     string  `yaml:"known-hosts"`
-	HostKeyCheck   string  `yaml:"host-key-check"`
-	ConnectTimeout string  `yaml:"connect-timeout"`
-	UseNAT         bool    `yaml:"use-nat"` // SSH to each CVM's NAT address and port (--use-nat)
+	Prism          string   `yaml:"prism"`
+	Username       string   `yaml:"username"`
+	Password       string   `yaml:"password"` // discouraged: prefer password-file
+	PasswordFile   string   `yaml:"password-file"`
+	Clusters       StrList  `yaml:"cluster"`
+	CVMs           StrList  `yaml:"cvm"`
+	Insecure       bool     `yaml:"insecure"`
+	CACert         string   `yaml:"ca-cert"`
+	SSHUser        string   `yaml:"ssh-user"`
+	SSHPort        int      `yaml:"ssh-port"`
+	Identities     StrList  `yaml:"identity"`
+	SSHConfig      string   `yaml:"ssh-config"`
+	KnownHosts     string   `yaml:"known-hosts"`
+	HostKeyCheck   string   `yaml:"host-key-check"`
+	ConnectTimeout Duration `yaml:"connect-timeout"`
+	UseNAT         bool     `yaml:"use-nat"` // SSH to each CVM's NAT address and port (--use-nat)
 }
 
 // File is the whole config file.
@@ -57,6 +57,10 @@ type File struct {
 	Exists bool `yaml:"-"`
 	mode   fs.FileMode
 }
+
+// Duration is a duration as typed (10s, 1d): checked with units.ParseDuration when the file
+// is read, as the flag of the same name reads it.
+type Duration string
 
 // StrList is a list that may also be written as one string (comma-separated allowed).
 type StrList []string

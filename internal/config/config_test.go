@@ -97,6 +97,7 @@ func TestErrorsSayKeyLineAndWhatIsExpected(t *testing.T) {
 		{"contexts:\n  lab:\n    sshport: 22\n", `line 3: context "lab": unknown key "sshport" (did you mean ssh-port?); the keys are: ca-cert, cluster,`},
 		{"contexts:\n  lab:\n    ssh-port: abc\n", `line 3: context "lab": ssh-port: want a whole number, got "abc"`},
 		{"contexts:\n  lab:\n    insecure: maybe\n", `line 3: context "lab": insecure: want true or false, got "maybe"`},
+		{"contexts:\n  lab:\n    connect-timeout: 10\n", `line 3: context "lab": connect-timeout: want a duration such as 30s, 15m, 2h or 1d, got "10"`},
 		{"contexts:\n  lab:\n    cvm: {a: b}\n", `line 3: context "lab": cvm: want a name or a list of names, got a set of keys`},
 		{"contexts:\n  lab:\n    prism: [a, b]\n", `line 3: context "lab": prism: want a string, got a list`},
 		{"defualt: lab\n", `line 1: unknown key "defualt" (did you mean default?); the keys are: contexts, default`},
@@ -110,5 +111,13 @@ func TestErrorsSayKeyLineAndWhatIsExpected(t *testing.T) {
 		if err != nil && (strings.Contains(err.Error(), "config.Context") || strings.Contains(err.Error(), "!!str")) {
 			t.Errorf("%q: Go internals in %q", tt.content, err)
 		}
+	}
+}
+
+// A context's durations take the flags' words (1d as well as 10s).
+func TestDurationKeysTakeTheFlagsWords(t *testing.T) {
+	f, err := Decode("/c.yaml", []byte("contexts:\n  lab:\n    connect-timeout: 1d\n"))
+	if err != nil || f.Contexts["lab"].ConnectTimeout != "1d" {
+		t.Fatalf("Decode = %+v, %v", f, err)
 	}
 }

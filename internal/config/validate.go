@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cvmtail/cvmtail/internal/suggest"
+	"github.com/cvmtail/cvmtail/internal/units"
 )
 
 // keyKind is what a context key holds.
@@ -19,11 +20,13 @@ const (
 	kindString keyKind = iota
 	kindInt
 	kindBool
-	kindList // one name, "a,b", or a list
+	kindList     // one name, "a,b", or a list
+	kindDuration // units.ParseDuration's words
 )
 
 func (k keyKind) String() string {
-	return [...]string{"a string", "a whole number", "true or false", "a name or a list of names"}[k]
+	return [...]string{"a string", "a whole number", "true or false", "a name or a list of names",
+		"a duration such as 30s, 15m, 2h or 1d"}[k]
 }
 
 // contextKeys are the keys of a context, read off Context's yaml tags: one source.
@@ -39,6 +42,8 @@ var contextKeys = func() map[string]keyKind {
 		switch {
 		case f.Type == reflect.TypeFor[StrList]():
 			keys[name] = kindList
+		case f.Type == reflect.TypeFor[Duration]():
+			keys[name] = kindDuration
 		case f.Type.Kind() == reflect.Int:
 			keys[name] = kindInt
 		case f.Type.Kind() == reflect.Bool:
@@ -154,6 +159,10 @@ func checkKind(v *yaml.Node, kind keyKind) error {
 		}
 	case kindBool:
 		if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
+			return bad()
+		}
+	case kindDuration:
+		if _, err := units.ParseDuration(v.Value); v.Kind != yaml.ScalarNode || err != nil {
 			return bad()
 		}
 	default:

@@ -45,12 +45,12 @@ func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
 	fl.StringArrayVar(&o.Exclude, "exclude", nil, "drop lines matching `RE` (repeatable: any of them)")
 	fl.StringArrayVar(&o.Highlight, "highlight", nil, "colour the matches of `RE` when colour is on (repeatable)")
 	fl.StringVar(&o.Level, "level", "", "only records of severity `W|E|F` (WARNING, ERROR, FATAL) or worse; continuation lines stay with their record")
-	fl.DurationVar(&o.Since, "since", 0, "start each file's backlog at its first line written in the last `D` (15m, 2h), instead of -n")
+	cmdutil.DurationVar(fl, &o.Since, "since", 0, "start each file's backlog at its first line written in the last `D` (15m, 2h, 1d, 2w), instead of -n")
 	fl.StringVar(&o.SinceTime, "since-time", "", "start each file's backlog at its first line at or after `T` (RFC 3339, or '2006-01-02 15:04:05' in UTC)")
 	fl.StringVar(&o.CVMTimezone, "cvm-timezone", "UTC", "`ZONE` of the CVMs' OS logs (syslog); service logs are always UTC (IANA name, e.g. Asia/Tokyo, or Local)")
 	fl.BoolVar(&o.LogTime, "log-time", false, "put each line's own time (parsed from the line, in UTC, RFC 3339 milliseconds; '-' when it has none) first; JSON gets log_time")
 	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time); helpers: color, cvmcolor, upper, lower, json, pad")
-	fl.DurationVar(&o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
+	cmdutil.DurationVar(fl, &o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
 	cmd.Flags().AddFlagSet(fl)
 	_ = cmd.RegisterFlagCompletionFunc("level", cobra.FixedCompletions(
 		[]string{"W\tWARNING and worse", "E\tERROR and worse", "F\tFATAL only"}, cobra.ShellCompDirectiveNoFileComp))
@@ -114,7 +114,7 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 	case o.Since != 0 && o.SinceTime != "":
 		return cmdutil.Usagef("--since and --since-time cannot be used together")
 	case o.Since < 0:
-		return cmdutil.Usagef("invalid --since %s: use a positive duration such as 15m or 2h", o.Since)
+		return cmdutil.Usagef("invalid --since %s: use a positive duration such as 15m, 2h or 1d", o.Since)
 	case o.Since > 0:
 		o.sinceAt = now().Add(-o.Since)
 	case o.SinceTime != "":

@@ -20,6 +20,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/pipeline"
 	"github.com/cvmtail/cvmtail/internal/tailer"
+	"github.com/cvmtail/cvmtail/internal/units"
 )
 
 // Options are tail's flags, validated and typed.
@@ -67,7 +68,12 @@ records of that severity or worse, continuation lines (tracebacks) with their re
 lines whose format carries no severity (syslog) are kept. --since and --since-time start
 each file at its first line stamped at or after that time, found by a binary search on the
 CVM, so a large file is not copied (a CVM without Python gets the -n backlog and a notice;
-a file without timestamps starts at its end).
+a file without timestamps starts at its end). -n counts the last lines of each file as they
+are in the file, before --grep and the other filters: -n 10 --grep X shows those of the last
+10 lines that match X, not the last 10 matches; -n all (or +1) starts at the first line.
+
+Durations (--duration, --since, --merge-window, --lock-timeout, --connect-timeout) are
+written 30s, 15m, 2h, 1d (24h) or 2w, or combined: 1h30m, 1d12h.
 
 Times: glog, Python-logging (.out) and Cassandra lines are UTC, as CVM services write them;
 syslog-style lines (and RFC 3339 without an offset) are in the CVM's local time, given by
@@ -126,13 +132,13 @@ when stopped by SIGINT/SIGTERM.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVarP(&opts.Lines, "lines", "n", 10, "lines of backlog per file before following; 0 = only new lines")
+	cmdutil.LinesVarP(fl, &opts.Lines, "lines", "n", 10, "the last `N` lines of each file before following, counted in the file before --grep and the other filters; 0 = only new lines; all (or +1, as tail spells it) = the whole file")
 	fl.BoolVar(&opts.NoFollow, "no-follow", false, "print the backlog and exit")
-	fl.DurationVar(&opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h) and exit 0")
+	cmdutil.DurationVar(fl, &opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h, 1d) and exit 0")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
 	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log (a path: DIR/<cvm>/paths/<path>.log); a restarted capture resumes where it stopped")
-	fl.DurationVar(&opts.LockTimeout, "lock-timeout", time.Minute, "with --output-dir: how long to wait for another cvmtail capturing the same streams to finish")
+	cmdutil.DurationVar(fl, &opts.LockTimeout, "lock-timeout", time.Minute, "with --output-dir: wait up to `D` for another cvmtail capturing the same streams to finish")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
 	addReadingFlags(cmd, &opts.Reading)
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
@@ -160,11 +166,11 @@ func (o *Options) validate() error {
 		return cmdutil.UsageWithHint(err, cmdutil.HintOf(err))
 	}
 	o.Logs = logs
-	if o.Lines < 0 {
-		return cmdutil.Usagef("invalid --lines %d: use 0 or more", o.Lines)
+	if o.Lines < units.AllLines {
+		return cmdutil.UsageWithHint(fmt.Errorf("invalid --lines %d", o.Lines), units.ErrLines.Error())
 	}
 	if o.Duration < 0 {
-		return cmdutil.Usagef("invalid --duration %s: use a positive duration such as 30s, 15m or 2h", o.Duration)
+		return cmdutil.Usagef("invalid --duration %s: use a positive duration such as 30s, 15m, 2h or 1d", o.Duration)
 	}
 	if o.LockTimeout < 0 {
 		return cmdutil.Usagef("invalid --lock-timeout %s: use 0 or a positive duration such as 1m", o.LockTimeout)

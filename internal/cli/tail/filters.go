@@ -21,6 +21,7 @@ type ReadingOptions struct {
 	Grep        []string
 	Exclude     []string
 	Highlight   []string
+	IgnoreCase  bool // --grep, --exclude and --highlight ignore case, as (?i) does
 	Level       string
 	Since       time.Duration
 	SinceTime   string
@@ -41,9 +42,10 @@ const sinceTimeLayout = "2006-01-02 15:04:05"
 
 func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
 	fl := pflag.NewFlagSet("reading", pflag.ContinueOnError)
-	fl.StringArrayVar(&o.Grep, "grep", nil, "keep only lines matching `RE` (Go RE2 syntax; repeatable: any of them); matches are highlighted")
+	fl.StringArrayVar(&o.Grep, "grep", nil, "keep only lines matching `RE` (Go RE2 syntax; repeatable: any of them; (?i)RE ignores case); matches are highlighted")
 	fl.StringArrayVar(&o.Exclude, "exclude", nil, "drop lines matching `RE` (repeatable: any of them)")
 	fl.StringArrayVar(&o.Highlight, "highlight", nil, "colour the matches of `RE` when colour is on (repeatable)")
+	fl.BoolVar(&o.IgnoreCase, "ignore-case", false, "--grep, --exclude and --highlight ignore case (as (?i) at the start of one RE does for it alone; -i is --identity, as in ssh)")
 	fl.StringVar(&o.Level, "level", "", "only records of severity `W|E|F` (WARNING, ERROR, FATAL) or worse; continuation lines stay with their record")
 	cmdutil.DurationVar(fl, &o.Since, "since", 0, "start each file's backlog at its first line written in the last `D` (15m, 2h, 1d, 2w), instead of -n")
 	fl.StringVar(&o.SinceTime, "since-time", "", "start each file's backlog at its first line at or after `T` (RFC 3339, or '2006-01-02 15:04:05' in UTC)")
@@ -68,7 +70,11 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 	compile := func(flag string, exprs []string) ([]*filter.Matcher, error) {
 		var ms []*filter.Matcher
 		for _, e := range exprs {
-			m, err := filter.Compile(e)
+			expr := e
+			if o.IgnoreCase {
+				expr = "(?i)" + e
+			}
+			m, err := filter.Compile(expr)
 			if err != nil {
 				return nil, cmdutil.Usagef("invalid --%s %q: %v", flag, e, stripRegexpPrefix(err))
 			}

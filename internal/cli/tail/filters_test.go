@@ -50,6 +50,25 @@ func TestReadingFlagParsing(t *testing.T) {
 	}
 }
 
+// --ignore-case applies to every --grep, --exclude and --highlight, as (?i) does to one.
+func TestIgnoreCase(t *testing.T) {
+	o, err := parse(t, "genesis", "--cvm", "x", "--grep", "error", "--exclude", "heartbeat", "--highlight", "vdisk", "--ignore-case")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := o.Reading
+	if !r.filter.Grep[0].Match([]byte("E1122 ERROR in op")) || !r.filter.Exclude[0].Match([]byte("HeartBeat ok")) {
+		t.Error("--ignore-case: --grep error or --exclude heartbeat does not match in another case")
+	}
+	if len(r.highlight) != 2 || !r.highlight[1].MatchString("VDisk 12") {
+		t.Errorf("--ignore-case: --highlight vdisk does not match VDisk (%v)", r.highlight)
+	}
+	o, _ = parse(t, "genesis", "--cvm", "x", "--grep", "error")
+	if o.Reading.filter.Grep[0].Match([]byte("ERROR")) {
+		t.Error("without --ignore-case, --grep error matches ERROR")
+	}
+}
+
 func TestReadingUsageErrors(t *testing.T) {
 	tests := []struct {
 		args []string

@@ -28,15 +28,19 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
 
-	Args       []string
-	Targets    cmdutil.TargetOptions
-	SSH        cmdutil.SSHOptions
-	Lines      int
-	NoFollow   bool
-	Duration   time.Duration
-	Timestamps bool
-	Output     string
-	OutputDir  string
+	Args     []string
+	Targets  cmdutil.TargetOptions
+	SSH      cmdutil.SSHOptions
+	Lines    int
+	NoFollow bool
+	// Follow is -f/--follow, tail's habit: following is the default, so -f changes nothing
+	// but contradicts --no-follow; --follow=false is --no-follow.
+	Follow      bool
+	followGiven bool
+	Duration    time.Duration
+	Timestamps  bool
+	Output      string
+	OutputDir   string
 	// LockTimeout bounds the wait for another run that captures the same streams.
 	LockTimeout time.Duration
 	Color       string
@@ -119,6 +123,7 @@ when stopped by SIGINT/SIGTERM.`,
 		ValidArgsFunction: completeLogNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
+			opts.followGiven = cmd.Flags().Changed("follow")
 			if err := cmdutil.ApplyContext(cmd, opts.Factory, &opts.Targets, &opts.SSH); err != nil {
 				return err
 			}
@@ -134,6 +139,7 @@ when stopped by SIGINT/SIGTERM.`,
 	fl := cmd.Flags()
 	cmdutil.LinesVarP(fl, &opts.Lines, "lines", "n", 10, "the last `N` lines of each file before following, counted in the file before --grep and the other filters; 0 = only new lines; all (or +1, as tail spells it) = the whole file")
 	fl.BoolVar(&opts.NoFollow, "no-follow", false, "print the backlog and exit")
+	fl.BoolVarP(&opts.Follow, "follow", "f", false, "follow the files as they grow, as tail -f does: the default; not with --no-follow")
 	cmdutil.DurationVar(fl, &opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h, 1d) and exit 0")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
@@ -166,6 +172,15 @@ func (o *Options) validate() error {
 		return cmdutil.UsageWithHint(err, cmdutil.HintOf(err))
 	}
 	o.Logs = logs
+	if o.followGiven {
+		switch {
+		case o.Follow && o.NoFollow:
+			return cmdutil.UsageWithHint(errors.New("-f/--follow and --no-follow contradict each other"),
+				"drop one: cvmtail follows by default, --no-follow prints the backlog and exits")
+		case !o.Follow:
+			o.NoFollow = true // --follow=false
+		}
+	}
 	if o.Lines < units.AllLines {
 		return cmdutil.UsageWithHint(fmt.Errorf("invalid --lines %d", o.Lines), units.ErrLines.Error())
 	}

@@ -285,3 +285,21 @@ func TestRunOutputDirResumesWithoutRepeating(t *testing.T) {
 func capturePath(capDir, cvm, p string) string {
 	return filepath.Join(capDir, cvm, "paths", p+".log")
 }
+
+// -f/--follow is tail's habit: accepted, and the default anyway; with --no-follow it is a
+// contradiction, not a silent choice.
+func TestFollowFlag(t *testing.T) {
+	for _, args := range [][]string{{"-f"}, {"--follow"}} {
+		o, err := parse(t, append([]string{"genesis", "--cvm", "x"}, args...)...)
+		if err != nil || o.NoFollow {
+			t.Errorf("%v: %v, NoFollow %v; want following", args, err, o != nil && o.NoFollow)
+		}
+	}
+	_, err := parse(t, "genesis", "--cvm", "x", "-f", "--no-follow")
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--no-follow") {
+		t.Errorf("-f --no-follow: %v, want a usage error", err)
+	}
+	if o, err := parse(t, "genesis", "--cvm", "x", "--follow=false"); err != nil || !o.NoFollow {
+		t.Errorf("--follow=false: %v, want --no-follow", err)
+	}
+}

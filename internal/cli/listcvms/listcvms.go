@@ -31,7 +31,10 @@ const (
 type Options struct {
 	IO      *iostreams.IOStreams
 	Targets cmdutil.TargetOptions
-	Output  string
+	// SSH is accepted and not used: list-cvms only asks Prism, but one set of flags works
+	// for every command.
+	SSH    cmdutil.SSHOptions
+	Output string
 
 	// ListCVMs resolves the selected CVMs (through Prism, or the --cvm addresses as given).
 	ListCVMs func(ctx context.Context) ([]prism.CVM, error)
@@ -76,6 +79,10 @@ behind each); when several apply, the first listed wins:
 Without --prism, the --cvm addresses are listed as given (name = address), as every other
 command would use them; no Prism call is made.
 
+The SSH flags (--ssh-user, --ssh-port, --identity, --ssh-config, --known-hosts,
+--host-key-check, --connect-timeout, --use-nat) are accepted and not used, so that one set
+of flags (tail's) works for every command: list-cvms only asks Prism.
+
 Output (-o):
   table    NAME, ADDRESS, CLUSTER, HOST, STATE; aligned with a header on a terminal,
            tab-separated without a header into a pipe ("-" for an unknown value)
@@ -115,6 +122,7 @@ Output (-o):
 		},
 	}
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
+	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", FormatTable, "output format: table, wide, json or address")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
 		[]string{FormatTable, FormatWide, FormatJSON, FormatAddress}, cobra.ShellCompDirectiveNoFileComp))

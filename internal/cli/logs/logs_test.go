@@ -38,6 +38,7 @@ func TestFlags(t *testing.T) {
 		name      string
 		args      []string
 		wantUsage bool
+		wantNote  string // on stderr
 		check     func(t *testing.T, o *Options)
 	}{
 		{name: "defaults", args: nil, check: func(t *testing.T, o *Options) {
@@ -61,13 +62,15 @@ func TestFlags(t *testing.T) {
 				}
 			}},
 		{name: "bad output", args: []string{"-o", "yaml"}, wantUsage: true},
-		{name: "CVM flag without --remote", args: []string{"--cvm", "10.0.0.1"}, wantUsage: true},
-		{name: "SSH flag without --remote", args: []string{"--ssh-port", "2222"}, wantUsage: true},
+		{name: "CVM flag without --remote", args: []string{"--cvm", "10.0.0.1"}, wantNote: "--cvm: not used without --remote",
+			check: func(t *testing.T, o *Options) {}},
+		{name: "SSH flags without --remote", args: []string{"--ssh-port", "2222", "--ssh-config", "/dev/null"},
+			wantNote: "--ssh-config, --ssh-port: not used without --remote", check: func(t *testing.T, o *Options) {}},
 		{name: "an argument", args: []string{"genesis"}, wantUsage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, _, _ := newTestFactory()
+			f, _, stderr := newTestFactory()
 			var got *Options
 			cmd := NewCmdLogs(f, func(o *Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -86,6 +89,9 @@ func TestFlags(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("Execute: %v", err)
+			}
+			if tt.wantNote == "" && stderr.Len() > 0 || !strings.Contains(stderr.String(), tt.wantNote) {
+				t.Errorf("stderr %q, want %q", stderr.String(), tt.wantNote)
 			}
 			tt.check(t, got)
 		})

@@ -150,7 +150,8 @@ when stopped by SIGINT/SIGTERM.`,
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
-		[]string{"text\t<cvm> <log> <line>", "json\tone JSON object per line", "raw\tthe line alone"}, cobra.ShellCompDirectiveNoFileComp))
+		[]string{"text\t<cvm> <log> <line>", "json\tone JSON object per line", "raw\tthe line alone", "none\tnothing on stdout (with --output-dir)"},
+		cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(
 		[]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -197,7 +198,7 @@ func (o *Options) validate() error {
 			return cmdutil.UsageWithHint(errors.New("-o none needs --output-dir"), "use -o text, json or raw, or add --output-dir DIR")
 		}
 	default:
-		return cmdutil.Usagef("invalid --output %q: use text, json or raw", o.Output)
+		return cmdutil.UsageWithHint(fmt.Errorf("invalid --output %q", o.Output), "use -o text, json, raw, or none (with --output-dir)")
 	}
 	switch o.Color {
 	case "auto", "always", "never":

@@ -103,7 +103,7 @@ var targetFlags = []flagSpec[TargetOptions]{
 	{
 		name: "cluster",
 		define: func(cmd *cobra.Command, name string, o *TargetOptions) {
-			cmd.Flags().StringArrayVar(&o.Clusters, name, nil, "with Prism Central: cluster `NAME|UUID` to use (repeatable)")
+			cmd.Flags().StringArrayVar(&o.Clusters, name, nil, "with Prism Central: cluster `NAME|UUID` to use (repeatable and comma-separated; all or '*': every cluster). A PC with one cluster needs none, and --cvm alone finds its CVMs in any cluster")
 		},
 		fromContext: func(a *contextApply, given bool) error {
 			if a.prismSetting("clusters", len(a.c.Clusters) > 0) && !given && len(a.c.Clusters) > 0 {

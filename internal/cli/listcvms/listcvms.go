@@ -48,9 +48,11 @@ func NewCmdListCVMs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		Short: "List the CVMs of the selected cluster(s), resolved through Prism",
 		Long: `List the CVMs of the selected cluster(s), resolved through Prism Element or Prism Central.
 
-With --prism, the CVMs come from Prism: all CVMs of the cluster (a Prism Central managing
-several clusters needs --cluster), or only those named by --cvm (CVM IP, host name or CVM
-name). Compute-only hosts (host type COMPUTE_ONLY) have no CVM and are left out (a note on
+With --prism, the CVMs come from Prism: all CVMs of the cluster, or only those named by
+--cvm (CVM IP, host name or CVM name). A Prism Central managing several clusters needs
+--cluster: names or UUIDs (repeatable and comma-separated), or all (or '*') for every AOS
+cluster; with --cvm alone, the CVMs are looked for in every cluster, and a --cvm that
+matches CVMs of several clusters is a usage error that lists them. Compute-only hosts (host type COMPUTE_ONLY) have no CVM and are left out (a note on
 stderr says how many); a host of another type without a usable CVM address is left out with
 a line naming it. A cluster Prism Central reports as unavailable is left out with a line
 saying so, as is one whose hosts cannot be listed (exit status 1 then; 3 when no cluster

@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
 	fl.StringVar(&o.SinceTime, "since-time", "", "start each file's backlog at its first line at or after `T` (RFC 3339, or '2006-01-02 15:04:05' in UTC)")
 	fl.StringVar(&o.CVMTimezone, "cvm-timezone", "UTC", "`ZONE` of the CVMs' OS logs (syslog); service logs are always UTC (IANA name, e.g. Asia/Tokyo, or Local)")
 	fl.BoolVar(&o.LogTime, "log-time", false, "put each line's own time (parsed from the line, in UTC, RFC 3339 milliseconds; '-' when it has none) first; JSON gets log_time")
-	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time); helpers: color, cvmcolor, upper, lower, json, pad")
+	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time; {{json .}} is them all as one JSON object); helpers: color, cvmcolor, upper, lower, json, pad; not with -o json or raw")
 	cmdutil.DurationVar(fl, &o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
 	cmd.Flags().AddFlagSet(fl)
 	_ = cmd.RegisterFlagCompletionFunc("level", cobra.FixedCompletions(
@@ -140,17 +141,37 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 	if (o.MergeWindow > 0 || o.Template != "" || o.LogTime) && format == string(output.None) {
 		return cmdutil.Usagef("--merge-window, --template and --log-time shape stdout, which -o none turns off")
 	}
+	if o.Template != "" && (format == string(output.JSON) || format == string(output.Raw)) {
+		// The template would replace the format, and a script expecting JSON would get text.
+		return cmdutil.UsageWithHint(fmt.Errorf("--template and -o %s: choose one", format),
+			"--template replaces -o's format: drop -o "+format+" (for JSON from a template, use {{json .}})")
+	}
 	if o.Template != "" {
 		tpl, err := output.NewTemplate(o.Template, false)
-		if err != nil {
-			return cmdutil.Usagef("invalid --template: %v", err)
+		if err == nil {
+			err = output.ProbeTemplate(tpl)
 		}
-		if err := output.ProbeTemplate(tpl); err != nil {
-			return cmdutil.Usagef("invalid --template: %v", err)
+		if err != nil {
+			return templateError(err)
 		}
 	}
 	o.filter.Times = o.LogTime || o.MergeWindow > 0 || o.Template != ""
 	return nil
+}
+
+// templateError is a --template that does not parse or run, with what it may use.
+func templateError(err error) error {
+	// text/template names the template twice and says "map has no entry" of a field.
+	msg := strings.TrimPrefix(err.Error(), "template: ")
+	msg = strings.TrimPrefix(msg, "template:")
+	msg = strings.Replace(msg, `executing "template" at `, "at ", 1)
+	msg = strings.Replace(msg, "map has no entry for key", "no field", 1)
+	return cmdutil.UsageWithHint(fmt.Errorf("invalid --template: %s", msg), templateHint())
+}
+
+func templateHint() string {
+	return "the fields are ." + strings.Join(output.TemplateFields, " .") +
+		"; the helpers " + strings.Join(output.TemplateHelpers(), ", ") + " (json . is the whole line as -o json's object)"
 }
 
 func stripRegexpPrefix(err error) string {

@@ -107,7 +107,7 @@ func TestFlagsBecomePipelineAndEngineConfig(t *testing.T) {
 	dir := t.TempDir()
 	o, err := parse(t, "genesis", "--cvm", "x", "-o", "json", "--color", "always", "--timestamps", "--log-time",
 		"--grep", "a", "--exclude", "b", "--highlight", "c", "--level", "E", "--merge-window", "2s",
-		"--template", "{{.line}}", "--output-dir", dir)
+		"--output-dir", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +116,15 @@ func TestFlagsBecomePipelineAndEngineConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := cfg.Render
-	if cfg.Out != o.IO.Out || r.Format != output.JSON || !r.Color || r.Escape || !r.Timestamps || !r.LogTime || len(r.Highlight) != 2 || r.Template == nil {
+	if cfg.Out != o.IO.Out || r.Format != output.JSON || !r.Color || r.Escape || !r.Timestamps || !r.LogTime || len(r.Highlight) != 2 || r.Template != nil {
 		t.Errorf("render options %+v", r)
+	}
+	o, err = parse(t, "genesis", "--cvm", "x", "--template", "{{.line}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := o.pipelineConfig(context.Background(), &stderrLog{w: io.Discard}); err != nil || cfg.Render.Template == nil {
+		t.Errorf("--template: %v, template %v", err, cfg.Render.Template)
 	}
 	if f := cfg.Filter; len(f.Grep) != 1 || len(f.Exclude) != 1 || f.Level != logtime.Error || !f.Times {
 		t.Errorf("filter %+v", f)

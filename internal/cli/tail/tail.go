@@ -302,7 +302,7 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 		// Parsed again now that the colour is known: its colour helpers depend on it.
 		tpl, err := output.NewTemplate(r.Template, render.Color)
 		if err != nil {
-			return pipeline.Config{}, cmdutil.Usagef("invalid --template: %v", err)
+			return pipeline.Config{}, templateError(err)
 		}
 		render.Template = tpl
 	}

@@ -62,8 +62,10 @@ With --remote, connect to each selected CVM and list the files in ` + catalog.Lo
 (and its cassandra/ directory) with their size, modification time (UTC) and, for a
 symlink such as stargate.INFO, the file it points to.
 
-On a terminal the table is aligned under a header; into a pipe it is tab-separated
-without a header, with sizes in bytes.
+On a terminal the table is aligned under a header, sizes are human-readable and
+right-aligned, and with --remote the longest file names and link targets (glog's) are cut
+in the middle (…) so that no row is wider than the terminal. Into a pipe it is
+tab-separated without a header, with sizes in bytes and every name whole, as in -o json.
 
 The flags that choose CVMs and reach them (--prism, --cvm, the SSH flags, ...) are the same
 as tail's, so that one set of flags works for every command; without --remote they are

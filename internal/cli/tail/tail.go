@@ -92,6 +92,11 @@ position file beside it so that the next run resumes after the last captured lin
 stream's capture is locked: a second run capturing it waits for the first to end (up to
 --lock-timeout), then resumes where it stopped. Symlinks in DIR are never written through.
 
+A config context (--context) may set these flags as keys of the same names, each holding
+what one would type after the flag: lines, color, grep, exclude, highlight, ignore-case,
+level, timestamps, log-time, output, output-dir, lock-timeout, cvm-timezone, template and
+merge-window, besides the CVM and SSH flags. The command line wins.
+
 Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
 stdout closed by its reader); 1 when some stream or CVM failed for good while others
 delivered; 2 for usage or configuration errors; 3 when nothing could be done; 130/143
@@ -124,9 +129,11 @@ when stopped by SIGINT/SIGTERM.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
 			opts.followGiven = cmd.Flags().Changed("follow")
+			outputGiven, templateGiven := cmd.Flags().Changed("output"), cmd.Flags().Changed("template")
 			if err := cmdutil.ApplyContext(cmd, opts.Factory, &opts.Targets, &opts.SSH); err != nil {
 				return err
 			}
+			opts.commandLineWins(outputGiven, templateGiven)
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -155,6 +162,19 @@ when stopped by SIGINT/SIGTERM.`,
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(
 		[]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// commandLineWins settles a context's -o json (or raw) against --template on the command
+// line, and the reverse: the two cannot go together, and what was typed for this run wins
+// over the file.
+func (o *Options) commandLineWins(outputGiven, templateGiven bool) {
+	jsonOrRaw := o.Output == string(output.JSON) || o.Output == string(output.Raw)
+	switch {
+	case templateGiven && !outputGiven && jsonOrRaw:
+		o.Output = string(output.Text)
+	case outputGiven && !templateGiven && jsonOrRaw:
+		o.Reading.Template = ""
+	}
 }
 
 func completeLogNames(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {

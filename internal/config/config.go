@@ -140,19 +140,7 @@ type Exprs []string
 
 // UnmarshalYAML accepts "RE" or [RE, RE].
 func (l *Exprs) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		*l = Exprs{n.Value}
-		return nil
-	case yaml.SequenceNode:
-		var s []string
-		if err := n.Decode(&s); err != nil {
-			return err
-		}
-		*l = s
-		return nil
-	}
-	return fmt.Errorf("line %d: want an expression or a list of them", n.Line)
+	return decodeList(n, (*[]string)(l), func(s string) []string { return []string{s} }, "an expression or a list of them")
 }
 
 // StrList is a list that may also be written as one string (comma-separated allowed).
@@ -160,14 +148,23 @@ type StrList []string
 
 // UnmarshalYAML accepts "a", "a,b" or [a, b].
 func (l *StrList) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		*l = nil
-		for _, p := range strings.Split(n.Value, ",") {
+	return decodeList(n, (*[]string)(l), func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
-				*l = append(*l, p)
+				out = append(out, p)
 			}
 		}
+		return out
+	}, "a name or a list of names")
+}
+
+// decodeList reads a list written as a YAML list, or as one string that scalar turns into
+// the list; want says what is expected otherwise.
+func decodeList(n *yaml.Node, l *[]string, scalar func(string) []string, want string) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*l = scalar(n.Value)
 		return nil
 	case yaml.SequenceNode:
 		var s []string
@@ -177,7 +174,7 @@ func (l *StrList) UnmarshalYAML(n *yaml.Node) error {
 		*l = s
 		return nil
 	}
-	return fmt.Errorf("line %d: want a name or a list of names", n.Line)
+	return fmt.Errorf("line %d: want %s", n.Line, want)
 }
 
 // Load reads the config file at path; a missing file is an empty config, not an error.

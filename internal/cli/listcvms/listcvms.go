@@ -52,11 +52,12 @@ With --prism, the CVMs come from Prism: all CVMs of the cluster, or only those n
 --cvm (CVM IP, host name or CVM name). A Prism Central managing several clusters needs
 --cluster: names or UUIDs (repeatable and comma-separated), or all (or '*') for every AOS
 cluster; with --cvm alone, the CVMs are looked for in every cluster, and a --cvm that
-matches CVMs of several clusters is a usage error that lists them. Compute-only hosts (host type COMPUTE_ONLY) have no CVM and are left out (a note on
-stderr says how many); a host of another type without a usable CVM address is left out with
-a line naming it. A cluster Prism Central reports as unavailable is left out with a line
-saying so, as is one whose hosts cannot be listed (exit status 1 then; 3 when no cluster
-could be listed). CVMs in maintenance or on nodes being removed are listed with their state.
+matches CVMs of several clusters is a usage error that lists them. Compute-only hosts
+(host type COMPUTE_ONLY) have no CVM and are left out (a note on stderr says how many); a
+host of another type without a usable CVM address is left out with a line naming it. A
+cluster Prism Central reports as unavailable is left out with a line saying so, as is one
+whose hosts cannot be listed (exit status 1 then; 3 when no cluster could be listed). CVMs
+in maintenance or on nodes being removed are listed with their state.
 The list is cached for 5 minutes per Prism, user and cluster selection; --refresh asks again.
 
 A CVM's name is its own where Prism serves it (v4.3 clusters/{id}/cvms), else its host's

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -33,7 +34,10 @@ type Log struct {
 	Name   string // catalog name, or the path's base name
 	Path   string // absolute path on the CVM
 	Sudo   bool
-	ByPath bool // given as an absolute path, not a catalog name
+	ByPath bool // given as a path (or a file name of the log directory), not a catalog name
+	// Optional: selected by a glob, not named; a CVM that does not have it is no error
+	// ('stargate*' takes in stargate.FATAL, which a healthy CVM does not have).
+	Optional bool
 }
 
 // outServices write their stdout and stderr to LogDir/<name>.out. The list is the services
@@ -134,6 +138,43 @@ var entries = func() []Entry {
 	return es
 }()
 
+// byPath finds the catalog entry of a path.
+var byPath = func() map[string]Entry {
+	m := map[string]Entry{}
+	for _, e := range entries {
+		m[e.Path] = e
+	}
+	return m
+}()
+
+// glogFile is a glog file's own name: <svc>.<host>.<user>.log.<LEVEL>.<date>-<time>.<pid>.
+var glogFile = regexp.MustCompile(`^[a-z_]+\.[^/]+\.log\.(INFO|WARNING|ERROR|FATAL)\.[0-9]{8}-[0-9]{6}\.[0-9]+(\.gz)?$`)
+
+// listed tells whether name is a file of the log directory as `cvmtail logs --remote`
+// lists it, though not a catalog name: a catalog log's file name (genesis.out), a rotated
+// one (genesis.out.20261122-100000), a glog file, or Cassandra's system log. A typo of a
+// catalog name is none of these and stays an unknown name with suggestions.
+func listed(name string) bool {
+	if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
+		return false
+	}
+	if strings.HasPrefix(name, "cassandra/") {
+		return !strings.Contains(name[len("cassandra/"):], "/")
+	}
+	if strings.Contains(name, "/") {
+		return false
+	}
+	if _, ok := byPath[LogDir+"/"+name]; ok {
+		return true
+	}
+	for p := range byPath {
+		if base, ok := strings.CutPrefix(p, LogDir+"/"); ok && !strings.Contains(base, "/") && strings.HasPrefix(name, base+".") {
+			return true // rotated
+		}
+	}
+	return glogFile.MatchString(name)
+}
+
 var byName = func() map[string]Entry {
 	m := make(map[string]Entry, len(entries))
 	for _, e := range entries {
@@ -194,12 +235,15 @@ var ErrBadGlob = errors.New("malformed glob pattern")
 // user's to fix: an *UnknownError, a *PathError or an ErrBadGlob.
 func Resolve(args []string) ([]Log, error) {
 	var out []Log
-	seen := map[string]bool{}
+	seen := map[string]int{} // path → index in out
 	add := func(l Log) {
-		if !seen[l.Path] {
-			seen[l.Path] = true
-			out = append(out, l)
+		if i, ok := seen[l.Path]; ok {
+			// Named as well as globbed: named wins, so its absence is an error.
+			out[i].Optional = out[i].Optional && l.Optional
+			return
 		}
+		seen[l.Path] = len(out)
+		out = append(out, l)
 	}
 	for _, a := range args {
 		switch {
@@ -220,6 +264,13 @@ func Resolve(args []string) ([]Log, error) {
 				}
 			}
 			add(l)
+		case listed(a):
+			// A name as `cvmtail logs --remote` lists it: a file of the log directory.
+			if e, ok := byPath[LogDir+"/"+a]; ok {
+				add(Log{Name: e.Name, Path: e.Path, Sudo: e.Sudo})
+			} else {
+				add(Log{Name: path.Base(a), Path: LogDir + "/" + a, ByPath: true})
+			}
 		case strings.Contains(a, "/") || a == "." || a == "..":
 			return nil, &PathError{Arg: a, Reason: "a relative path: the CVM has no working directory to resolve it against"}
 		case strings.ContainsAny(a, "*?[\\"):
@@ -229,7 +280,7 @@ func Resolve(args []string) ([]Log, error) {
 			n := 0
 			for _, e := range entries {
 				if ok, _ := path.Match(a, e.Name); ok {
-					add(Log{Name: e.Name, Path: e.Path, Sudo: e.Sudo})
+					add(Log{Name: e.Name, Path: e.Path, Sudo: e.Sudo, Optional: true})
 					n++
 				}
 			}

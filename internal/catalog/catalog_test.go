@@ -63,11 +63,11 @@ func TestAllIsSortedAndDescribed(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	stargateAll := []Log{
-		{Name: "stargate", Path: LogDir + "/stargate.out"},
-		{Name: "stargate.ERROR", Path: LogDir + "/stargate.ERROR"},
-		{Name: "stargate.FATAL", Path: LogDir + "/stargate.FATAL"},
-		{Name: "stargate.INFO", Path: LogDir + "/stargate.INFO"},
-		{Name: "stargate.WARNING", Path: LogDir + "/stargate.WARNING"},
+		{Name: "stargate", Path: LogDir + "/stargate.out", Optional: true},
+		{Name: "stargate.ERROR", Path: LogDir + "/stargate.ERROR", Optional: true},
+		{Name: "stargate.FATAL", Path: LogDir + "/stargate.FATAL", Optional: true},
+		{Name: "stargate.INFO", Path: LogDir + "/stargate.INFO", Optional: true},
+		{Name: "stargate.WARNING", Path: LogDir + "/stargate.WARNING", Optional: true},
 	}
 	tests := []struct {
 		name string
@@ -80,8 +80,8 @@ func TestResolve(t *testing.T) {
 		{"non-.out log", []string{"prism_gateway"}, []Log{{Name: "prism_gateway", Path: LogDir + "/prism_gateway.log"}}},
 		{"glob", []string{"stargate*"}, stargateAll},
 		{"glob over levels", []string{"curator.[EF]*"}, []Log{
-			{Name: "curator.ERROR", Path: LogDir + "/curator.ERROR"},
-			{Name: "curator.FATAL", Path: LogDir + "/curator.FATAL"},
+			{Name: "curator.ERROR", Path: LogDir + "/curator.ERROR", Optional: true},
+			{Name: "curator.FATAL", Path: LogDir + "/curator.FATAL", Optional: true},
 		}},
 		{"absolute path, name is its base name", []string{"/home/nutanix/data/logs/foo bar;$(x).log"},
 			[]Log{{Name: "foo bar;$(x).log", Path: "/home/nutanix/data/logs/foo bar;$(x).log", ByPath: true}}},
@@ -91,11 +91,20 @@ func TestResolve(t *testing.T) {
 		{"duplicates keep first-seen order", []string{"stargate.INFO", "genesis", "stargate*", "genesis"}, []Log{
 			{Name: "stargate.INFO", Path: LogDir + "/stargate.INFO"},
 			{Name: "genesis", Path: LogDir + "/genesis.out"},
-			{Name: "stargate", Path: LogDir + "/stargate.out"},
-			{Name: "stargate.ERROR", Path: LogDir + "/stargate.ERROR"},
-			{Name: "stargate.FATAL", Path: LogDir + "/stargate.FATAL"},
-			{Name: "stargate.WARNING", Path: LogDir + "/stargate.WARNING"},
+			{Name: "stargate", Path: LogDir + "/stargate.out", Optional: true},
+			{Name: "stargate.ERROR", Path: LogDir + "/stargate.ERROR", Optional: true},
+			{Name: "stargate.FATAL", Path: LogDir + "/stargate.FATAL", Optional: true},
+			{Name: "stargate.WARNING", Path: LogDir + "/stargate.WARNING", Optional: true},
 		}},
+		{"a name after its glob is no longer optional", []string{"stargate.[IF]*", "stargate.FATAL"}, []Log{
+			{Name: "stargate.FATAL", Path: LogDir + "/stargate.FATAL"},
+			{Name: "stargate.INFO", Path: LogDir + "/stargate.INFO", Optional: true},
+		}},
+		{"a file name from logs --remote", []string{"genesis.out"}, []Log{{Name: "genesis", Path: LogDir + "/genesis.out"}}},
+		{"a rotated file", []string{"genesis.out.20261122-100000"}, []Log{{Name: "genesis.out.20261122-100000", Path: LogDir + "/genesis.out.20261122-100000", ByPath: true}}},
+		{"a glog file", []string{"stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-100000.1234"},
+			[]Log{{Name: "stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-100000.1234", Path: LogDir + "/stargate.ntnx-a-cvm.nutanix.log.INFO.20261122-100000.1234", ByPath: true}}},
+		{"Cassandra's system log as listed", []string{"cassandra/system.log"}, []Log{{Name: "cassandra_system", Path: LogDir + "/cassandra/system.log"}}},
 		{"name and its path are one file", []string{"genesis", LogDir + "/genesis.out"}, []Log{{Name: "genesis", Path: LogDir + "/genesis.out"}}},
 	}
 	for _, tt := range tests {
@@ -119,7 +128,7 @@ func TestResolveUnknown(t *testing.T) {
 		{"stargat", []string{"stargate", "stargate.ERROR", "stargate.FATAL"}},
 		{"genisis", []string{"genesis"}},
 		{"Genesis", []string{"genesis"}},
-		{"genesis.out", []string{"genesis"}},
+		{"genesis.ot", []string{"genesis"}},
 		{"zookeper", []string{"zookeeper"}},
 		{"gateway", []string{"prism_gateway"}},
 		{"stargte*", []string{"stargate"}},

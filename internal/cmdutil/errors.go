@@ -89,6 +89,6 @@ func HintOf(err error) string {
 	case errors.As(err, &nd) && nd.Hint != "":
 		return nd.Hint
 	}
-	h, _ := engineHint(err)
+	_, h, _ := engineHint(err)
 	return h
 }

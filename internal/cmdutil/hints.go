@@ -16,8 +16,9 @@ import (
 // place: the engine packages return errors that hold the facts (which address, which
 // file, which status), and never know the command line that will show them.
 
-// engineHint is the hint for the first engine error in err's chain that has one.
-func engineHint(err error) (string, bool) {
+// engineHint is the hint for the first engine error in err's chain that has one, and the
+// kind of that error: the same way forward for many CVMs is said once (HintKind).
+func engineHint(err error) (kind, hint string, ok bool) {
 	var (
 		prismAuth   *prism.AuthError
 		prismPerm   *prism.PermissionError
@@ -40,82 +41,82 @@ func engineHint(err error) (string, bool) {
 	)
 	switch {
 	case errors.As(err, &prismAuth):
-		return "check --username (or CVMTAIL_USERNAME) and the password in CVMTAIL_PASSWORD or --password-file", true
+		return "prismAuth", "check --username (or CVMTAIL_USERNAME) and the password in CVMTAIL_PASSWORD or --password-file", true
 	case errors.As(err, &prismPerm):
-		return "use a Prism user allowed to view clusters and hosts (e.g. the Viewer or Cluster Viewer role)", true
+		return "prismPerm", "use a Prism user allowed to view clusters and hosts (e.g. the Viewer or Cluster Viewer role)", true
 	case errors.As(err, &prismTLS):
-		return "pass the cluster's CA with --ca-cert FILE, or --insecure to skip verification", true
+		return "prismTLS", "pass the cluster's CA with --ca-cert FILE, or --insecure to skip verification", true
 	case errors.As(err, &prismNet):
-		return "check the address and port (9440 by default) and that this machine can reach Prism", true
+		return "prismNet", "check the address and port (9440 by default) and that this machine can reach Prism", true
 	case errors.As(err, &prismProto):
-		return "check that --prism names a Prism Element or Prism Central (port 9440), not a proxy or another service", true
+		return "prismProto", "check that --prism names a Prism Element or Prism Central (port 9440), not a proxy or another service", true
 	case errors.As(err, &prismNF):
 		if len(prismNF.Known) == 0 {
-			return "this Prism manages no AOS cluster", true
+			return "prismNF", "this Prism manages no AOS cluster", true
 		}
-		return "known clusters: " + strings.Join(prismNF.KnownNames(), ", "), true
+		return "prismNF", "known clusters: " + strings.Join(prismNF.KnownNames(), ", "), true
 	case errors.As(err, &prismServer):
 		if prismServer.Busy() {
-			return "Prism is busy or failing; try again in a minute", true
+			return "prismServer", "Prism is busy or failing; try again in a minute", true
 		}
-		return "", true
+		return "prismServer", "", true
 	case errors.As(err, &prismLarge):
-		return "no real Prism sends that much; check that --prism names a Prism, or choose fewer clusters with --cluster", true
+		return "prismLarge", "no real Prism sends that much; check that --prism names a Prism, or choose fewer clusters with --cluster", true
 	case errors.As(err, &prismUnav):
 		if len(prismUnav.Clusters) == 1 && prismUnav.Clusters[0].Address != "" {
-			return "ask the cluster's own Prism Element: --prism " + prismUnav.Clusters[0].Address, true
+			return "prismUnav", "ask the cluster's own Prism Element: --prism " + prismUnav.Clusters[0].Address, true
 		}
-		return "ask each cluster's own Prism Element with --prism, or retry once Prism Central reaches it again", true
+		return "prismUnav", "ask each cluster's own Prism Element with --prism, or retry once Prism Central reaches it again", true
 
 	case errors.As(err, &hostKey):
-		return hostKeyHint(hostKey), true
+		return hostKeyKind(hostKey), hostKeyHint(hostKey), true
 	case errors.As(err, &sshAuth):
-		return sshAuthHint(sshAuth), true
+		return "sshAuth", sshAuthHint(sshAuth), true
 	case errors.As(err, &dial):
 		switch {
 		case dial.Timeout > 0:
-			return fmt.Sprintf("check the address and that port %s is reachable, or raise --connect-timeout", dial.Port()), true
+			return "dial/timeout", fmt.Sprintf("check the address and that port %s is reachable, or raise --connect-timeout", dial.Port()), true
 		case dial.Refused():
-			return fmt.Sprintf("check the address and that sshd listens on port %s (--ssh-port, or Port in ssh_config)", dial.Port()), true
+			return "dial/refused", fmt.Sprintf("check the address and that sshd listens on port %s (--ssh-port, or Port in ssh_config)", dial.Port()), true
 		}
-		return "", true
+		return "dial", "", true
 	case errors.Is(err, sshx.ErrNoKnownHosts):
-		return "give one with --known-hosts FILE", true
+		return "ErrNoKnownHosts", "give one with --known-hosts FILE", true
 	case errors.As(err, &keyFile):
 		if keyFile.Encrypted {
-			return "load it into ssh-agent: ssh-add " + keyFile.Path, true
+			return "keyFile", "load it into ssh-agent: ssh-add " + keyFile.Path, true
 		}
-		return "", true
+		return "keyFile", "", true
 
 	case errors.As(err, &unknownLog):
 		if len(unknownLog.Suggestions) == 0 {
-			return "see 'cvmtail logs' for the names cvmtail knows, or give an absolute path", true
+			return "unknownLog", "see 'cvmtail logs' for the names cvmtail knows, or give an absolute path", true
 		}
-		return "did you mean " + strings.Join(unknownLog.Suggestions, ", ") + "? ('cvmtail logs' lists every name)", true
+		return "unknownLog", "did you mean " + strings.Join(unknownLog.Suggestions, ", ") + "? ('cvmtail logs' lists every name)", true
 	case errors.As(err, &badPath):
-		return pathHint(badPath), true
+		return "badPath", pathHint(badPath), true
 
 	case errors.As(err, &locked):
-		return "stop the other run, or let this one wait longer with --lock-timeout", true
+		return "locked", "stop the other run, or let this one wait longer with --lock-timeout", true
 
 	case errors.As(err, &fileErr):
 		switch fileErr.Code {
 		case "ENOENT":
-			return "check the name with 'cvmtail logs --remote'", true
+			return "fileErr/" + fileErr.Code, "check the name with 'cvmtail logs --remote'", true
 		case "EACCES", "EPERM":
 			if fileErr.Sudo {
-				return "the SSH user needs passwordless sudo to read it", true
+				return "fileErr/" + fileErr.Code, "the SSH user needs passwordless sudo to read it", true
 			}
-			return "the SSH user may not read it; use --ssh-user, or a catalog name read through sudo", true
+			return "fileErr/" + fileErr.Code, "the SSH user may not read it; use --ssh-user, or a catalog name read through sudo", true
 		}
-		return "", true
+		return "fileErr/" + fileErr.Code, "", true
 	case errors.As(err, &sudoErr):
 		if sudoErr.NotInstalled {
-			return "this log is root's; follow it on a CVM with sudo, or follow another log", true
+			return "sudoErr/missing", "this log is root's; follow it on a CVM with sudo, or follow another log", true
 		}
-		return "the SSH user needs passwordless sudo for this log (sudo -n), or follow another log", true
+		return "sudoErr", "the SSH user needs passwordless sudo for this log (sudo -n), or follow another log", true
 	}
-	return "", false
+	return "", "", false
 }
 
 // hostKeyHint says how to get past a host key refusal, and when not to.
@@ -156,4 +157,31 @@ func pathHint(e *catalog.PathError) string {
 		return fmt.Sprintf("give an absolute path, e.g. %s/%s", catalog.LogDir, rel)
 	}
 	return "give a catalog name ('cvmtail logs' lists them) or an absolute path on the CVM"
+}
+
+func hostKeyKind(e *sshx.HostKeyError) string {
+	switch {
+	case e.Revoked:
+		return "hostKey/revoked"
+	case e.Changed:
+		return "hostKey/changed"
+	}
+	return "hostKey/unknown"
+}
+
+// HintKind names the kind of way forward err has ("" when none): errors of one kind, on
+// many CVMs, share one hint line.
+func HintKind(err error) string {
+	var ue *UsageError
+	var nd *NothingDoneError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ue) && ue.Hint != "":
+		return "usage:" + ue.Hint
+	case errors.As(err, &nd) && nd.Hint != "":
+		return "nothing:" + nd.Hint
+	}
+	kind, _, _ := engineHint(err)
+	return kind
 }

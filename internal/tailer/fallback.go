@@ -3,6 +3,7 @@ package tailer
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -92,6 +93,12 @@ func (s *stream) runFallbackSession(ctx context.Context, sess Session) (sessionE
 			return endDone, nil // tail finished the backlog
 		}
 		if err := exitFailure(werr, &tail, s.info.Path, s.file.Sudo); err != nil {
+			var fe *FileError
+			if s.file.Optional && !s.cfg.Follow && errors.As(err, &fe) && fe.Code == "ENOENT" {
+				s.skipped = true
+				s.cfg.Events(Event{Kind: EventSkipped, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path, Err: err})
+				return endDone, nil
+			}
 			return endFailed, err
 		}
 	}

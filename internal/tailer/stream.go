@@ -26,6 +26,7 @@ type stream struct {
 	recvOffset      int64 // offset of the next byte to arrive (framed mode)
 	framed          bool  // the CVM runs the agent (offsets known), not the tail fallback
 	opened          bool  // the file was opened at least once
+	skipped         bool  // optional, and not on the CVM (read once every stream has ended)
 	lastErrCode     string
 
 	lb lineBuffer
@@ -289,7 +290,8 @@ func (s *stream) control(f frame) (finished bool, err error) {
 			return false, err
 		}
 		if s.cfg.Follow {
-			s.notice("rotated; following the new file")
+			s.cfg.Events(Event{Kind: EventRotated, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path,
+				Err: errors.New("rotated; following the new file")})
 		}
 	case frameTruncated:
 		if err := s.flushPartial(); err != nil {
@@ -301,6 +303,16 @@ func (s *stream) control(f frame) (finished bool, err error) {
 		s.notice(f.text)
 	case frameError:
 		ferr := fileError(f.code, f.text, s.info.Path, s.file.Sudo)
+		if s.file.Optional && f.code == "ENOENT" {
+			// A glob selected it and this CVM has none: no failure. Without follow the
+			// agent's end frame follows and ends the stream; with it, wait quietly.
+			if !s.cfg.Follow && !s.skipped {
+				s.skipped = true
+				s.cfg.Events(Event{Kind: EventSkipped, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path, Err: ferr})
+			}
+			s.lastErrCode = f.code
+			break
+		}
 		if !s.cfg.Follow || f.code == "EACCES" || f.code == "EPERM" {
 			return false, &fileFailure{ferr}
 		}

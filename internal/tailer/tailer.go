@@ -59,6 +59,9 @@ type File struct {
 	Name string // catalog name or base name
 	Path string // absolute path on the CVM
 	Sudo bool   // read through sudo -n
+	// Optional: a CVM that does not have the file is no failure (a glob selected it). In
+	// follow mode the stream waits for it quietly; without follow it ends, skipped.
+	Optional bool
 }
 
 // StreamInfo names a stream for the sink and for messages.
@@ -91,6 +94,8 @@ const (
 	EventFailed                       // the stream or CVM failed for good
 	EventConnLost                     // a CVM's connection dropped; retrying
 	EventReconnected                  // a CVM is back
+	EventRotated                      // a file was rotated (or its symlink switched); following the new one
+	EventSkipped                      // an optional file is not on the CVM (without follow: the stream ended)
 )
 
 // Event is a status report for stderr.
@@ -179,6 +184,7 @@ type Result struct {
 	Streams   int // streams started
 	Failed    int // streams that failed for good
 	Delivered int // streams that opened their file at least once
+	Skipped   int // optional streams whose file the CVM does not have (without follow)
 }
 
 // ErrSinkClosed may be returned by a Sink to stop every stream quietly (stdout closed).
@@ -267,6 +273,9 @@ func Run(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (Result, err
 			}
 			if s.opened {
 				res.Delivered++
+			}
+			if s.skipped {
+				res.Skipped++
 			}
 		}
 		c.mu.Unlock()

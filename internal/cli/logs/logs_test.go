@@ -537,6 +537,16 @@ func TestRemoteFailures(t *testing.T) {
 			t.Errorf("stdout %q: want only the CVM that answered", out)
 		}
 	})
+	t.Run("one hint for the same failure on several CVMs", func(t *testing.T) {
+		f, _, errOut := newTestFactory()
+		l := twoCVMLister()
+		l.errs["10.0.0.2"] = &sshx.AuthError{Host: "10.0.0.2", User: "nutanix", Offered: 1}
+		l.errs["10.0.0.3"] = &sshx.AuthError{Host: "10.0.0.3", User: "nutanix", Offered: 1}
+		_ = remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", a, b, c))
+		if n := strings.Count(errOut.String(), "permission denied"); n != 2 || strings.Count(errOut.String(), "cvmtail: hint: ") != 1 {
+			t.Errorf("stderr:\n%s\nwant an error per CVM and one hint", errOut)
+		}
+	})
 	t.Run("all fail", func(t *testing.T) {
 		f, out, errOut := newTestFactory()
 		l := &fakeLister{errs: map[string]error{"10.0.0.1": errors.New("sshx: boom")}}

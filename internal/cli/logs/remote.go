@@ -336,11 +336,12 @@ func remoteRun(ctx context.Context, opts *Options) error {
 	}
 
 	failed := 0
+	hinted := map[string]bool{}
 	for _, r := range results {
 		switch {
 		case r.err != nil:
 			failed++
-			reportCVM(opts.IO.ErrOut, r.target, r.err)
+			reportCVM(opts.IO.ErrOut, r.target, r.err, hinted)
 		case r.warning != "":
 			fmt.Fprintf(opts.IO.ErrOut, "cvmtail: %s: %s\n", r.target.Name, r.warning)
 		}
@@ -395,15 +396,17 @@ func listAll(ctx context.Context, lister Lister, targets []cmdutil.Target) []cvm
 	return results
 }
 
-// reportCVM prints one CVM's failure as "cvmtail: <cvm>: <error>" and its hint. sshx's
+// reportCVM prints one CVM's failure as "cvmtail: <cvm>: <error>" and its hint, unless a
+// hint of its kind was said for another CVM (hinted records them). sshx's
 // errors already start with the address: it is not repeated.
-func reportCVM(w io.Writer, t cmdutil.Target, err error) {
+func reportCVM(w io.Writer, t cmdutil.Target, err error, hinted map[string]bool) {
 	msg := strings.TrimSuffix(err.Error(), ".")
 	if !(t.Name == t.Address && strings.HasPrefix(msg, t.Address+": ")) {
 		msg = t.Name + ": " + msg
 	}
 	fmt.Fprintf(w, "cvmtail: %s\n", msg)
-	if h := cmdutil.HintOf(err); h != "" {
+	if h := cmdutil.HintOf(err); h != "" && !hinted[cmdutil.HintKind(err)] {
+		hinted[cmdutil.HintKind(err)] = true
 		fmt.Fprintf(w, "cvmtail: hint: %s\n", h)
 	}
 }

@@ -137,7 +137,7 @@ func TestFlagsBecomePipelineAndEngineConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ec := o.engineConfig([]cmdutil.Target{{Name: "cvm-a", Address: "10.0.0.1"}}, &stderrLog{w: &bytes.Buffer{}})
+	ec := o.engineConfig([]cmdutil.Target{{Name: "cvm-a", Address: "10.0.0.1"}}, newReporter(&stderrLog{w: &bytes.Buffer{}}, false))
 	if ec.Lines != 0 || ec.Follow || len(ec.Files) != 2 || ec.Files[1].Name != "stargate.INFO" || len(ec.Targets) != 1 || ec.Targets[0].Address != "10.0.0.1" {
 		t.Errorf("engine config %+v", ec)
 	}

@@ -33,6 +33,7 @@ type Options struct {
 	SSH      cmdutil.SSHOptions
 	Lines    int
 	NoFollow bool
+	Verbose  bool // -v: rotation notices on a terminal too
 	// Follow is -f/--follow, tail's habit: following is the default, so -f changes nothing
 	// but contradicts --no-follow; --follow=false is --no-follow.
 	Follow      bool
@@ -62,9 +63,17 @@ func NewCmdTail(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Long: `Follow every LOG on every selected CVM at once, interleaving whole lines on stdout, each
 prefixed with the CVM and the log it came from.
 
-LOG is a catalog name (see 'cvmtail logs'), a glob over catalog names ('stargate*'), or an
-absolute path on the CVM. Files are followed by name, like tail -F: rotation, truncation
-and a file that appears later are all followed. Status and errors go to stderr.
+LOG is a catalog name (see 'cvmtail logs'), a glob over catalog names ('stargate*' matches
+stargate, stargate.INFO, .WARNING, .ERROR and .FATAL; the shell's *, ? and [...]), a file
+name as 'cvmtail logs --remote' lists it (genesis.out, a rotated genesis.out.<time>, a glog
+file, cassandra/system.log: that file in /home/nutanix/data/logs), or an absolute path on
+the CVM. Files are followed by name, like tail -F: rotation, truncation and a file that
+appears later are all followed. A file a glob selected that a CVM does not have is no
+error: it is waited for quietly when following, and with --no-follow
+skipped, with one line at the end naming what was skipped; a name given
+exactly must exist. Status and errors go to stderr; a way forward ("hint") is said once
+for all the CVMs it applies to, and rotation is said only with -v or when stderr is not
+a terminal.
 
 Choosing lines: --grep and --exclude keep and drop lines by Go RE2 expression (repeatable),
 before the output and before --output-dir. --level W|E|F keeps glog and Python-logging
@@ -151,6 +160,7 @@ when stopped by SIGINT/SIGTERM.`,
 	fl := cmd.Flags()
 	cmdutil.LinesVarP(fl, &opts.Lines, "lines", "n", 10, "the last `N` lines of each file before following, counted in the file before --grep and the other filters; 0 = only new lines; all (or +1, as tail spells it) = the whole file")
 	fl.BoolVar(&opts.NoFollow, "no-follow", false, "print the backlog and exit")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "also say when a file is rotated (said anyway when stderr is not a terminal)")
 	fl.BoolVarP(&opts.Follow, "follow", "f", false, "follow the files as they grow, as tail -f does: the default; not with --no-follow")
 	cmdutil.DurationVar(fl, &opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h, 1d) and exit 0")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
@@ -274,13 +284,15 @@ func tailRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return cmdutil.UsageWithHint(fmt.Errorf("--output-dir: %w", err), "choose a directory you can write to")
 	}
-	cfg := opts.engineConfig(targets, errLog)
+	rep := newReporter(errLog, opts.Verbose || !opts.IO.IsStderrTTY())
+	cfg := opts.engineConfig(targets, rep)
 	cfg.Resume = p.Resume()
 	if err := openCaptures(ctx, p, cfg, errLog); err != nil {
 		return err
 	}
 
 	end := follow(ctx, opts, cfg, dialer, p)
+	rep.finish()
 	if end.captureErr != nil {
 		errLog.printf("cvmtail: %s\n", end.captureErr)
 		return &cmdutil.SilentError{Code: cmdutil.ExitPartial}
@@ -354,19 +366,19 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 }
 
 // engineConfig is what the engine follows, and where its events go.
-func (o *Options) engineConfig(targets []cmdutil.Target, errLog *stderrLog) tailer.Config {
+func (o *Options) engineConfig(targets []cmdutil.Target, rep *reporter) tailer.Config {
 	cfg := tailer.Config{
 		Lines:     o.Lines,
 		Follow:    !o.NoFollow,
 		Now:       o.Factory.Now,
 		Retryable: retryable,
-		Events:    func(ev tailer.Event) { report(errLog, ev) },
+		Events:    rep.event,
 	}
 	for _, t := range targets {
 		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})
 	}
 	for _, l := range o.Logs {
-		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo})
+		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo, Optional: l.Optional})
 	}
 	if !o.Reading.sinceAt.IsZero() {
 		cfg.Since = o.Reading.sinceAt
@@ -451,29 +463,3 @@ func (e ending) status(ctx context.Context) error {
 
 // writerGrace is how long, after Ctrl-C, output may take to drain before it is abandoned.
 const writerGrace = 200 * time.Millisecond
-
-// report prints an engine event as a "cvmtail: ..." line (and a hint line) on stderr.
-// The engine reports each failure once.
-func report(l *stderrLog, ev tailer.Event) {
-	where := ev.CVM
-	if ev.Log != "" {
-		where += ": " + ev.Log
-	}
-	msg := ""
-	if ev.Err != nil {
-		msg = ev.Err.Error()
-	}
-	// The SSH layer names the host itself; name the CVM once.
-	msg = strings.TrimPrefix(msg, ev.CVM+": ")
-	switch ev.Kind {
-	case tailer.EventConnLost:
-		l.printf("cvmtail: %s: connection lost (%s); reconnecting\n", where, msg)
-	case tailer.EventReconnected:
-		l.printf("cvmtail: %s: reconnected\n", where)
-	default:
-		l.printf("cvmtail: %s: %s\n", where, msg)
-		if h := cmdutil.HintOf(ev.Err); h != "" && ev.Kind == tailer.EventFailed {
-			l.printf("cvmtail: hint: %s\n", h)
-		}
-	}
-}

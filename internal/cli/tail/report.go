@@ -1,0 +1,102 @@
+package tail
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/tailer"
+)
+
+// reporter turns the engine's events into stderr lines, one at a time:
+//   - a failure is named per CVM and file, its way forward said once per kind (four CVMs
+//     with an unknown host key give four errors and one hint);
+//   - rotation is normal: said only when asked (-v) or when stderr is not a terminal (a
+//     cron log keeps the record), while truncation and possible loss always are;
+//   - files a glob selected that a CVM does not have are summed up in one line at the end.
+type reporter struct {
+	l        *stderrLog
+	rotation bool // show rotation notices
+
+	mu      sync.Mutex
+	hinted  map[string]bool     // kinds of way forward already said
+	skipped map[string][]string // log → CVMs that do not have it
+}
+
+func newReporter(l *stderrLog, showRotation bool) *reporter {
+	return &reporter{l: l, rotation: showRotation, hinted: map[string]bool{}, skipped: map[string][]string{}}
+}
+
+func (r *reporter) event(ev tailer.Event) {
+	where := ev.CVM
+	if ev.Log != "" {
+		where += ": " + ev.Log
+	}
+	msg := ""
+	if ev.Err != nil {
+		msg = ev.Err.Error()
+	}
+	// The SSH layer names the host itself; name the CVM once.
+	msg = strings.TrimPrefix(msg, ev.CVM+": ")
+	switch ev.Kind {
+	case tailer.EventConnLost:
+		r.l.printf("cvmtail: %s: connection lost (%s); reconnecting\n", where, msg)
+	case tailer.EventReconnected:
+		r.l.printf("cvmtail: %s: reconnected\n", where)
+	case tailer.EventRotated:
+		if r.rotation {
+			r.l.printf("cvmtail: %s: %s\n", where, msg)
+		}
+	case tailer.EventSkipped:
+		r.mu.Lock()
+		r.skipped[ev.Log] = append(r.skipped[ev.Log], ev.CVM)
+		r.mu.Unlock()
+	default:
+		r.l.printf("cvmtail: %s: %s\n", where, msg)
+		if ev.Kind == tailer.EventFailed {
+			r.hint(ev.Err)
+		}
+	}
+}
+
+// hint says err's way forward unless one of its kind was said already.
+func (r *reporter) hint(err error) {
+	h := cmdutil.HintOf(err)
+	if h == "" {
+		return
+	}
+	kind := cmdutil.HintKind(err)
+	r.mu.Lock()
+	said := r.hinted[kind]
+	r.hinted[kind] = true
+	r.mu.Unlock()
+	if !said {
+		r.l.printf("cvmtail: hint: %s\n", h)
+	}
+}
+
+// finish says, in one line, which files a glob selected that some CVMs do not have.
+func (r *reporter) finish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.skipped) == 0 {
+		return
+	}
+	var logs []string
+	for l := range r.skipped {
+		logs = append(logs, l)
+	}
+	sort.Strings(logs)
+	var parts []string
+	for _, l := range logs {
+		n := len(r.skipped[l])
+		cvms := "1 CVM"
+		if n > 1 {
+			cvms = fmt.Sprintf("%d CVMs", n)
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", l, cvms))
+	}
+	r.l.printf("cvmtail: skipped, not on the CVM: %s\n", strings.Join(parts, ", "))
+}

@@ -1,0 +1,68 @@
+package tail
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cvmtail/cvmtail/internal/sshx"
+	"github.com/cvmtail/cvmtail/internal/tailer"
+)
+
+func TestReporterSaysEachWayForwardOnce(t *testing.T) {
+	var b bytes.Buffer
+	r := newReporter(&stderrLog{w: &b}, false)
+	for _, cvm := range []string{"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"} {
+		err := &sshx.HostKeyError{Host: cvm, Addr: cvm + ":22", Fingerprint: "SHA256:x", KnownHostsFile: "/kh"}
+		r.event(tailer.Event{Kind: tailer.EventFailed, CVM: cvm, Err: err})
+	}
+	out := b.String()
+	if n := strings.Count(out, "unknown host key"); n != 4 {
+		t.Errorf("%d errors, want one per CVM:\n%s", n, out)
+	}
+	if n := strings.Count(out, "cvmtail: hint: "); n != 1 {
+		t.Errorf("%d hints, want one for the four:\n%s", n, out)
+	}
+	// Another kind gets its own.
+	r.event(tailer.Event{Kind: tailer.EventFailed, CVM: "127.0.0.15", Err: &sshx.HostKeyError{Host: "x", Addr: "x:22", Changed: true}})
+	if n := strings.Count(b.String(), "cvmtail: hint: "); n != 2 {
+		t.Errorf("a changed key shares the unknown key's hint:\n%s", b.String())
+	}
+}
+
+func TestReporterRotationOnlyWhenAsked(t *testing.T) {
+	rotated := tailer.Event{Kind: tailer.EventRotated, CVM: "c", Log: "genesis", Err: errors.New("rotated; following the new file")}
+	truncated := tailer.Event{Kind: tailer.EventNotice, CVM: "c", Log: "genesis", Err: errors.New("file truncated; following from its start")}
+	for _, show := range []bool{false, true} {
+		var b bytes.Buffer
+		r := newReporter(&stderrLog{w: &b}, show)
+		r.event(rotated)
+		r.event(truncated)
+		if got := strings.Contains(b.String(), "rotated"); got != show {
+			t.Errorf("showRotation %v: stderr %q", show, b.String())
+		}
+		if !strings.Contains(b.String(), "cvmtail: c: genesis: file truncated") {
+			t.Errorf("truncation is always said: %q", b.String())
+		}
+	}
+}
+
+func TestReporterSumsUpSkippedFiles(t *testing.T) {
+	var b bytes.Buffer
+	r := newReporter(&stderrLog{w: &b}, false)
+	for _, ev := range []tailer.Event{
+		{Kind: tailer.EventSkipped, CVM: "a", Log: "stargate.FATAL"},
+		{Kind: tailer.EventSkipped, CVM: "b", Log: "stargate.FATAL"},
+		{Kind: tailer.EventSkipped, CVM: "a", Log: "stargate.ERROR"},
+	} {
+		r.event(ev)
+	}
+	if b.Len() != 0 {
+		t.Errorf("said before the end: %q", b.String())
+	}
+	r.finish()
+	if want := "cvmtail: skipped, not on the CVM: stargate.ERROR (1 CVM), stargate.FATAL (2 CVMs)\n"; b.String() != want {
+		t.Errorf("stderr %q, want %q", b.String(), want)
+	}
+}

@@ -179,14 +179,15 @@ func paint(on bool, s string, attrs ...color.Attribute) string {
 }
 
 // TemplateFuncs are the helpers of --template. With colour off, color and cvmcolor return
-// their text unchanged.
+// their text unchanged. cvmColors is the run's assignment (see AssignColors), so that
+// cvmcolor gives a CVM the colour the text prefix gives it.
 //
 //	color "red" TEXT          TEXT in a colour (names: see ColorNames; "bold red" combines)
-//	cvmcolor CVM [TEXT]       TEXT (default CVM) in CVM's stable colour, as in the text prefix
+//	cvmcolor CVM [TEXT]       TEXT (default CVM) in CVM's colour, as in the text prefix
 //	upper, lower TEXT         case
 //	json TEXT                 TEXT as a JSON string
 //	pad N TEXT                TEXT padded with spaces to N columns
-func TemplateFuncs(colorOn bool) template.FuncMap {
+func TemplateFuncs(colorOn bool, cvmColors map[string]string) template.FuncMap {
 	return template.FuncMap{
 		"color": func(names, s string) (string, error) {
 			var attrs []color.Attribute
@@ -204,7 +205,10 @@ func TemplateFuncs(colorOn bool) template.FuncMap {
 			if len(text) > 0 {
 				s = strings.Join(text, " ")
 			}
-			return paint(colorOn, s, CVMColor(cvm), color.Bold)
+			if !colorOn {
+				return s
+			}
+			return sgrOn(cvmSGR(cvmColors, cvm)) + s + sgrOff
 		},
 		"upper": strings.ToUpper,
 		"lower": strings.ToLower,
@@ -220,9 +224,9 @@ func TemplateFuncs(colorOn bool) template.FuncMap {
 
 // NewTemplate parses a --template text. The fields are those of -o json: .time, .cvm,
 // .address, .log, .path, .line, .log_time (each a string; log_time "" when the line has no
-// time of its own).
-func NewTemplate(text string, colorOn bool) (*template.Template, error) {
-	return template.New("template").Funcs(TemplateFuncs(colorOn)).Option("missingkey=error").Parse(text)
+// time of its own). cvmColors is the run's assignment of colours to CVMs (nil: by hash).
+func NewTemplate(text string, colorOn bool, cvmColors map[string]string) (*template.Template, error) {
+	return template.New("template").Funcs(TemplateFuncs(colorOn, cvmColors)).Option("missingkey=error").Parse(text)
 }
 
 // ProbeTemplate runs t once on a sample line, so that an unknown field or a misused helper

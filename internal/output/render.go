@@ -4,14 +4,11 @@ package output
 
 import (
 	"bytes"
-	"hash/fnv"
 	"regexp"
 	"strings"
 	"text/template"
 	"time"
 	"unicode/utf8"
-
-	"github.com/fatih/color"
 
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
@@ -41,25 +38,14 @@ type Options struct {
 	Highlight []*regexp.Regexp
 	// Template, when set, renders each line instead of Format (see NewTemplate).
 	Template *template.Template
+
+	// CVMColors is each CVM's colour (see AssignColors), decided once for the run. A CVM
+	// not in it gets its hash's colour of the 16-colour palette.
+	CVMColors map[string]string
 }
 
 // TimeLayout is RFC 3339 in UTC with milliseconds.
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
-
-// palette holds the colours a CVM name hashes into; all readable on dark and light terminals.
-// Red is left out: it is the colour of --highlight matches (as with grep --color), and a red
-// CVM name would read as an error.
-var palette = []color.Attribute{
-	color.FgGreen, color.FgYellow, color.FgBlue, color.FgMagenta, color.FgCyan,
-	color.FgHiGreen, color.FgHiYellow, color.FgHiBlue, color.FgHiMagenta, color.FgHiCyan,
-}
-
-// CVMColor returns the stable colour of a CVM: its name hashed (FNV-1a) into the palette.
-func CVMColor(name string) color.Attribute {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(name))
-	return palette[h.Sum32()%uint32(len(palette))]
-}
 
 // Renderer renders the lines of one stream. Its prefix is computed once.
 type Renderer struct {
@@ -97,16 +83,19 @@ func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
 	case Text:
 		c, l := sanitizeName(cvm), sanitizeName(log)
 		if opts.Color {
-			cc := color.New(CVMColor(cvm), color.Bold)
-			cc.EnableColor()
-			lc := color.New(color.Faint)
-			lc.EnableColor()
-			c, l = cc.Sprint(c), lc.Sprint(l)
+			c = sgrOn(cvmSGR(opts.CVMColors, cvm)) + c + sgrOff
+			l = faintOn + l + faintOff
 		}
 		r.prefix = []byte(c + " " + l + " ")
 	}
 	return r
 }
+
+// The log name is faint: the CVM's colour is what the eye looks for.
+const (
+	faintOn  = "\x1b[2m"
+	faintOff = "\x1b[22m"
+)
 
 // sanitizeName keeps a name one field: no spaces, control characters (C0, DEL, C1) or
 // invalid UTF-8 in the prefix.

@@ -39,10 +39,12 @@ type Options struct {
 	// LockTimeout bounds the wait for another run that captures the same streams.
 	LockTimeout time.Duration
 	Color       string
+	CVMColors   string         // --cvm-colors: the user's palette
 	Reading     ReadingOptions // --grep, --level, --since, --template, --merge-window, ...
 
 	// Resolved by RunE.
-	Logs []catalog.Log
+	Logs       []catalog.Log
+	cvmPalette []string // from --cvm-colors; nil: the terminal's default
 
 	// Dial replaces the SSH layer in tests.
 	Dial tailer.Dialer
@@ -134,6 +136,7 @@ when stopped by SIGINT/SIGTERM.`,
 	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log (a path: DIR/<cvm>/paths/<path>.log); a restarted capture resumes where it stopped")
 	fl.DurationVar(&opts.LockTimeout, "lock-timeout", time.Minute, "with --output-dir: how long to wait for another cvmtail capturing the same streams to finish")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
+	fl.StringVar(&opts.CVMColors, "cvm-colors", "", "the colours CVM names take, as `LIST`: comma-separated SGR codes or colour names, used as given (e.g. '32,36,1;35,38;5;208' or 'green,bold hiblue'); default: 10 colours, 22 on a 256-colour terminal; never red, which is --highlight's")
 	addReadingFlags(cmd, &opts.Reading)
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
@@ -141,6 +144,7 @@ when stopped by SIGINT/SIGTERM.`,
 		[]string{"text\t<cvm> <log> <line>", "json\tone JSON object per line", "raw\tthe line alone"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(
 		[]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("cvm-colors", cobra.NoFileCompletions)
 	return cmd
 }
 
@@ -183,6 +187,15 @@ func (o *Options) validate() error {
 	default:
 		return cmdutil.Usagef("invalid --color %q: use auto, always or never", o.Color)
 	}
+	o.cvmPalette = nil
+	if o.CVMColors != "" {
+		p, err := output.ParsePalette(o.CVMColors)
+		if err != nil {
+			return cmdutil.UsageWithHint(fmt.Errorf("invalid --cvm-colors %q: %w", o.CVMColors, err),
+				"give colours separated by commas, each SGR codes or colour names: --cvm-colors '32,36,1;35,38;5;208' or --cvm-colors 'green,bold hiblue'")
+		}
+		o.cvmPalette = p
+	}
 	if err := o.Reading.validate(o.Factory.Now, o.Output); err != nil {
 		return err
 	}
@@ -219,7 +232,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 		}
 	}
 	errLog := &stderrLog{w: opts.IO.ErrOut}
-	pcfg, err := opts.pipelineConfig(ctx, errLog)
+	pcfg, err := opts.pipelineConfig(ctx, targets, errLog)
 	if err != nil {
 		return err
 	}
@@ -266,8 +279,18 @@ func openCaptures(ctx context.Context, p *pipeline.Pipeline, cfg tailer.Config, 
 }
 
 // pipelineConfig turns the output and reading options into the pipeline's plain config.
-func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeline.Config, error) {
+// Every CVM of the run is known here, before the first line: their colours are assigned
+// once, so that they differ and do not depend on which stream starts first.
+func (o *Options) pipelineConfig(ctx context.Context, targets []cmdutil.Target, errLog *stderrLog) (pipeline.Config, error) {
 	r := &o.Reading
+	var cvms []string
+	for _, t := range targets {
+		cvms = append(cvms, t.Name)
+	}
+	palette := o.cvmPalette
+	if palette == nil {
+		palette = output.DefaultPalette(o.IO.Has256Colors())
+	}
 	render := output.Options{
 		Format:     output.Format(o.Output),
 		Color:      o.IO.ColorEnabled(o.Color),
@@ -275,10 +298,11 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 		Timestamps: o.Timestamps,
 		LogTime:    r.LogTime,
 		Highlight:  r.highlight,
+		CVMColors:  output.AssignColors(cvms, palette),
 	}
 	if r.Template != "" {
-		// Parsed again now that the colour is known: its colour helpers depend on it.
-		tpl, err := output.NewTemplate(r.Template, render.Color)
+		// Parsed again now that the colours are known: its colour helpers depend on them.
+		tpl, err := output.NewTemplate(r.Template, render.Color, render.CVMColors)
 		if err != nil {
 			return pipeline.Config{}, cmdutil.Usagef("invalid --template: %v", err)
 		}

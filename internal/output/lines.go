@@ -57,6 +57,10 @@ func (r *Renderer) appendLine(dst, line, ts []byte, logTime time.Time) []byte {
 	if r.opts.LogTime {
 		if logTime.IsZero() {
 			dst = append(dst, '-')
+			if r.opts.CVMWidth > 0 || r.opts.LogWidth > 0 {
+				// Aligned on a terminal: the prefix after it starts where it does after a time.
+				dst = append(dst, noLogTimePad...)
+			}
 		} else {
 			dst = logTime.UTC().AppendFormat(dst, TimeLayout)
 		}
@@ -77,6 +81,10 @@ func (r *Renderer) appendText(dst, s []byte) []byte {
 	}
 	return append(dst, s...)
 }
+
+// noLogTimePad follows the "-" of a line without a time of its own when the columns are
+// aligned: a UTC time in TimeLayout is always this long.
+var noLogTimePad = strings.Repeat(" ", len("2006-01-02T15:04:05.000Z")-1)
 
 const (
 	highlightOn  = "\x1b[1;31m" // bold red, as grep --color and stern do

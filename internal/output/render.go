@@ -42,6 +42,10 @@ type Options struct {
 	// CVMColors is each CVM's colour (see AssignColors), decided once for the run. A CVM
 	// not in it gets its hash's colour of the 16-colour palette.
 	CVMColors map[string]string
+	// CVMWidth and LogWidth, when set (text on a terminal), pad the CVM and log names of
+	// the prefix to these widths (see ColumnWidths), so that the lines of every stream
+	// start in one column. Zero: one space between the fields, as into a pipe.
+	CVMWidth, LogWidth int
 }
 
 // TimeLayout is RFC 3339 in UTC with milliseconds.
@@ -82,11 +86,12 @@ func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
 		r.prefix = b
 	case Text:
 		c, l := sanitizeName(cvm), sanitizeName(log)
+		cPad, lPad := padding(c, opts.CVMWidth), padding(l, opts.LogWidth)
 		if opts.Color {
 			c = sgrOn(cvmSGR(opts.CVMColors, cvm)) + c + sgrOff
 			l = faintOn + l + faintOff
 		}
-		r.prefix = []byte(c + " " + l + " ")
+		r.prefix = []byte(c + cPad + " " + l + lPad + " ")
 	}
 	return r
 }
@@ -96,6 +101,27 @@ const (
 	faintOn  = "\x1b[2m"
 	faintOff = "\x1b[22m"
 )
+
+// ColumnWidths are the widths of the CVM and log fields of text on a terminal: the widest
+// of the run's names as the prefix shows them (made one field, see sanitizeName), in runes.
+func ColumnWidths(cvms, logs []string) (cvmWidth, logWidth int) {
+	widest := func(names []string) int {
+		w := 0
+		for _, n := range names {
+			w = max(w, utf8.RuneCountInString(sanitizeName(n)))
+		}
+		return w
+	}
+	return widest(cvms), widest(logs)
+}
+
+// padding is the spaces that bring a name shown as s to width runes.
+func padding(s string, width int) string {
+	if n := width - utf8.RuneCountInString(s); n > 0 {
+		return strings.Repeat(" ", n)
+	}
+	return ""
+}
 
 // sanitizeName keeps a name one field: no spaces, control characters (C0, DEL, C1) or
 // invalid UTF-8 in the prefix.

@@ -300,6 +300,15 @@ func (o *Options) pipelineConfig(ctx context.Context, targets []cmdutil.Target, 
 		Highlight:  r.highlight,
 		CVMColors:  output.AssignColors(cvms, palette),
 	}
+	if render.Format == output.Text && o.IO.IsStdoutTTY() && r.Template == "" {
+		// On a terminal the log text starts in one column; into a pipe or a file, text
+		// stays "<cvm> <log> <line>" with single spaces (CLI.md).
+		var logs []string
+		for _, l := range o.Logs {
+			logs = append(logs, l.Name)
+		}
+		render.CVMWidth, render.LogWidth = output.ColumnWidths(cvms, logs)
+	}
 	if r.Template != "" {
 		// Parsed again now that the colours are known: its colour helpers depend on them.
 		tpl, err := output.NewTemplate(r.Template, render.Color, render.CVMColors)

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/output"
+	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
 )
 
 func labTargets(n int) []cmdutil.Target {
@@ -101,6 +104,52 @@ func TestCVMColorsFlag(t *testing.T) {
 		}
 		if h := cmdutil.HintOf(err); !strings.Contains(h, "38;5;208") {
 			t.Errorf("--cvm-colors %q: hint %q", bad, h)
+		}
+	}
+}
+
+func TestOnATerminalTheLogTextStartsInOneColumn(t *testing.T) {
+	dir := t.TempDir()
+	short, long := filepath.Join(dir, "a.out"), filepath.Join(dir, "stargate.INFO")
+	for _, p := range []string{short, long} {
+		if err := os.WriteFile(p, []byte("one\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cvms := map[string]*tailertest.Local{"c1": {}, "cvm-long-name": {}}
+	want := map[bool][]string{
+		// Into a pipe or a file: exactly "<cvm> <log> <line>", as before.
+		false: {"c1 a.out one", "c1 stargate.INFO one", "cvm-long-name a.out one", "cvm-long-name stargate.INFO one"},
+		true: {"c1            a.out         one", "c1            stargate.INFO one",
+			"cvm-long-name a.out         one", "cvm-long-name stargate.INFO one"},
+	}
+	for _, tty := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tty=%v", tty), func(t *testing.T) {
+			f, out, _ := testFactory()
+			f.IOStreams.SetStdoutTTY(tty)
+			o := newOptions(f, []string{short, long}, "c1", "cvm-long-name")
+			o.Color = "never"
+			if err := run(t, o, cvms); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			slices.Sort(got)
+			if !slices.Equal(got, want[tty]) {
+				t.Errorf("stdout\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want[tty], "\n"))
+			}
+		})
+	}
+	// JSON and raw stay as they are on a terminal.
+	for _, format := range []string{"json", "raw"} {
+		f, out, _ := testFactory()
+		f.IOStreams.SetStdoutTTY(true)
+		o := newOptions(f, []string{short}, "c1")
+		o.Output = format
+		if err := run(t, o, cvms); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "  ") {
+			t.Errorf("-o %s padded: %q", format, out.String())
 		}
 	}
 }

@@ -40,6 +40,7 @@ type Options struct {
 	LockTimeout time.Duration
 	Color       string
 	CVMColors   string         // --cvm-colors: the user's palette
+	Quiet       bool           // no informational notices on stderr
 	Reading     ReadingOptions // --grep, --level, --since, --template, --merge-window, ...
 
 	// Resolved by RunE.
@@ -48,6 +49,8 @@ type Options struct {
 
 	// Dial replaces the SSH layer in tests.
 	Dial tailer.Dialer
+	// startWait replaces startSummaryWait in tests.
+	startWait time.Duration
 }
 
 // NewCmdTail builds the command; runF replaces the run function in tests.
@@ -83,6 +86,12 @@ for a catalog name, DIR/<cvm>/paths/<path>.log for a path (the path mirrored), w
 position file beside it so that the next run resumes after the last captured line. A
 stream's capture is locked: a second run capturing it waits for the first to end (up to
 --lock-timeout), then resumes where it stopped. Symlinks in DIR are never written through.
+
+At a terminal: each CVM's name has its own colour for the run (--cvm-colors sets the list),
+the CVM and log columns are padded so that the log text starts in one column, and once
+following has started one stderr line says how many files on how many CVMs are followed and
+which are not (-q silences it). Into a pipe or a file, text is '<cvm> <log> <line>' with
+single spaces.
 
 Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
 stdout closed by its reader); 1 when some stream or CVM failed for good while others
@@ -131,6 +140,7 @@ when stopped by SIGINT/SIGTERM.`,
 	fl.IntVarP(&opts.Lines, "lines", "n", 10, "lines of backlog per file before following; 0 = only new lines")
 	fl.BoolVar(&opts.NoFollow, "no-follow", false, "print the backlog and exit")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h) and exit 0")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no informational notices on stderr: the line that says what is followed (on a terminal), rotations, waiting for another capture; warnings and errors still show")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
 	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log (a path: DIR/<cvm>/paths/<path>.log); a restarted capture resumes where it stopped")
@@ -246,7 +256,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 
-	end := follow(ctx, opts, cfg, dialer, p)
+	end := follow(ctx, opts, cfg, dialer, p, opts.startSummary(&cfg, errLog))
 	if end.captureErr != nil {
 		errLog.printf("cvmtail: %s\n", end.captureErr)
 		return &cmdutil.SilentError{Code: cmdutil.ExitPartial}
@@ -333,6 +343,9 @@ func (o *Options) pipelineConfig(ctx context.Context, targets []cmdutil.Target, 
 		},
 		LockWait: o.LockTimeout,
 		LockWaiting: func(path, holder string) {
+			if o.Quiet {
+				return
+			}
 			errLog.printf("cvmtail: %s is being captured by another cvmtail (%s); waiting up to %s for it to finish\n", path, holder, o.LockTimeout)
 		},
 		Context: ctx,
@@ -346,7 +359,12 @@ func (o *Options) engineConfig(targets []cmdutil.Target, errLog *stderrLog) tail
 		Follow:    !o.NoFollow,
 		Now:       o.Factory.Now,
 		Retryable: retryable,
-		Events:    func(ev tailer.Event) { report(errLog, ev) },
+		Events: func(ev tailer.Event) {
+			if o.Quiet && informational(ev) {
+				return
+			}
+			report(errLog, ev)
+		},
 	}
 	for _, t := range targets {
 		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})
@@ -370,9 +388,25 @@ type ending struct {
 	readerGone bool  // the reader of stdout went away
 }
 
+// startSummary prepares the line that says what is followed, for a run that follows with a
+// terminal on stderr and without --quiet (nil otherwise); it hooks into cfg's events.
+func (o *Options) startSummary(cfg *tailer.Config, errLog *stderrLog) *startSummary {
+	if o.NoFollow || o.Quiet || !o.IO.IsStderrTTY() {
+		return nil
+	}
+	s := newStartSummary(cfg.Targets, cfg.Files, func(line string) { errLog.printf("cvmtail: %s\n", line) })
+	events := cfg.Events
+	cfg.Events = func(ev tailer.Event) {
+		events(ev) // a failure's own line comes before the summary that counts it
+		s.event(ev)
+	}
+	return s
+}
+
 // follow follows the logs until every stream ends, --duration is reached, the reader of stdout
 // goes away or ctx is done (a signal), whichever comes first, then closes the pipeline.
-func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer.Dialer, p *pipeline.Pipeline) ending {
+// summary, when not nil, is printed once following has started.
+func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer.Dialer, p *pipeline.Pipeline, summary *startSummary) ending {
 	// Ctrl-C must stop cvmtail even when stdout does not drain (a paused pager): the writer
 	// gets a moment to show what is queued, then is abandoned, which unblocks the streams.
 	stopAbort := context.AfterFunc(ctx, func() { time.AfterFunc(writerGrace, p.Abort) })
@@ -402,8 +436,20 @@ func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer
 			}()
 		}
 	}
+	var sink tailer.Sink = p
+	if summary != nil {
+		sink = summary.sink(p)
+		wait := opts.startWait
+		if wait <= 0 {
+			wait = startSummaryWait
+		}
+		summary.start(wait)
+	}
 	var end ending
-	end.res, end.runErr = tailer.Run(runCtx, cfg, dialer, p)
+	end.res, end.runErr = tailer.Run(runCtx, cfg, dialer, sink)
+	if summary != nil {
+		summary.stop() // said nothing yet: the run ended before it started following
+	}
 	end.stdoutErr, end.captureErr = p.Close()
 	end.readerGone = readerGone.Load()
 	return end
@@ -437,6 +483,17 @@ func (e ending) status(ctx context.Context) error {
 
 // writerGrace is how long, after Ctrl-C, output may take to drain before it is abandoned.
 const writerGrace = 200 * time.Millisecond
+
+// informational tells the events --quiet silences: a file rotated and followed anew
+// (the agent's notice, or tail -F's in the fallback). The engine marks no event as
+// informational, so its words are matched; a warning or a failure is never silenced.
+func informational(ev tailer.Event) bool {
+	if ev.Kind != tailer.EventNotice || ev.Err == nil {
+		return false
+	}
+	msg := ev.Err.Error()
+	return strings.Contains(msg, "following the new file") || strings.Contains(msg, "following new file")
+}
 
 // report prints an engine event as a "cvmtail: ..." line (and a hint line) on stderr.
 func report(l *stderrLog, ev tailer.Event) {

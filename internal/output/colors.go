@@ -14,24 +14,25 @@ import (
 // A CVM's colour is a list of SGR parameters, what goes between "\x1b[" and "m": "32;1"
 // (bold green), "38;5;29;1" (bold colour 29 of 256). Palettes are lists of them.
 
-// palette16 is for terminals with 16 colours. Red is left out: it is the colour of
-// --highlight matches (as with grep --color), and a red CVM name would read as an error.
-// Black and white are left out too: each is invisible on one kind of background.
+// palette16 is for terminals with 16 colours, in the order a run takes them: the five
+// hues, then their bright versions. Red is left out: it is the colour of --highlight
+// matches (as with grep --color), and a red CVM name would read as an error. Black and
+// white are left out too: each is invisible on one kind of background.
 var palette16 = []string{
 	"32;1", "33;1", "34;1", "35;1", "36;1", // green, yellow, blue, magenta, cyan
 	"92;1", "93;1", "94;1", "95;1", "96;1", // their bright versions
 }
 
 // palette256 is for terminals with 256 colours: colours of the xterm cube whose luminance
-// gives a contrast of about 3:1 or more on both a black and a white background, none
-// within 40° of hue of red (--highlight's), enough that 16 CVMs need no repeats. Neighbours
-// differ in hue: a CVM whose slot is taken gets the next free one, which should not look
-// like its neighbour's.
+// gives a contrast of 3:1 or more on both a black and a white background, none within 40°
+// of hue of red (--highlight's), enough that 16 CVMs need no repeats. Their order matters:
+// a run of n CVMs takes the first n, so each colour is the one farthest (in CIELAB) from
+// those before it: green, blue, gold, magenta, teal, ...
 var palette256 = []string{
-	"38;5;94;1", "38;5;29;1", "38;5;69;1", "38;5;129;1", "38;5;163;1", "38;5;64;1",
-	"38;5;32;1", "38;5;135;1", "38;5;164;1", "38;5;136;1", "38;5;30;1", "38;5;63;1",
-	"38;5;165;1", "38;5;169;1", "38;5;28;1", "38;5;27;1", "38;5;93;1", "38;5;170;1",
-	"38;5;100;1", "38;5;31;1", "38;5;99;1", "38;5;127;1",
+	"38;5;34;1", "38;5;33;1", "38;5;136;1", "38;5;164;1", "38;5;30;1", "38;5;133;1",
+	"38;5;99;1", "38;5;64;1", "38;5;199;1", "38;5;67;1", "38;5;129;1", "38;5;61;1",
+	"38;5;29;1", "38;5;32;1", "38;5;62;1", "38;5;170;1", "38;5;28;1", "38;5;171;1",
+	"38;5;94;1", "38;5;27;1", "38;5;100;1", "38;5;201;1",
 }
 
 // DefaultPalette is the palette CVM names are coloured from: the larger one when the
@@ -43,13 +44,14 @@ func DefaultPalette(colors256 bool) []string {
 	return slices.Clone(palette16)
 }
 
-// AssignColors gives each CVM of a run its colour from palette (DefaultPalette when
-// empty), so that the CVMs of one run differ while the palette lasts and the same set of
-// names gets the same colours on every run, whatever order they come in. A hash alone
-// maps names that differ in one digit onto few slots (stern/stern#347); instead, in name
-// order, each name takes its hash's slot when free, then each name whose slot was taken
-// takes the next free one after it. When there are more names than colours, the names
-// left over are assigned the same way in another round.
+// AssignColors gives each CVM of a run its colour from palette (the 16-colour one when
+// empty): the names in sorted order take the palette's colours in its order, starting
+// again at its first when there are more names than colours. So the CVMs of one run
+// differ while the palette lasts, the same set of names gets the same colours on every run
+// whatever order they come in (Prism's, or the order streams start), and a small run gets
+// the palette's first colours, which are the most unlike each other. A hash of each name
+// would not do: Nutanix names differ in one digit, and hashes of such names fall on few
+// slots (stern/stern#347) or, spread apart, on slots whose colours look alike.
 //
 // The map also holds each name as --template's .cvm shows it on a terminal (escaped),
 // so that cvmcolor finds it.
@@ -57,58 +59,29 @@ func AssignColors(names []string, palette []string) map[string]string {
 	if len(palette) == 0 {
 		palette = palette16
 	}
-	left := slices.Clone(names)
-	slices.Sort(left)
-	left = slices.Compact(left)
-	colors := make(map[string]string, len(left))
-	for len(left) > 0 {
-		taken := make([]bool, len(palette))
-		var collided, next []string
-		for _, name := range left {
-			if slot := hashSlot(name, len(palette)); !taken[slot] {
-				taken[slot] = true
-				colors[name] = palette[slot]
-			} else {
-				collided = append(collided, name)
-			}
-		}
-		for _, name := range collided {
-			slot, ok := nextFree(taken, hashSlot(name, len(palette)))
-			if !ok {
-				next = append(next, name)
-				continue
-			}
-			taken[slot] = true
-			colors[name] = palette[slot]
-		}
-		left = next
+	sorted := slices.Clone(names)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	colors := make(map[string]string, len(sorted))
+	for i, name := range sorted {
+		colors[name] = palette[i%len(palette)]
 	}
-	for name, c := range colors {
+	for _, name := range sorted {
 		if shown := termsafe.String(name); shown != name {
 			if _, ok := colors[shown]; !ok {
-				colors[shown] = c
+				colors[shown] = colors[name]
 			}
 		}
 	}
 	return colors
 }
 
-// hashSlot is where a name's colour sits in a palette of n when nothing is in the way:
-// FNV-1a, as cvmtail has always hashed names, so that a CVM keeps its colour when no other
-// one collides with it.
+// hashSlot is where a name outside the run's assignment takes its colour in a palette of
+// n: FNV-1a, as cvmtail has always hashed names.
 func hashSlot(name string, n int) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(name))
 	return int(h.Sum32() % uint32(n))
-}
-
-func nextFree(taken []bool, from int) (int, bool) {
-	for i := range taken {
-		if slot := (from + i) % len(taken); !taken[slot] {
-			return slot, true
-		}
-	}
-	return 0, false
 }
 
 // cvmSGR is the colour of a CVM: its assigned one, or for a name outside the run (a

@@ -90,15 +90,15 @@ func TestAssignColorsIsStableAndIndependentOfOrder(t *testing.T) {
 	}
 }
 
-func TestAssignColorsKeepsTheHashSlotOfANameWithoutCollision(t *testing.T) {
-	// A CVM that collides with no other keeps the colour cvmtail always gave it.
-	for _, name := range []string{"NTNX-A-CVM", "10.1.1.11", "c1"} {
-		got := AssignColors([]string{name}, nil)[name]
-		if want := palette16[hashSlot(name, len(palette16))]; got != want {
-			t.Errorf("%s: %q, want its hash's %q", name, got, want)
+func TestAssignColorsTakesThePaletteInNameOrder(t *testing.T) {
+	// A small run gets the palette's first colours, the most unlike each other.
+	colors := AssignColors([]string{"NTNX-C", "NTNX-A", "NTNX-B"}, palette256)
+	for i, n := range []string{"NTNX-A", "NTNX-B", "NTNX-C"} {
+		if colors[n] != palette256[i] {
+			t.Errorf("%s: %q, want the palette's colour %d, %q", n, colors[n], i, palette256[i])
 		}
 	}
-	// A name the run does not know (a literal in --template) gets that colour too.
+	// A name the run does not know (a literal in --template) gets its hash's colour.
 	if got, want := cvmSGR(nil, "NTNX-A-CVM"), palette16[hashSlot("NTNX-A-CVM", len(palette16))]; got != want {
 		t.Errorf("unassigned name: %q, want %q", got, want)
 	}
@@ -149,6 +149,56 @@ func hue(r, g, b float64) float64 {
 	}
 	return h
 }
+
+// cielab is a colour's place in CIELAB (D65), where distance is how different colours look.
+func cielab(r, g, b float64) [3]float64 {
+	lin := func(c float64) float64 {
+		c /= 255
+		if c <= 0.04045 {
+			return c / 12.92
+		}
+		return math.Pow((c+0.055)/1.055, 2.4)
+	}
+	R, G, B := lin(r), lin(g), lin(b)
+	x := (0.4124*R + 0.3576*G + 0.1805*B) / 0.95047
+	y := 0.2126*R + 0.7152*G + 0.0722*B
+	z := (0.0193*R + 0.1192*G + 0.9505*B) / 1.08883
+	f := func(t float64) float64 {
+		if t > 0.008856 {
+			return math.Cbrt(t)
+		}
+		return 7.787*t + 16.0/116
+	}
+	return [3]float64{116*f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))}
+}
+
+func TestPalette256FirstColoursLookUnlike(t *testing.T) {
+	// Distinct codes are not enough: the lab's four once got 163, 164, 169 and 170, four
+	// pinks. A run takes the palette's first colours, so those must look unlike each other.
+	labs := make([][3]float64, len(palette256))
+	for i, sgr := range palette256 {
+		var n int
+		if _, err := fmt.Sscanf(sgr, "38;5;%d;1", &n); err != nil {
+			t.Fatalf("%q", sgr)
+		}
+		labs[i] = cielab(xterm256(n))
+	}
+	for _, tc := range []struct {
+		first   int
+		minDist float64 // CIELAB ΔE76; 2.3 is just noticeable
+	}{{4, 60}, {8, 35}, {16, 20}} {
+		for i := range tc.first {
+			for j := range i {
+				d := math.Sqrt(sq(labs[i][0]-labs[j][0]) + sq(labs[i][1]-labs[j][1]) + sq(labs[i][2]-labs[j][2]))
+				if d < tc.minDist {
+					t.Errorf("among the first %d: %q and %q are %.0f apart, want %.0f or more", tc.first, palette256[j], palette256[i], d, tc.minDist)
+				}
+			}
+		}
+	}
+}
+
+func sq(x float64) float64 { return x * x }
 
 func TestPalette256IsReadableOnDarkAndLightAndFarFromRed(t *testing.T) {
 	if len(palette256) < 16 {

@@ -12,8 +12,10 @@ import (
 
 // startSummaryWait bounds how long the start summary waits for every stream to show how it
 // started. The engine tells when a stream fails or its file is missing, but not when one
-// opens its file: a first line is the sign of that, and a quiet file (-n 0) gives none.
-const startSummaryWait = 3 * time.Second
+// opens its file: a first line is the sign of that, and a quiet file (-n 0) gives none. As
+// long as the default --connect-timeout, so that an unreachable CVM is counted as failed
+// rather than "still connecting", and a start slowed by a busy machine is waited for.
+const startSummaryWait = 10 * time.Second
 
 // startSummary prints, once, the stderr line that says what a run follows: as soon as every
 // stream has delivered a line, failed, or said that its file is missing, or after the wait,

@@ -39,7 +39,7 @@ NFPM_VERSION := v2.45.2
 NFPM         := github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 DIST_DIR     ?= dist
 
-.PHONY: all build dist test lint gen verify demo bench clean
+.PHONY: all build dist test lint gen verify demo screenshot bench clean
 
 all: build
 
@@ -125,6 +125,14 @@ demo:
 	echo "make demo: Ctrl-C stops cvmtail and the lab" >&2; \
 	bin/cvmtail tail $(DEMO_LOGS) $$flags --refresh $(DEMO_ARGS); rc=$$?; \
 	if [ $$rc -eq 130 ]; then rc=0; fi; exit $$rc
+
+# docs/terminal.svg, the picture in the README: list-cvms and tail against the lab in a
+# detached tmux with 256 colours, captured with its colours (docs/terminal.ansi) and drawn by
+# cmd/termshot (cmd/termshot/capture.sh). Needs tmux.
+screenshot:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/cvmtail ./cmd/cvmtail
+	$(GO) build -trimpath -o bin/cvmtail-lab ./cmd/cvmtail-lab
+	GO="$(GO)" sh cmd/termshot/capture.sh
 
 # The suite of docs/benchmarks.md: cvmtail against raw ssh, sed, clush and parallel-ssh on real
 # sshd CVMs (needs root, like the end-to-end tests); prints the table with PASS/FAIL per target

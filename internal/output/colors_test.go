@@ -276,7 +276,7 @@ func TestParsePalette(t *testing.T) {
 func TestPrefixAndCvmcolorUseTheAssignment(t *testing.T) {
 	names := nutanixNames(4)
 	colors := AssignColors(names, palette16)
-	tpl, err := NewTemplate("{{cvmcolor .cvm}}", true, colors)
+	tpl, err := NewTemplate("{{cvmcolor .cvm}}", true, WithCVMColors(colors))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,16 +186,32 @@ func paint(on bool, s string, attrs ...color.Attribute) string {
 	return c.Sprint(s)
 }
 
+// TemplateOption adds to what TemplateFuncs and NewTemplate know of the run.
+type TemplateOption func(*templateOptions)
+
+type templateOptions struct {
+	cvmColors map[string]string
+}
+
+// WithCVMColors gives cvmcolor the run's colours (see AssignColors), so that it colours a
+// CVM as the text prefix does. Without it, a CVM's colour comes from a hash of its name.
+func WithCVMColors(colors map[string]string) TemplateOption {
+	return func(o *templateOptions) { o.cvmColors = colors }
+}
+
 // TemplateFuncs are the helpers of --template. With colour off, color and cvmcolor return
-// their text unchanged. cvmColors is the run's assignment (see AssignColors), so that
-// cvmcolor gives a CVM the colour the text prefix gives it.
+// their text unchanged.
 //
 //	color "red" TEXT          TEXT in a colour (names: see ColorNames; "bold red" combines)
 //	cvmcolor CVM [TEXT]       TEXT (default CVM) in CVM's colour, as in the text prefix
 //	upper, lower TEXT         case
 //	json TEXT                 TEXT as a JSON string
 //	pad N TEXT                TEXT padded with spaces to N columns
-func TemplateFuncs(colorOn bool, cvmColors map[string]string) template.FuncMap {
+func TemplateFuncs(colorOn bool, opts ...TemplateOption) template.FuncMap {
+	var o templateOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return template.FuncMap{
 		"color": func(names, s string) (string, error) {
 			var attrs []color.Attribute
@@ -216,7 +232,7 @@ func TemplateFuncs(colorOn bool, cvmColors map[string]string) template.FuncMap {
 			if !colorOn {
 				return s
 			}
-			return sgrOn(cvmSGR(cvmColors, cvm)) + s + sgrOff
+			return sgrOn(cvmSGR(o.cvmColors, cvm)) + s + sgrOff
 		},
 		"upper": strings.ToUpper,
 		"lower": strings.ToLower,
@@ -232,9 +248,9 @@ func TemplateFuncs(colorOn bool, cvmColors map[string]string) template.FuncMap {
 
 // NewTemplate parses a --template text. The fields are those of -o json: .time, .cvm,
 // .address, .log, .path, .line, .log_time (each a string; log_time "" when the line has no
-// time of its own). cvmColors is the run's assignment of colours to CVMs (nil: by hash).
-func NewTemplate(text string, colorOn bool, cvmColors map[string]string) (*template.Template, error) {
-	return template.New("template").Funcs(TemplateFuncs(colorOn, cvmColors)).Option("missingkey=error").Parse(text)
+// time of its own).
+func NewTemplate(text string, colorOn bool, opts ...TemplateOption) (*template.Template, error) {
+	return template.New("template").Funcs(TemplateFuncs(colorOn, opts...)).Option("missingkey=error").Parse(text)
 }
 
 // ProbeTemplate runs t once on a sample line, so that an unknown field or a misused helper

@@ -98,7 +98,7 @@ func TestNamesFromOutsideCannotDriveTheTerminal(t *testing.T) {
 	if got := string(r.Append(nil, []byte("a\n"), t0)); got != "NTNX-_31m-CVM gen_esis a\n" {
 		t.Errorf("text prefix %q", got)
 	}
-	tmpl, err := NewTemplate("{{.cvm}} {{.log}} {{.path}} {{.address}} {{.line}}", false, nil)
+	tmpl, err := NewTemplate("{{.cvm}} {{.log}} {{.path}} {{.address}} {{.line}}", false)
 	if err != nil {
 		t.Fatal(err)
 	}

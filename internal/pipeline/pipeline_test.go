@@ -118,7 +118,7 @@ func TestTemplateAndHighlight(t *testing.T) {
 	data := lines("2026-11-22 09:59:58,250Z ERROR vm 42 failed", "plain \x1b line")
 	// cvmcolor gives the CVM the colour the run assigned it, as the text prefix does.
 	colors := map[string]string{"c1": "38;5;29;1"}
-	tpl, err := output.NewTemplate(`{{cvmcolor .cvm}} {{upper .log}} [{{.log_time}}] {{color "red" .line}}`, true, colors)
+	tpl, err := output.NewTemplate(`{{cvmcolor .cvm}} {{upper .log}} [{{.log_time}}] {{color "red" .line}}`, true, output.WithCVMColors(colors))
 	if err != nil {
 		t.Fatal(err)
 	}

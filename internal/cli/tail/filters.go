@@ -135,7 +135,7 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 		return cmdutil.Usagef("--merge-window, --template and --log-time shape stdout, which -o none turns off")
 	}
 	if o.Template != "" {
-		tpl, err := output.NewTemplate(o.Template, false, nil)
+		tpl, err := output.NewTemplate(o.Template, false)
 		if err != nil {
 			return cmdutil.Usagef("invalid --template: %v", err)
 		}

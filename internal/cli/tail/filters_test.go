@@ -92,7 +92,7 @@ func TestFlagsBecomePipelineAndEngineConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := o.pipelineConfig(context.Background(), nil, &stderrLog{w: io.Discard})
+	cfg, err := o.pipelineConfig(context.Background(), &stderrLog{w: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestFlagsBecomePipelineAndEngineConfig(t *testing.T) {
 	if want := time.Date(2026, 11, 22, 9, 45, 0, 0, time.UTC); !ec.Since.Equal(want) || ec.SyslogZone.String() != "Asia/Tokyo" {
 		t.Errorf("since %v in %v, want %v in Asia/Tokyo", ec.Since, ec.SyslogZone, want)
 	}
-	if cfg, _ := o.pipelineConfig(context.Background(), nil, &stderrLog{w: io.Discard}); cfg.Render.Format != output.Text || cfg.Filter.Active() || cfg.CaptureDir != "" {
+	if cfg, _ := o.pipelineConfig(context.Background(), &stderrLog{w: io.Discard}); cfg.Render.Format != output.Text || cfg.Filter.Active() || cfg.CaptureDir != "" {
 		t.Errorf("defaults: %+v", cfg)
 	}
 }

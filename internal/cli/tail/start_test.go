@@ -253,7 +253,7 @@ func TestQuietSilencesNoticesNotWarnings(t *testing.T) {
 				t.Errorf("quiet=%v: %v printed %q", quiet, e.ev.Err, errOut.String())
 			}
 		}
-		pcfg, err := o.pipelineConfig(context.Background(), nil, errLog)
+		pcfg, err := o.pipelineConfig(context.Background(), errLog)
 		if err != nil {
 			t.Fatal(err)
 		}

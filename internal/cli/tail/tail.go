@@ -46,6 +46,8 @@ type Options struct {
 	// Resolved by RunE.
 	Logs       []catalog.Log
 	cvmPalette []string // from --cvm-colors; nil: the terminal's default
+	// Resolved by tailRun: the CVMs, known before the first line.
+	targets []cmdutil.Target
 
 	// Dial replaces the SSH layer in tests.
 	Dial tailer.Dialer
@@ -242,7 +244,8 @@ func tailRun(ctx context.Context, opts *Options) error {
 		}
 	}
 	errLog := &stderrLog{w: opts.IO.ErrOut}
-	pcfg, err := opts.pipelineConfig(ctx, targets, errLog)
+	opts.targets = targets
+	pcfg, err := opts.pipelineConfig(ctx, errLog)
 	if err != nil {
 		return err
 	}
@@ -289,12 +292,12 @@ func openCaptures(ctx context.Context, p *pipeline.Pipeline, cfg tailer.Config, 
 }
 
 // pipelineConfig turns the output and reading options into the pipeline's plain config.
-// Every CVM of the run is known here, before the first line: their colours are assigned
-// once, so that they differ and do not depend on which stream starts first.
-func (o *Options) pipelineConfig(ctx context.Context, targets []cmdutil.Target, errLog *stderrLog) (pipeline.Config, error) {
+// Every CVM of the run (o.targets) is known here, before the first line: their colours are
+// assigned once, so that they differ and do not depend on which stream starts first.
+func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeline.Config, error) {
 	r := &o.Reading
 	var cvms []string
-	for _, t := range targets {
+	for _, t := range o.targets {
 		cvms = append(cvms, t.Name)
 	}
 	palette := o.cvmPalette
@@ -321,7 +324,7 @@ func (o *Options) pipelineConfig(ctx context.Context, targets []cmdutil.Target, 
 	}
 	if r.Template != "" {
 		// Parsed again now that the colours are known: its colour helpers depend on them.
-		tpl, err := output.NewTemplate(r.Template, render.Color, render.CVMColors)
+		tpl, err := output.NewTemplate(r.Template, render.Color, output.WithCVMColors(render.CVMColors))
 		if err != nil {
 			return pipeline.Config{}, cmdutil.Usagef("invalid --template: %v", err)
 		}

@@ -27,7 +27,8 @@ func labTargets(n int) []cmdutil.Target {
 // renderConfig is what a run on these targets renders with.
 func renderConfig(t *testing.T, o *Options, targets []cmdutil.Target) output.Options {
 	t.Helper()
-	cfg, err := o.pipelineConfig(context.Background(), targets, &stderrLog{w: io.Discard})
+	o.targets = targets
+	cfg, err := o.pipelineConfig(context.Background(), &stderrLog{w: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cvmtail/cvmtail/internal/shquote"
 	"github.com/cvmtail/cvmtail/internal/sshx/sshxtest"
 	"github.com/cvmtail/cvmtail/internal/testenv/binrun"
 	"github.com/cvmtail/cvmtail/internal/testenv/sshdcvm"
@@ -56,6 +57,7 @@ const (
 	latWarmup    = 2 * time.Second
 	latMeasure   = 10 * time.Second
 	fanCVMs      = 16
+	fanFiles     = 14 // files per CVM in the fan-out: a start opens them all
 	fanRounds    = 5
 	manyCVMs     = 16
 	manyFiles    = 14
@@ -72,7 +74,7 @@ func TestBench(t *testing.T) {
 	rep := &report{}
 	rep.machine = machine()
 
-	// CVMTAIL_BENCH_ONLY=bulk,latency,fanout,many runs a part (while tuning).
+	// CVMTAIL_BENCH_ONLY=bulk,latency,fanout,remote,many runs a part (while tuning).
 	only := os.Getenv("CVMTAIL_BENCH_ONLY")
 	want := func(part string) bool { return only == "" || strings.Contains(","+only+",", ","+part+",") }
 	if want("bulk") {
@@ -84,6 +86,9 @@ func TestBench(t *testing.T) {
 	}
 	if want("fanout") {
 		fanout(t, cl, rep)
+	}
+	if want("remote") {
+		remote(t, cl, rep)
 	}
 	if want("many") {
 		many(t, cl, rep, false)
@@ -250,12 +255,10 @@ func cvmtailCmd(args ...string) *exec.Cmd {
 	return cmd
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 func shellJoin(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
-		q[i] = shellQuote(a)
+		q[i] = shquote.Quote(a)
 	}
 	return strings.Join(q, " ")
 }
@@ -388,7 +391,7 @@ func bulk(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 		}
 	}
 	sshLine := func(p pair, n string) string {
-		return "ssh " + shellJoin(p.c.SSHArgs()) + " " + shellQuote("tail -n "+n+" "+p.c.RemotePath(p.file))
+		return "ssh " + shellJoin(p.c.SSHArgs()) + " " + shquote.Quote("tail -n "+n+" "+p.c.RemotePath(p.file))
 	}
 	perPair := func(pipeline func(p pair) string) func() []*exec.Cmd {
 		return func() []*exec.Cmd {
@@ -399,7 +402,7 @@ func bulk(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 			return cmds
 		}
 	}
-	sedPrefix := func(p pair) string { return shellQuote("s/^/" + p.c.Addr + " " + p.file + " /") }
+	sedPrefix := func(p pair) string { return shquote.Quote("s/^/" + p.c.Addr + " " + p.file + " /") }
 
 	type tool struct {
 		row   bulkRow
@@ -699,8 +702,21 @@ const (
 	emuAgentStart = 20 * time.Millisecond
 )
 
-// sshFirstLines runs `ssh cvm tail -n 1 fan.out` on every CVM at once and returns the time
-// until all have printed their line: what the machine allows for connection setup.
+// fanName is the i-th fan-out file.
+func fanName(i int) string { return fmt.Sprintf("fan%02d.out", i+1) }
+
+// fanPaths are the fan-out files' paths on a CVM.
+func fanPaths() []string {
+	var p []string
+	for i := 0; i < fanFiles; i++ {
+		p = append(p, sshdcvm.LogRoot+"/"+fanName(i))
+	}
+	return p
+}
+
+// sshFirstLines runs `ssh cvm tail -n 1 fan01.out ... fan14.out` on every CVM at once and
+// returns the time until all have printed their lines: what the machine allows for
+// connection setup.
 func sshFirstLines(t *testing.T, cvms []*sshdcvm.CVM) time.Duration {
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -708,7 +724,7 @@ func sshFirstLines(t *testing.T, cvms []*sshdcvm.CVM) time.Duration {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if out, err := exec.Command("ssh", append(c.SSHArgs(), "tail -n 1 "+c.RemotePath("fan.out"))...).Output(); err != nil || len(out) == 0 {
+			if out, err := exec.Command("ssh", append(c.SSHArgs(), "tail -n 1 "+strings.Join(fanPaths(), " "))...).Output(); err != nil || len(out) == 0 {
 				t.Errorf("ssh %s: %v", c.Addr, err)
 			}
 		}()
@@ -724,7 +740,7 @@ type fanRun struct {
 	self time.Duration // cvmtail's CPU, start to exit
 }
 
-// firstLines starts cvmtail with args and waits until n CVMs delivered a line.
+// firstLines starts cvmtail with args and waits until n streams delivered a line.
 func firstLines(t *testing.T, n int, args ...string) fanRun {
 	cmd := cvmtailCmd(append([]string{"tail", "-n", "1", "-o", "text"}, args...)...)
 	cmd.Stderr = os.Stderr
@@ -741,7 +757,8 @@ func firstLines(t *testing.T, n int, args ...string) fanRun {
 	var r fanRun
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
-		seen[strings.Fields(sc.Text())[0]] = true
+		f := strings.Fields(sc.Text())
+		seen[f[0]+" "+f[1]] = true
 		if len(seen) == n {
 			r.took = time.Since(start)
 			r.busy = machineBusy() - busy0
@@ -753,7 +770,7 @@ func firstLines(t *testing.T, n int, args ...string) fanRun {
 	_ = cmd.Wait()
 	r.self = usageOf(cmd.ProcessState).cpu
 	if r.took == 0 {
-		t.Errorf("fan-out: only %d of %d CVMs delivered", len(seen), n)
+		t.Errorf("fan-out: only %d of %d streams delivered", len(seen), n)
 	}
 	return r
 }
@@ -778,7 +795,7 @@ func machineBusy() time.Duration {
 }
 
 func sshdFirstLines(t *testing.T, cl *sshdcvm.Cluster, cvms []*sshdcvm.CVM) fanRun {
-	r := firstLines(t, len(cvms), append([]string{cvms[0].RemotePath("fan.out")}, argsFor(cl, cvms)...)...)
+	r := firstLines(t, len(cvms)*fanFiles, append(fanPaths(), argsFor(cl, cvms)...)...)
 	// let the CVMs' session processes go before the next round
 	for _, c := range cvms {
 		_, _ = c.WaitNoUserProcesses(2 * time.Second)
@@ -794,7 +811,9 @@ func median(d []time.Duration) time.Duration {
 func fanout(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 	cvms := cl.CVMs[:fanCVMs]
 	for _, c := range cvms {
-		c.Write(t, "fan.out", string(content(c.Addr, "fan.out", 1)))
+		for i := 0; i < fanFiles; i++ {
+			c.Write(t, fanName(i), string(content(c.Addr, fanName(i), 1)))
+		}
 	}
 	emu := startEmulated(t, fanCVMs)
 	var one, many, sshOne, sshMany, busy, self, emuOne, emuMany []time.Duration
@@ -804,8 +823,8 @@ func fanout(t *testing.T, cl *sshdcvm.Cluster, rep *report) {
 		many, busy, self = append(many, r.took), append(busy, r.busy), append(self, r.self)
 		sshOne = append(sshOne, sshFirstLines(t, cvms[:1]))
 		sshMany = append(sshMany, sshFirstLines(t, cvms))
-		emuOne = append(emuOne, firstLines(t, 1, emu.args(1)...).took)
-		emuMany = append(emuMany, firstLines(t, fanCVMs, emu.args(fanCVMs)...).took)
+		emuOne = append(emuOne, firstLines(t, fanFiles, emu.args(1)...).took)
+		emuMany = append(emuMany, firstLines(t, fanCVMs*fanFiles, emu.args(fanCVMs)...).took)
 	}
 	rep.fan = fanRow{one: median(one), many: median(many), sshOne: median(sshOne), sshMany: median(sshMany),
 		busyMany: median(busy), selfMany: median(self), emuOne: median(emuOne), emuMany: median(emuMany)}
@@ -836,16 +855,22 @@ func startEmulated(t *testing.T, n int) *emulated {
 	var cfg, kh strings.Builder
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("emu%02d", i+1)
-		line := content(name, "fan.out", 1)
+		line := content(name, "fan", 1)
 		ident := fmt.Sprintf("64768:%d", 1000+i)
 		srv := sshxtest.Start(t, sshxtest.Config{
 			HostKeys:       []ssh.Signer{hostKey},
 			AuthorizedKeys: []ssh.PublicKey{key.PublicKey()},
 			User:           "nutanix",
 			AuthDelay:      emuHandshake,
-			Exec: func(_ string, ch ssh.Channel) uint32 {
+			Exec: func(command string, ch ssh.Channel) uint32 {
 				time.Sleep(emuAgentStart)
-				if _, err := fmt.Fprintf(ch, "\x00CVMTAIL1\nO %s 0 %d\nD %d\n%s", ident, len(line), len(line), line); err != nil {
+				// One line for every stream asked (docs/agent-protocol.md), in one write.
+				var out bytes.Buffer
+				out.WriteString("\x00CVMTAIL2\n")
+				for _, id := range agentStreamIDs(command) {
+					fmt.Fprintf(&out, "O %s %s 0 %d\nD %s %d\n%s", id, ident, len(line), id, len(line), line)
+				}
+				if _, err := ch.Write(out.Bytes()); err != nil {
 					return 1
 				}
 				_, _ = io.Copy(io.Discard, ch)
@@ -864,10 +889,61 @@ func startEmulated(t *testing.T, n int) *emulated {
 	return e
 }
 
+// agentStreamIDs are the stream ids of an agent command: the arguments after `set --` are
+// "2 follow poll zone", then 7 words per stream, the first its id.
+func agentStreamIDs(command string) []string {
+	_, rest, ok := strings.Cut(command, "; set -- ")
+	if !ok {
+		return nil
+	}
+	rest, _, _ = strings.Cut(rest, "; if command -v")
+	words := shellWords(rest)
+	var ids []string
+	for i := 4; i+7 <= len(words); i += 7 {
+		ids = append(ids, words[i])
+	}
+	return ids
+}
+
+// shellWords splits words as the client quotes them: bare, or in single quotes with '\”.
+func shellWords(s string) []string {
+	var words []string
+	var w strings.Builder
+	in, any := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case in && c == '\'':
+			in = false
+		case in:
+			w.WriteByte(c)
+		case c == '\'':
+			in, any = true, true
+		case c == '\\' && i+1 < len(s):
+			i++
+			w.WriteByte(s[i])
+			any = true
+		case c == ' ':
+			if any || w.Len() > 0 {
+				words = append(words, w.String())
+			}
+			w.Reset()
+			any = false
+		default:
+			w.WriteByte(c)
+			any = true
+		}
+	}
+	if any || w.Len() > 0 {
+		words = append(words, w.String())
+	}
+	return words
+}
+
 // args are cvmtail's arguments for the first n emulated CVMs.
 func (e *emulated) args(n int) []string {
-	return []string{"/home/nutanix/data/logs/fan.out", "--cvm", strings.Join(e.names[:n], ","),
-		"--ssh-config", e.config, "--known-hosts", e.knownHosts, "-i", e.identity, "--ssh-user", "nutanix"}
+	return append(fanPaths(), "--cvm", strings.Join(e.names[:n], ","),
+		"--ssh-config", e.config, "--known-hosts", e.knownHosts, "-i", e.identity, "--ssh-user", "nutanix")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -883,6 +959,10 @@ type manyRow struct {
 	exit     int
 	left     int // remote processes of the SSH user left a second after exit
 	leftWhat string
+	// cvmtail's processes (besides sshd) and their memory on the CVM that has the most,
+	// halfway through.
+	remoteProcs int
+	remoteRSS   int64
 }
 
 func many(t *testing.T, cl *sshdcvm.Cluster, rep *report, stalled bool) {
@@ -960,12 +1040,22 @@ func many(t *testing.T, cl *sshdcvm.Cluster, rep *report, stalled bool) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var peak int64
+	var remoteProcs int
+	var remoteRSS int64
+	sampleAt := time.Now().Add(manyRun / 2)
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
 		case <-tick.C:
+		}
+		if !sampleAt.IsZero() && time.Now().After(sampleAt) {
+			sampleAt = time.Time{}
+			for _, c := range cvms {
+				n, r := footprint(userProcs(t, c))
+				remoteProcs, remoteRSS = max(remoteProcs, n), max(remoteRSS, r)
+			}
 		}
 		for _, f := range files {
 			var b bytes.Buffer
@@ -995,7 +1085,7 @@ loop:
 		}
 		t.Logf("16×14 stalled=%v: %s", stalled, strings.Join(mem, ", "))
 	}
-	row := manyRow{stalled: stalled, written: written}
+	row := manyRow{stalled: stalled, written: written, remoteProcs: remoteProcs, remoteRSS: remoteRSS}
 	// Teardown: SIGINT (with a stalled reader: while stdout is still blocked).
 	sig := time.Now()
 	_ = cmd.Process.Signal(os.Interrupt)

@@ -37,3 +37,10 @@ func TestCheckerCatchesCorruption(t *testing.T) {
 		})
 	}
 }
+
+func TestAgentStreamIDs(t *testing.T) {
+	cmd := `S='script'\''s'; set -- 2 1 20 0 1 '/a b' 262144 10 '' '' 0 2 '/c'\''d $(x)' 262144 10 '' '64768:12' 5; if command -v python3 >/dev/null`
+	if got := strings.Join(agentStreamIDs(cmd), ","); got != "1,2" {
+		t.Errorf("stream ids %q, want 1,2", got)
+	}
+}

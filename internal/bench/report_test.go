@@ -24,16 +24,23 @@ type report struct {
 	bulk    []bulkRow
 	latency []latRow
 	fan     fanRow
+	remote  *remoteRow
 	many    []manyRow
 }
 
-// Targets (issue 7), on the same run's ratios.
+// Targets (issues 7 and 13), on the same run's ratios.
 const (
-	targetThroughput = 0.9
-	targetP99        = 50 * time.Millisecond
+	targetThroughput = 1.0
+	targetP99        = 20 * time.Millisecond
 	targetFanout     = 1.5
 	targetRSS        = 40 << 20
 	targetTeardown   = time.Second
+	// On each CVM, while following 14 files (issue 13): processes of the SSH user besides
+	// sshd, their memory, and the agent's CPU against GNU tail -F on the same data.
+	targetRemoteProcs = 2
+	targetRemoteRSS   = 16 << 20
+	targetRemoteCPU   = 1.5
+	targetCPUPerM     = 2 * time.Second // cvmtail's CPU per million lines, 224 streams
 )
 
 func passFail(ok bool) string {
@@ -100,10 +107,27 @@ func (r *report) verdicts() []verdict {
 		fr := r.fan.emuMany.Seconds() / r.fan.emuOne.Seconds()
 		v = append(v, verdict{fmt.Sprintf("fan-out %d CVMs vs 1, CVMs with their own CPU (emulated)", fanCVMs), fmt.Sprintf("%.2f×", fr), fmt.Sprintf("≤ %.1f×", targetFanout), fr <= targetFanout})
 	}
+	if rr := r.remote; rr != nil {
+		v = append(v, verdict{fmt.Sprintf("on the CVM, following %d files: processes besides sshd, memory", remoteFiles),
+			fmt.Sprintf("%d, %s (GNU tail -F: %d, %s)", rr.procs, mib(rr.rss), rr.tailProcs, mib(rr.tailRSS)),
+			fmt.Sprintf("≤ %d, ≤ %d MiB", targetRemoteProcs, targetRemoteRSS>>20), rr.procs <= targetRemoteProcs && rr.rss <= targetRemoteRSS})
+		a, tl := perHundredMB(rr.agentCPU, rr.delivered), perHundredMB(rr.tailCPU, rr.tailGot)
+		ratio := a.Seconds() / max(tl.Seconds(), 1e-9)
+		v = append(v, verdict{"on the CVM: agent CPU per 100 MB delivered, × tail -F",
+			fmt.Sprintf("%.2f× (%.0f ms vs %.0f ms)", ratio, ms(a), ms(tl)), fmt.Sprintf("≤ %.1f×", targetRemoteCPU), a > 0 && ratio <= targetRemoteCPU})
+	}
 	for _, m := range r.many {
 		kind := "reading"
 		if m.stalled {
 			kind = "stalled reader"
+		}
+		if !m.stalled {
+			perM := time.Duration(float64(m.cpu) * 1e6 / float64(max(m.lines, 1)))
+			v = append(v, verdict{fmt.Sprintf("cvmtail CPU per million lines, %d×%d streams", manyCVMs, manyFiles),
+				fmt.Sprintf("%.2f s", perM.Seconds()), fmt.Sprintf("≤ %.0f s", targetCPUPerM.Seconds()), m.lines > 0 && perM <= targetCPUPerM})
+			v = append(v, verdict{fmt.Sprintf("on each CVM at %d×%d streams: processes besides sshd, memory", manyCVMs, manyFiles),
+				fmt.Sprintf("%d, %s (the CVM with most)", m.remoteProcs, mib(m.remoteRSS)),
+				fmt.Sprintf("≤ %d, ≤ %d MiB", targetRemoteProcs, targetRemoteRSS>>20), m.remoteProcs <= targetRemoteProcs && m.remoteRSS <= targetRemoteRSS})
 		}
 		v = append(v, verdict{fmt.Sprintf("peak RSS %d×%d streams, %s", manyCVMs, manyFiles, kind), mib(m.maxRSS), fmt.Sprintf("< %d MiB", targetRSS>>20), m.maxRSS < targetRSS})
 		v = append(v, verdict{"teardown after SIGINT, " + kind, fmt.Sprintf("%.0f ms, exit %d, %d remote processes left", ms(m.teardown), m.exit, m.left),
@@ -144,11 +168,11 @@ func (r *report) markdown() string {
 	for _, l := range r.latency {
 		fmt.Fprintf(&b, "| %s | %d/%d | %.1f ms | %.1f ms | %.1f ms |\n", l.kind, l.n, l.expected, ms(l.p50), ms(l.p99), ms(l.max))
 	}
-	fmt.Fprintf(&b, "\n### Fan-out: start to first line from every CVM (median of %d)\n\n", fanRounds)
+	fmt.Fprintf(&b, "\n### Fan-out: start to the first line of every file on every CVM, %d files per CVM (median of %d)\n\n", fanFiles, fanRounds)
 	fmt.Fprintf(&b, "| | 1 CVM | %d CVMs | ratio |\n|---|---:|---:|---:|\n", fanCVMs)
 	fmt.Fprintf(&b, "| cvmtail (process start to every CVM's first line) | %.0f ms | %.0f ms | %.2f× |\n",
 		ms(r.fan.one), ms(r.fan.many), r.fan.many.Seconds()/max(r.fan.one.Seconds(), 1e-9))
-	fmt.Fprintf(&b, "| raw ssh, one process per CVM (`ssh cvm tail -n 1 f`) | %.0f ms | %.0f ms | %.2f× |\n",
+	fmt.Fprintf(&b, "| raw ssh, one process per CVM (`ssh cvm tail -n 1 f1 ... f14`) | %.0f ms | %.0f ms | %.2f× |\n",
 		ms(r.fan.sshOne), ms(r.fan.sshMany), r.fan.sshMany.Seconds()/max(r.fan.sshOne.Seconds(), 1e-9))
 	fmt.Fprintf(&b, "| cvmtail, emulated CVMs with their own CPU | %.0f ms | %.0f ms | %.2f× |\n",
 		ms(r.fan.emuOne), ms(r.fan.emuMany), r.fan.emuMany.Seconds()/max(r.fan.emuOne.Seconds(), 1e-9))
@@ -158,9 +182,15 @@ func (r *report) markdown() string {
 		"wait instead: %.0f ms before authentication and %.0f ms before the agent's first line, what one sshd CVM takes here.\n",
 		fanCVMs, ms(r.fan.busyMany), ms(r.fan.selfMany), numCPU(), ms(r.fan.floor()), r.fan.floor().Seconds()/max(r.fan.one.Seconds(), 1e-9),
 		ms(emuHandshake), ms(emuAgentStart))
+	if rr := r.remote; rr != nil {
+		fmt.Fprintf(&b, "\n### On the CVM: following %d files, and %d MiB appended to them over %v\n\n", remoteFiles, remoteBytes>>20, remoteSpan)
+		b.WriteString("| follower | processes besides sshd | RSS | bytes delivered | CPU | CPU per 100 MB |\n|---|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| cvmtail (its agent) | %d | %s | %d | %.0f ms | %.0f ms |\n", rr.procs, mib(rr.rss), rr.delivered, ms(rr.agentCPU), ms(perHundredMB(rr.agentCPU, rr.delivered)))
+		fmt.Fprintf(&b, "| GNU tail -F, the same files, at the same time | %d | %s | %d | %.0f ms | %.0f ms |\n", rr.tailProcs, mib(rr.tailRSS), rr.tailGot, ms(rr.tailCPU), ms(perHundredMB(rr.tailCPU, rr.tailGot)))
+	}
 	fmt.Fprintf(&b, "\n### Following %d CVMs × %d files (%d streams) for %v, %d lines/s appended after the backlog\n\n",
 		manyCVMs, manyFiles, manyCVMs*manyFiles, manyRun, manyCVMs*manyFiles*manyPerTick*20)
-	b.WriteString("| reader | lines out / in the files | CPU s / M lines | peak RSS | SIGINT to exit | exit | remote processes left |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| reader | lines out / in the files | CPU s / M lines | peak RSS | on the busiest CVM | SIGINT to exit | exit | remote processes left |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, m := range r.many {
 		kind := "reading"
 		if m.stalled {
@@ -170,7 +200,8 @@ func (r *report) markdown() string {
 		if m.lines > 0 && !m.stalled {
 			perM = fmt.Sprintf("%.2f", m.cpu.Seconds()*1e6/float64(m.lines))
 		}
-		fmt.Fprintf(&b, "| %s | %d / %d | %s | %s | %.0f ms | %d | %d |\n", kind, m.lines, m.written, perM, mib(m.maxRSS), ms(m.teardown), m.exit, m.left)
+		fmt.Fprintf(&b, "| %s | %d / %d | %s | %s | %d processes, %s | %.0f ms | %d | %d |\n", kind, m.lines, m.written, perM, mib(m.maxRSS),
+			m.remoteProcs, mib(m.remoteRSS), ms(m.teardown), m.exit, m.left)
 	}
 	b.WriteString("\n### Targets\n\n| target | got | wanted | |\n|---|---|---|---|\n")
 	for _, v := range r.verdicts() {

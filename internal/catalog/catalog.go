@@ -178,14 +178,6 @@ type UnknownError struct {
 
 func (e *UnknownError) Error() string { return fmt.Sprintf("unknown log %q", e.Name) }
 
-// Hint names the nearest names.
-func (e *UnknownError) Hint() string {
-	if len(e.Suggestions) == 0 {
-		return "see 'cvmtail logs' for the names cvmtail knows, or give an absolute path"
-	}
-	return "did you mean " + strings.Join(e.Suggestions, ", ") + "? ('cvmtail logs' lists every name)"
-}
-
 // PathError is a LOG argument that is neither a name nor an absolute path.
 type PathError struct {
 	Arg    string
@@ -193,18 +185,6 @@ type PathError struct {
 }
 
 func (e *PathError) Error() string { return fmt.Sprintf("log %q: %s", e.Arg, e.Reason) }
-
-// Hint says how to name the file instead.
-func (e *PathError) Hint() string {
-	rel := strings.TrimPrefix(e.Arg, "./")
-	switch {
-	case strings.HasPrefix(rel, "~/"):
-		return fmt.Sprintf("'~' is not expanded on the CVM: give the absolute path, e.g. /home/nutanix/%s", rel[2:])
-	case strings.Contains(e.Reason, "relative") && !strings.HasPrefix(rel, "../") && rel != "..":
-		return fmt.Sprintf("give an absolute path, e.g. %s/%s", LogDir, rel)
-	}
-	return "give a catalog name ('cvmtail logs' lists them) or an absolute path on the CVM"
-}
 
 // ErrBadGlob is wrapped by the error of a malformed glob pattern.
 var ErrBadGlob = errors.New("malformed glob pattern")

@@ -145,44 +145,17 @@ func TestResolveUnknown(t *testing.T) {
 			if tt.want == nil && len(ue.Suggestions) != 0 {
 				t.Errorf("suggestions %q, want none", ue.Suggestions)
 			}
-			hint := ue.Hint()
-			for _, s := range tt.want {
-				if !strings.Contains(hint, s) {
-					t.Errorf("hint %q does not name %q", hint, s)
-				}
-			}
-			if !strings.Contains(hint, "cvmtail logs") {
-				t.Errorf("hint %q does not point at 'cvmtail logs'", hint)
-			}
 		})
 	}
 }
 
 func TestResolveBadArgs(t *testing.T) {
-	tests := []struct {
-		arg      string
-		wantHint string
-	}{
-		{"data/logs/genesis.out", "/home/nutanix/data/logs/data/logs/genesis.out"},
-		{"./genesis.out", "/home/nutanix/data/logs/genesis.out"},
-		{"../x", "absolute path"},
-		{"..", "absolute path"},
-		{".", "absolute path"},
-		{"~/data/logs/genesis.out", "/home/nutanix/data/logs/genesis.out"},
-		{"/home/nutanix/data/logs/", "absolute path"},
-		{"", "absolute path"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.arg, func(t *testing.T) {
-			got, err := Resolve([]string{tt.arg})
-			var pe *PathError
-			if !errors.As(err, &pe) {
-				t.Fatalf("Resolve(%q) = %v, %v; want a *PathError", tt.arg, got, err)
-			}
-			if !strings.Contains(pe.Hint(), tt.wantHint) {
-				t.Errorf("hint %q, want it to contain %q", pe.Hint(), tt.wantHint)
-			}
-		})
+	for _, arg := range []string{"data/logs/genesis.out", "./genesis.out", "../x", "..", ".", "~/data/logs/genesis.out", "/home/nutanix/data/logs/", ""} {
+		got, err := Resolve([]string{arg})
+		var pe *PathError
+		if !errors.As(err, &pe) || pe.Arg != arg {
+			t.Errorf("Resolve(%q) = %v, %v; want a *PathError naming it", arg, got, err)
+		}
 	}
 	if _, err := Resolve([]string{"stargate[.INFO"}); !errors.Is(err, ErrBadGlob) {
 		t.Errorf("malformed glob: got %v, want ErrBadGlob", err)

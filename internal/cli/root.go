@@ -50,9 +50,7 @@ CVM and the log it came from. It finds the CVMs through Prism, or takes them by 
 	root.SetVersionTemplate("cvmtail {{.Version}}\n")
 	// cobra's own --version says only "version for cvmtail".
 	root.Flags().BoolP("version", "v", false, "print the version, the commit and the build date (as JSON: cvmtail version -o json)")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &cmdutil.UsageError{Err: err, Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
-	})
+	root.SetFlagErrorFunc(cmdutil.FlagError)
 	root.PersistentFlags().StringVar(&f.Context, "context", "",
 		"use `NAME` from the config file (env CVMTAIL_CONTEXT; default: the file's default context)")
 	_ = root.RegisterFlagCompletionFunc("context", cmdutil.CompleteContexts(f))

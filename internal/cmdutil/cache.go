@@ -26,9 +26,13 @@ const cacheVersion = 3
 // cacheKey is what a cached list answers for: everything that changes the answer or how
 // far it can be trusted. The password is never part of it, nor of anything written.
 type cacheKey struct {
-	Prism    string   `json:"prism"` // normalized host:port
-	User     string   `json:"user"`
-	Clusters []string `json:"clusters"` // as asked for with --cluster
+	Prism string `json:"prism"` // normalized host:port
+	User  string `json:"user"`
+	// Clusters as asked for with --cluster (see clusterSelection); ["*"] for every cluster
+	// (--cluster all, or --cvm alone on a PC with several); none for no selection, whose
+	// entry holds the one cluster of a PE or PC, or only the cluster names of a PC with
+	// several.
+	Clusters []string `json:"clusters"`
 	// TLS is how Prism's certificate was checked: "insecure", "system" (the system's
 	// roots), or "ca:" and the SHA-256 of the --ca-cert bundle. A list fetched without
 	// verification is not served to a run that verifies.
@@ -49,6 +53,20 @@ type cacheEntry struct {
 	CVMs        []prism.CVM    `json:"cvms"`
 
 	failed int // clusters whose hosts could not be listed: such an entry is never saved
+}
+
+// everyCluster is the key of the inventory of every cluster of k's Prism.
+func (k cacheKey) everyCluster() cacheKey {
+	k.Clusters = []string{everyClusterWord}
+	return k
+}
+
+// inventorySelection is what prism.Inventory is asked for: nil means every cluster.
+func (k cacheKey) inventorySelection() []string {
+	if len(k.Clusters) == 1 && k.Clusters[0] == everyClusterWord {
+		return nil
+	}
+	return k.Clusters
 }
 
 func (k cacheKey) file(dir string) string {

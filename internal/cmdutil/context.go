@@ -60,7 +60,8 @@ func WarnExposedSecret(f *Factory, path, hint string) {
 
 // ApplyContext fills what neither a flag nor the environment set from the chosen context of
 // the config file: flags win over the environment, which wins over the file. t or s may be
-// nil for commands without those flags.
+// nil for commands without those flags. The context's keys of the command itself (tail's
+// lines, grep, output, ...: config.Context's cmd tags) set the flags of the same name.
 //
 // A context's Prism credentials and TLS settings (username, password, password-file,
 // ca-cert, insecure) belong to its own Prism: when --prism or CVMTAIL_PRISM names another
@@ -134,6 +135,9 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 			}
 		}
 	}
+	if err := applyCommandSettings(cmd, c, chosen, cf.Path, home); err != nil {
+		return err
+	}
 	dropped := a.dropped
 	// A context chosen by name whose settings the environment overrides (CVMTAIL_PRISM left
 	// from a lab session, say) would otherwise surprise.
@@ -161,6 +165,25 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 			why = fmt.Sprintf("--cvm replaces context %s's CVMs", chosen)
 		}
 		fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: %s: not using the context's %s\n", why, strings.Join(dropped, ", "))
+	}
+	return nil
+}
+
+// applyCommandSettings applies the context's keys of this command (tail's lines, grep,
+// output, ...) to the flags of the same name that the command line did not give, through
+// each flag's own parser, as if typed after it.
+func applyCommandSettings(cmd *cobra.Command, c config.Context, chosen, path, home string) error {
+	for _, s := range c.CommandSettings(cmd.Name(), home) {
+		fl := cmd.Flags().Lookup(s.Key)
+		if fl == nil || fl.Changed {
+			continue
+		}
+		for _, v := range s.Values {
+			if err := fl.Value.Set(v); err != nil {
+				return UsageWithHint(fmt.Errorf("config %s: context %s: %s %q: %w", path, chosen, s.Key, v, err),
+					"fix the file, or give --"+s.Key+" on the command line")
+			}
+		}
 	}
 	return nil
 }

@@ -54,12 +54,6 @@ type SilentError struct{ Code int }
 
 func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// HintError is any error that carries a way forward.
-type HintError interface {
-	error
-	Hint() string
-}
-
 // ExitCode maps an error returned by a command to the process's exit status.
 func ExitCode(err error) int {
 	if err == nil {
@@ -82,18 +76,19 @@ func ExitCode(err error) int {
 	return ExitNothingDone
 }
 
-// HintOf returns the hint an error carries, if any.
+// HintOf returns the way forward for err: the hint a command attached, else the one for the
+// engine error it wraps (hints.go), if any.
 func HintOf(err error) string {
 	var ue *UsageError
 	var nd *NothingDoneError
-	var he HintError
 	switch {
+	case err == nil:
+		return ""
 	case errors.As(err, &ue) && ue.Hint != "":
 		return ue.Hint
 	case errors.As(err, &nd) && nd.Hint != "":
 		return nd.Hint
-	case errors.As(err, &he):
-		return he.Hint()
 	}
-	return ""
+	h, _ := engineHint(err)
+	return h
 }

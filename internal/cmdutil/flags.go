@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cvmtail/cvmtail/internal/config"
 	"github.com/cvmtail/cvmtail/internal/sshx"
+	"github.com/cvmtail/cvmtail/internal/units"
 )
 
 // The flags that choose CVMs and say how to reach them (docs/cli/cvmtail_tail.md) are
@@ -103,7 +103,7 @@ var targetFlags = []flagSpec[TargetOptions]{
 	{
 		name: "cluster",
 		define: func(cmd *cobra.Command, name string, o *TargetOptions) {
-			cmd.Flags().StringArrayVar(&o.Clusters, name, nil, "with Prism Central: cluster `NAME|UUID` to use (repeatable)")
+			cmd.Flags().StringArrayVar(&o.Clusters, name, nil, "with Prism Central: cluster `NAME|UUID` to use (repeatable and comma-separated; all or '*': every cluster). A PC with one cluster needs none, and --cvm alone finds its CVMs in any cluster")
 		},
 		fromContext: func(a *contextApply, given bool) error {
 			if a.prismSetting("clusters", len(a.c.Clusters) > 0) && !given && len(a.c.Clusters) > 0 {
@@ -222,13 +222,14 @@ var sshFlags = []flagSpec[SSHOptions]{
 	{
 		name: "connect-timeout",
 		define: func(cmd *cobra.Command, name string, o *SSHOptions) {
-			cmd.Flags().DurationVar(&o.ConnectTimeout, name, 0, "give up connecting to a CVM after `D` (default 10s, or ssh_config's ConnectTimeout)")
+			DurationVar(cmd.Flags(), &o.ConnectTimeout, name, 0, "give up connecting to a CVM after `D` (default 10s, or ssh_config's ConnectTimeout)")
 		},
 		fromContext: func(a *contextApply, given bool) error {
 			if !given && a.c.ConnectTimeout != "" {
-				d, err := time.ParseDuration(a.c.ConnectTimeout)
+				// The same words as the flag (1d as well as 10s), checked when the file was read.
+				d, err := units.ParseDuration(string(a.c.ConnectTimeout))
 				if err != nil || d <= 0 {
-					return UsageWithHint(fmt.Errorf("config %s: connect-timeout %q is not a duration", a.configPath, a.c.ConnectTimeout), "write it like 10s")
+					return UsageWithHint(fmt.Errorf("config %s: connect-timeout %q is not a positive duration", a.configPath, a.c.ConnectTimeout), "write it like 10s")
 				}
 				a.s.ConnectTimeout = d
 			}

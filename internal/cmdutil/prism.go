@@ -64,17 +64,15 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 	if user == "" {
 		user = "admin"
 	}
-	var clusters []string
-	for _, c := range o.Clusters {
-		if c = strings.TrimSpace(c); c != "" {
-			clusters = append(clusters, c)
-		}
-	}
+	clusters := clusterSelection(o.Clusters)
 	trust, err := tlsTrust(o)
 	if err != nil {
 		return nil, 0, err
 	}
 	key := cacheKey{Prism: addr, User: user, Clusters: clusters, TLS: trust}
+	// --cvm without --cluster finds its CVMs in whichever cluster holds them: on a PC with
+	// several clusters, in the inventory of all of them (see listFromPrism).
+	anywhere := len(clusters) == 0 && len(want) > 0
 	// The settings are checked before the cache is used: a cached list must not hide a
 	// missing password file or a broken CA bundle until it expires.
 	password, err := knownPassword(f, o, key)
@@ -85,20 +83,23 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 	var entry *cacheEntry
 	if !o.Refresh {
 		entry = loadCache(f, key)
+		if entry == nil && anywhere {
+			entry = loadCache(f, key.everyCluster())
+		}
 	}
 	fromCache := entry != nil
 	if !fromCache {
-		if entry, err = askPrism(ctx, f, o, key, password); err != nil {
+		if entry, err = askPrism(ctx, f, o, key, password, anywhere); err != nil {
 			return nil, 0, err
 		}
 	}
-	list, err = filterCVMs(entry.CVMs, want, addr)
+	list, err = filterCVMs(entry.CVMs, want, addr, anywhere)
 	if err != nil && fromCache {
 		// A CVM the cached list does not know may have been added since: ask Prism.
-		if entry, err = askPrism(ctx, f, o, key, password); err != nil {
+		if entry, err = askPrism(ctx, f, o, key, password, anywhere); err != nil {
 			return nil, 0, err
 		}
-		list, err = filterCVMs(entry.CVMs, want, addr)
+		list, err = filterCVMs(entry.CVMs, want, addr, anywhere)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -134,13 +135,13 @@ func tlsTrust(o *TargetOptions) (string, error) {
 }
 
 // askPrism logs in to Prism and lists the CVMs of the selection, and caches them. An empty
-// password is asked for on the terminal.
-func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string) (*cacheEntry, error) {
+// password is asked for on the terminal. anywhere: see listFromPrism.
+func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string, anywhere bool) (*cacheEntry, error) {
 	if o.Insecure {
 		_, _ = fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: not verifying Prism's TLS certificate")
 	}
 	if password != "" {
-		return listFromPrism(ctx, f, o, key, password)
+		return listFromPrism(ctx, f, o, key, password, anywhere)
 	}
 	// A password typed at the prompt may be mistyped: ask again, as ssh and sudo do.
 	for attempt := 1; ; attempt++ {
@@ -148,7 +149,7 @@ func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, p
 		if err != nil {
 			return nil, err
 		}
-		entry, err := listFromPrism(ctx, f, o, key, pw)
+		entry, err := listFromPrism(ctx, f, o, key, pw, anywhere)
 		var authErr *prism.AuthError
 		if !errors.As(err, &authErr) || attempt == maxPasswordTries {
 			if err != nil && errors.As(err, &authErr) {
@@ -163,8 +164,11 @@ func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, p
 // maxPasswordTries is how often a password is asked for after a refusal.
 const maxPasswordTries = 3
 
-// listFromPrism lists the CVMs of the selection with password, and caches them.
-func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string) (*cacheEntry, error) {
+// listFromPrism lists the CVMs of the selection with password, and caches them. Without a
+// cluster selection, a PC that manages several clusters is a usage error that lists them,
+// unless anywhere (--cvm was given): then every cluster's CVMs are listed, under the key
+// of --cluster all, for --cvm to pick from.
+func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string, anywhere bool) (*cacheEntry, error) {
 	client, err := prism.New(prism.Config{
 		Address:    key.Prism,
 		Username:   key.User,
@@ -181,20 +185,28 @@ func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheK
 		if err != nil {
 			return nil, prismError(err)
 		}
-		if len(known) > 1 {
+		switch {
+		case len(known) > 1 && anywhere:
+			key = key.everyCluster()
+		case len(known) > 1:
 			names := clusterNames(known)
 			saveCache(f, &cacheEntry{cacheKey: key, Known: names})
 			return nil, UsageWithHint(
 				fmt.Errorf("prism %s manages %d clusters: choose with --cluster", key.Prism, len(known)),
-				"--cluster NAME|UUID (repeatable), one of: "+strings.Join(names, ", "))
+				"--cluster NAME|UUID (repeatable, comma-separated) or --cluster all for every one; the clusters: "+strings.Join(names, ", "))
 		}
 	}
-	inv, err := client.Inventory(ctx, key.Clusters)
+	inv, err := client.Inventory(ctx, key.inventorySelection())
 	if err != nil {
 		return nil, prismError(err)
 	}
 	if len(inv.Clusters) == 0 {
 		return nil, &NothingDoneError{Err: fmt.Errorf("prism %s manages no AOS cluster", key.Prism)}
+	}
+	for i := range inv.Notices {
+		if n := &inv.Notices[i]; n.Hint == "" && n.Err != nil {
+			n.Hint = HintOf(n.Err)
+		}
 	}
 	known, _ := client.ListClusters(ctx) // already in hand: no second request
 	entry := &cacheEntry{cacheKey: key, Complete: true, API: inv.API, Known: clusterNames(known),
@@ -266,27 +278,38 @@ func prismError(err error) error {
 	}
 	var nf *prism.NotFoundError
 	if errors.As(err, &nf) {
-		return UsageWithHint(err, nf.Hint())
+		return UsageWithHint(err, HintOf(nf)+"; or --cluster all for every one")
 	}
 	return &NothingDoneError{Err: err, Hint: HintOf(err)}
 }
 
 // filterCVMs keeps the CVMs named by --cvm (CVM IP, host name, or CVM name as shown or as
-// Prism gave it), in Prism's order.
-func filterCVMs(all []prism.CVM, want []string, addr string) ([]prism.CVM, error) {
+// Prism gave it), in Prism's order. oneCluster (--cvm without --cluster): a name that
+// matches CVMs of several clusters is a usage error that lists them, since the user did
+// not say which cluster they meant.
+func filterCVMs(all []prism.CVM, want []string, addr string, oneCluster bool) ([]prism.CVM, error) {
 	if len(want) == 0 {
 		return all, nil
 	}
 	keep := make([]bool, len(all))
 	for _, w := range want {
-		found := false
+		var matched []prism.CVM
 		for i, c := range all {
 			if c.Address == w || strings.EqualFold(c.Host, w) || strings.EqualFold(c.Name, w) || strings.EqualFold(c.RawName, w) {
-				keep[i], found = true, true
+				keep[i] = true
+				matched = append(matched, c)
 			}
 		}
-		if !found {
+		if len(matched) == 0 {
 			return nil, UsageWithHint(fmt.Errorf("no CVM %q in the cluster(s) of prism %s", w, addr), knownCVMs(all))
+		}
+		if in := clustersOf(matched); oneCluster && len(in) > 1 {
+			var where []string
+			for _, c := range matched {
+				where = append(where, fmt.Sprintf("%s (%s) in %s", c.Name, c.Address, c.Cluster))
+			}
+			return nil, UsageWithHint(fmt.Errorf("--cvm %q matches CVMs of %d clusters of prism %s: %s", w, len(in), addr, strings.Join(where, ", ")),
+				"say which with --cluster "+strings.Join(in, " or --cluster "))
 		}
 	}
 	var out []prism.CVM
@@ -312,6 +335,46 @@ func knownCVMs(all []prism.CVM) string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", c.Name, c.Address))
 	}
 	return "known CVMs: " + strings.Join(parts, ", ")
+}
+
+// clustersOf lists the clusters of cvms, each once, in order.
+func clustersOf(cvms []prism.CVM) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range cvms {
+		id := c.ClusterUUID
+		if id == "" {
+			id = c.Cluster
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, c.Cluster)
+		}
+	}
+	return out
+}
+
+// everyClusterWord stands for every cluster, in a selection and in the cache key: what
+// --cluster all and --cluster '*' ask for.
+const everyClusterWord = "*"
+
+// clusterSelection is --cluster as asked for: repeated and comma-separated names, or
+// [everyClusterWord] for all (or '*') among them.
+func clusterSelection(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, c := range strings.Split(v, ",") {
+			c = strings.TrimSpace(c)
+			switch {
+			case c == "":
+			case strings.EqualFold(c, "all") || c == everyClusterWord:
+				return []string{everyClusterWord}
+			default:
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 func clusterNames(cls []prism.Cluster) []string {

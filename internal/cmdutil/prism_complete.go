@@ -17,7 +17,7 @@ func registerTargetCompletions(cmd *cobra.Command, o *TargetOptions, dir func() 
 		return completeClusters(dir(), completionPrism(o)), cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = cmd.RegisterFlagCompletionFunc("cvm", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return completeCVMs(dir(), completionPrism(o), o.Clusters), cobra.ShellCompDirectiveNoFileComp
+		return completeCVMs(dir(), completionPrism(o), clusterSelection(o.Clusters)), cobra.ShellCompDirectiveNoFileComp
 	})
 }
 
@@ -47,6 +47,7 @@ func completionPrism(o *TargetOptions) string {
 	return addr
 }
 
+// completeClusters offers the cluster names the cache knows for prismAddr, and all.
 func completeClusters(dir, prismAddr string) []string {
 	var out []string
 	for _, e := range cachedEntries(dir) {
@@ -60,7 +61,7 @@ func completeClusters(dir, prismAddr string) []string {
 		}
 	}
 	slices.Sort(out)
-	return out
+	return append(out, "all\tevery cluster of the Prism Central")
 }
 
 func completeCVMs(dir, prismAddr string, clusters []string) []string {
@@ -71,7 +72,7 @@ func completeCVMs(dir, prismAddr string, clusters []string) []string {
 			continue
 		}
 		for _, c := range e.CVMs {
-			if len(clusters) > 0 && !slices.Contains(clusters, c.Cluster) && !slices.Contains(clusters, c.ClusterUUID) {
+			if len(clusters) > 0 && clusters[0] != everyClusterWord && !slices.Contains(clusters, c.Cluster) && !slices.Contains(clusters, c.ClusterUUID) {
 				continue
 			}
 			if seen[c.Address] {

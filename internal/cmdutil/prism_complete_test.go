@@ -43,8 +43,15 @@ func TestFlagCompletionFromCache(t *testing.T) {
 		t.Errorf("--cvm completion = %q", out)
 	}
 	out = complete("--prism", e.srv.Addr, "--cluster", "")
-	if !strings.Contains(out, "alpha-pe01\n") || !strings.Contains(out, "bravo-pe02\n") {
+	if !strings.Contains(out, "alpha-pe01\n") || !strings.Contains(out, "bravo-pe02\n") || !strings.Contains(out, "all\tevery cluster") {
 		t.Errorf("--cluster completion = %q", out)
+	}
+	// --cluster all (or a list) does not narrow --cvm's completion to a cluster named "all".
+	for _, sel := range []string{"all", "bravo-pe02,alpha-pe01"} {
+		out = complete("--prism", e.srv.Addr, "--cluster", sel, "--cvm", "")
+		if !strings.Contains(out, "10.20.1.31\t") {
+			t.Errorf("--cluster %s --cvm completion = %q", sel, out)
+		}
 	}
 	if e.sim.Total() != calls {
 		t.Errorf("completion made %d requests to Prism", e.sim.Total()-calls)

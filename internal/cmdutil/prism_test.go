@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -97,15 +98,119 @@ func TestSeveralClustersNeedCluster(t *testing.T) {
 	if !errors.As(err, &ue) || ExitCode(err) != ExitUsage {
 		t.Fatalf("err = %v, want a usage error (exit 2)", err)
 	}
-	if !strings.Contains(ue.Hint, "alpha-pe01, bravo-pe02") || !strings.Contains(ue.Hint, "--cluster") {
-		t.Errorf("hint %q should list the clusters and name --cluster", ue.Hint)
+	if !strings.Contains(ue.Hint, "alpha-pe01, bravo-pe02") || !strings.Contains(ue.Hint, "--cluster") || !strings.Contains(ue.Hint, "--cluster all") {
+		t.Errorf("hint %q should list the clusters, name --cluster and mention --cluster all", ue.Hint)
 	}
 	if n := e.sim.Count("/api/clustermgmt/v4.0/config/clusters/00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01/hosts"); n != 0 {
 		t.Errorf("hosts were listed (%d calls) before the selection was known", n)
 	}
 	// The cluster names are remembered for completion.
-	if got := completeClusters(e.cache, e.srv.Addr); !reflect.DeepEqual(got, []string{"alpha-pe01", "bravo-pe02"}) {
+	if got := completeClusters(e.cache, e.srv.Addr); !reflect.DeepEqual(got, []string{"alpha-pe01", "bravo-pe02", "all\tevery cluster of the Prism Central"}) {
 		t.Errorf("completeClusters = %v", got)
+	}
+}
+
+func addresses(ts []Target) []string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Address)
+	}
+	return out
+}
+
+// --cluster all (or '*') selects every AOS cluster of a PC, and --cluster takes a
+// comma-separated list as --cvm does.
+func TestEveryClusterAndClusterLists(t *testing.T) {
+	all := []string{"10.20.1.31", "10.20.1.32", "10.20.1.33", "10.20.2.31"}
+	for _, sel := range [][]string{{"all"}, {"ALL"}, {"*"}, {"alpha-pe01,bravo-pe02"}, {"alpha-pe01", " bravo-pe02 "}, {"bravo-pe02,all"}} {
+		e := newPrismEnv(t, prismsim.Options{})
+		got, err := ResolveTargets(context.Background(), e.f, e.opts(clusters(sel...)))
+		if err != nil || !reflect.DeepEqual(addresses(got), all) {
+			t.Errorf("--cluster %q: %v, %v; want the CVMs of both clusters %v", sel, addresses(got), err, all)
+		}
+	}
+}
+
+// 'all' has its own cache entry: it is not served to a run that names one cluster, nor to a
+// run without --cluster, which must still be told to choose.
+func TestEveryClusterHasItsOwnCacheEntry(t *testing.T) {
+	ctx := context.Background()
+	e := newPrismEnv(t, prismsim.Options{})
+	if _, err := ResolveTargets(ctx, e.f, e.opts(clusters("all"))); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.sim.Total()
+	if got, err := ResolveTargets(ctx, e.f, e.opts(clusters("*"))); err != nil || len(got) != 4 || e.sim.Total() != calls {
+		t.Errorf("--cluster '*' after --cluster all: %v, %v, %d requests; want the cached 4 CVMs", addresses(got), err, e.sim.Total()-calls)
+	}
+	if got, err := ResolveTargets(ctx, e.f, e.opts(clusters("bravo-pe02"))); err != nil || !reflect.DeepEqual(addresses(got), []string{"10.20.2.31"}) {
+		t.Errorf("--cluster bravo-pe02 after --cluster all: %v, %v", addresses(got), err)
+	}
+	if _, err := ResolveTargets(ctx, e.f, e.opts()); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "choose with --cluster") {
+		t.Errorf("no --cluster after --cluster all: %v, want the usage error that lists the clusters", err)
+	}
+}
+
+// A --cvm that one cluster of the PC holds needs no --cluster: the inventory of every
+// cluster is asked (and cached as --cluster all's), then filtered.
+func TestCVMAloneFindsItsCluster(t *testing.T) {
+	ctx := context.Background()
+	e := newPrismEnv(t, prismsim.Options{})
+	got, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.20.2.31")))
+	if err != nil || !reflect.DeepEqual(addresses(got), []string{"10.20.2.31"}) || got[0].Cluster != "bravo-pe02" {
+		t.Fatalf("--cvm 10.20.2.31 without --cluster: %+v, %v; want bravo-pe02's CVM", got, err)
+	}
+	calls := e.sim.Total()
+	got, err = ResolveTargets(ctx, e.f, e.opts(cvms("NTNX-21AB0001-A-CVM")))
+	if err != nil || !reflect.DeepEqual(addresses(got), []string{"10.20.1.31"}) {
+		t.Errorf("--cvm NTNX-21AB0001-A-CVM: %v, %v", addresses(got), err)
+	}
+	if got, err := ResolveTargets(ctx, e.f, e.opts(clusters("all"))); err != nil || len(got) != 4 {
+		t.Errorf("--cluster all: %v, %v", addresses(got), err)
+	}
+	if e.sim.Total() != calls {
+		t.Errorf("%d requests: the inventory of every cluster was not served from the cache", e.sim.Total()-calls)
+	}
+	// Unknown everywhere: the usual error.
+	if _, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.20.9.99"))); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), `"10.20.9.99"`) {
+		t.Errorf("--cvm 10.20.9.99: %v", err)
+	}
+}
+
+// A --cvm that matches CVMs of several clusters, without --cluster, is a usage error that
+// lists them; --cluster says which.
+func TestCVMInSeveralClustersNeedsCluster(t *testing.T) {
+	ctx := context.Background()
+	// Two clusters behind NAT'd networks of the same addresses.
+	e := newPrismEnv(t, prismsim.Options{Generate: &prismsim.Generate{Clusters: 2, CVMs: 2,
+		Address: func(c, n int) string { return fmt.Sprintf("10.100.1.%d", n+31) }}})
+	_, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.100.1.31")))
+	var ue *UsageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	for _, w := range []string{prismsim.ClusterName(0), prismsim.ClusterName(1)} {
+		if !strings.Contains(err.Error(), w) || !strings.Contains(ue.Hint, "--cluster "+w) {
+			t.Errorf("error %q / hint %q should name cluster %s", err, ue.Hint, w)
+		}
+	}
+	got, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.100.1.31"), clusters(prismsim.ClusterName(1))))
+	if err != nil || len(got) != 1 || got[0].Cluster != prismsim.ClusterName(1) {
+		t.Errorf("with --cluster %s: %+v, %v", prismsim.ClusterName(1), got, err)
+	}
+	// A name only one cluster has needs none.
+	got, err = ResolveTargets(ctx, e.f, e.opts(cvms(prismsim.HostName(1, 1)+"-CVM")))
+	if err != nil || len(got) != 1 || got[0].Cluster != prismsim.ClusterName(1) {
+		t.Errorf("--cvm %s-CVM: %+v, %v", prismsim.HostName(1, 1), got, err)
+	}
+}
+
+// An unknown --cluster lists the clusters and mentions all.
+func TestUnknownClusterMentionsAll(t *testing.T) {
+	e := newPrismEnv(t, prismsim.Options{})
+	_, err := ResolveTargets(context.Background(), e.f, e.opts(clusters("charlie")))
+	if ExitCode(err) != ExitUsage || !strings.Contains(HintOf(err), "alpha-pe01") || !strings.Contains(HintOf(err), "--cluster all") {
+		t.Errorf("err %v, hint %q", err, HintOf(err))
 	}
 }
 

@@ -12,6 +12,7 @@
 //	    ssh-user: nutanix
 //	    identity: ~/.ssh/cvm_ed25519
 //	    host-key-check: accept-new
+//	    grep: [ERROR, FATAL]      # tail's own keys: what one types after the flag
 package config
 
 import (
@@ -22,6 +23,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -30,22 +32,86 @@ import (
 
 // Context is one named cluster. Keys are spelled like the command-line flags.
 type Context struct {
-	Prism          string  `yaml:"prism"`
-	Username       string  `yaml:"username"`
-	Password       string  `yaml:"password"` // discouraged: prefer password-file
-	PasswordFile   string  `yaml:"password-file"`
-	Clusters       StrList `yaml:"cluster"`
-	CVMs           StrList `yaml:"cvm"`
-	Insecure       bool    `yaml:"insecure"`
-	CACert         string  `yaml:"ca-cert"`
-	SSHUser        string  `yaml:"ssh-user"`
-	SSHPort        int     `yaml:"ssh-port"`
-	Identities     StrList `yaml:"identity"`
-	SSHConfig      string  `yaml:"ssh-config"`
-	KnownHosts     string  `yaml:"known-hosts"`
-	HostKeyCheck   string  `yaml:"host-key-check"`
-	ConnectTimeout string  `yaml:"connect-timeout"`
-	UseNAT         bool    `yaml:"use-nat"` // SSH to each CVM's NAT address and port (--use-nat)
+	Prism          string   `yaml:"prism"`
+	Username       string   `yaml:"username"`
+	Password       string   `yaml:"password"` // discouraged: prefer password-file
+	PasswordFile   string   `yaml:"password-file"`
+	Clusters       StrList  `yaml:"cluster"`
+	CVMs           StrList  `yaml:"cvm"`
+	Insecure       bool     `yaml:"insecure"`
+	CACert         string   `yaml:"ca-cert"`
+	SSHUser        string   `yaml:"ssh-user"`
+	SSHPort        int      `yaml:"ssh-port"`
+	Identities     StrList  `yaml:"identity"`
+	SSHConfig      string   `yaml:"ssh-config"`
+	KnownHosts     string   `yaml:"known-hosts"`
+	HostKeyCheck   string   `yaml:"host-key-check"`
+	ConnectTimeout Duration `yaml:"connect-timeout"`
+	UseNAT         bool     `yaml:"use-nat"` // SSH to each CVM's NAT address and port (--use-nat)
+
+	// tail's keys (cmd:"tail"): each holds what one would type after the flag of the same
+	// name, and is applied through that flag (see CommandSettings), so that it is read by
+	// the same parser. What is about one run (--no-follow, --duration, --since) is not here.
+	Lines       Lines    `yaml:"lines" cmd:"tail"`
+	Color       string   `yaml:"color" cmd:"tail" values:"auto,always,never"`
+	Grep        Exprs    `yaml:"grep" cmd:"tail"`
+	Exclude     Exprs    `yaml:"exclude" cmd:"tail"`
+	Highlight   Exprs    `yaml:"highlight" cmd:"tail"`
+	IgnoreCase  bool     `yaml:"ignore-case" cmd:"tail"`
+	Level       string   `yaml:"level" cmd:"tail"`
+	Timestamps  bool     `yaml:"timestamps" cmd:"tail"`
+	LogTime     bool     `yaml:"log-time" cmd:"tail"`
+	Output      string   `yaml:"output" cmd:"tail" values:"text,json,raw,none"`
+	OutputDir   Path     `yaml:"output-dir" cmd:"tail"`
+	LockTimeout Duration `yaml:"lock-timeout" cmd:"tail"`
+	CVMTimezone string   `yaml:"cvm-timezone" cmd:"tail"`
+	Template    string   `yaml:"template" cmd:"tail"`
+	MergeWindow Duration `yaml:"merge-window" cmd:"tail"`
+}
+
+// Setting is a context's value of one key, as the words one would type after its flag.
+type Setting struct {
+	Key    string
+	Values []string // one per time the flag would be given
+}
+
+// CommandSettings lists the settings of the context's keys for command cmd (the fields
+// tagged cmd:"<cmd>"), in the struct's order, leaving out those not set: an empty string
+// or list, or false. A Path has ~/ expanded against home.
+func (c Context) CommandSettings(cmd, home string) []Setting {
+	var out []Setting
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Tag.Get("cmd") != cmd {
+			continue
+		}
+		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		var vals []string
+		switch fv := v.Field(i); {
+		case f.Type == reflect.TypeFor[Path]():
+			if p := fv.String(); p != "" {
+				vals = []string{ExpandHome(p, home)}
+			}
+		case fv.Kind() == reflect.String:
+			if s := fv.String(); s != "" {
+				vals = []string{s}
+			}
+		case fv.Kind() == reflect.Bool:
+			if fv.Bool() {
+				vals = []string{"true"}
+			}
+		case fv.Kind() == reflect.Slice:
+			for j := range fv.Len() {
+				vals = append(vals, fv.Index(j).String())
+			}
+		}
+		if len(vals) > 0 {
+			out = append(out, Setting{Key: key, Values: vals})
+		}
+	}
+	return out
 }
 
 // File is the whole config file.
@@ -58,19 +124,47 @@ type File struct {
 	mode   fs.FileMode
 }
 
+// Duration is a duration as typed (10s, 1d): checked with units.ParseDuration when the file
+// is read, as the flag of the same name reads it.
+type Duration string
+
+// Lines is a line count as typed (100, all): checked with units.ParseLines.
+type Lines string
+
+// Path is a file or directory; a leading ~/ is the user's home directory.
+type Path string
+
+// Exprs is one regular expression or a list of them. Unlike StrList, a comma is part of
+// an expression (a{1,3}), never a separator.
+type Exprs []string
+
+// UnmarshalYAML accepts "RE" or [RE, RE].
+func (l *Exprs) UnmarshalYAML(n *yaml.Node) error {
+	return decodeList(n, (*[]string)(l), func(s string) []string { return []string{s} }, "an expression or a list of them")
+}
+
 // StrList is a list that may also be written as one string (comma-separated allowed).
 type StrList []string
 
 // UnmarshalYAML accepts "a", "a,b" or [a, b].
 func (l *StrList) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		*l = nil
-		for _, p := range strings.Split(n.Value, ",") {
+	return decodeList(n, (*[]string)(l), func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
-				*l = append(*l, p)
+				out = append(out, p)
 			}
 		}
+		return out
+	}, "a name or a list of names")
+}
+
+// decodeList reads a list written as a YAML list, or as one string that scalar turns into
+// the list; want says what is expected otherwise.
+func decodeList(n *yaml.Node, l *[]string, scalar func(string) []string, want string) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*l = scalar(n.Value)
 		return nil
 	case yaml.SequenceNode:
 		var s []string
@@ -80,7 +174,7 @@ func (l *StrList) UnmarshalYAML(n *yaml.Node) error {
 		*l = s
 		return nil
 	}
-	return fmt.Errorf("line %d: want a name or a list of names", n.Line)
+	return fmt.Errorf("line %d: want %s", n.Line, want)
 }
 
 // Load reads the config file at path; a missing file is an empty config, not an error.

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -97,6 +98,12 @@ func TestErrorsSayKeyLineAndWhatIsExpected(t *testing.T) {
 		{"contexts:\n  lab:\n    sshport: 22\n", `line 3: context "lab": unknown key "sshport" (did you mean ssh-port?); the keys are: ca-cert, cluster,`},
 		{"contexts:\n  lab:\n    ssh-port: abc\n", `line 3: context "lab": ssh-port: want a whole number, got "abc"`},
 		{"contexts:\n  lab:\n    insecure: maybe\n", `line 3: context "lab": insecure: want true or false, got "maybe"`},
+		{"contexts:\n  lab:\n    connect-timeout: 10\n", `line 3: context "lab": connect-timeout: want a duration such as 30s, 15m, 2h or 1d, got "10"`},
+		{"contexts:\n  lab:\n    lines: lots\n", `line 3: context "lab": lines: want a number of lines, or all, got "lots"`},
+		{"contexts:\n  lab:\n    color: sometimes\n", `line 3: context "lab": color: want one of auto, always, never, got "sometimes"`},
+		{"contexts:\n  lab:\n    output: xml\n", `line 3: context "lab": output: want one of text, json, raw, none, got "xml"`},
+		{"contexts:\n  lab:\n    merge-window: soon\n", `line 3: context "lab": merge-window: want a duration`},
+		{"contexts:\n  lab:\n    grep: {a: b}\n", `line 3: context "lab": grep: want an expression or a list of them, got a set of keys`},
 		{"contexts:\n  lab:\n    cvm: {a: b}\n", `line 3: context "lab": cvm: want a name or a list of names, got a set of keys`},
 		{"contexts:\n  lab:\n    prism: [a, b]\n", `line 3: context "lab": prism: want a string, got a list`},
 		{"defualt: lab\n", `line 1: unknown key "defualt" (did you mean default?); the keys are: contexts, default`},
@@ -110,5 +117,46 @@ func TestErrorsSayKeyLineAndWhatIsExpected(t *testing.T) {
 		if err != nil && (strings.Contains(err.Error(), "config.Context") || strings.Contains(err.Error(), "!!str")) {
 			t.Errorf("%q: Go internals in %q", tt.content, err)
 		}
+	}
+}
+
+// A context's durations take the flags' words (1d as well as 10s).
+func TestDurationKeysTakeTheFlagsWords(t *testing.T) {
+	f, err := Decode("/c.yaml", []byte("contexts:\n  lab:\n    connect-timeout: 1d\n"))
+	if err != nil || f.Contexts["lab"].ConnectTimeout != "1d" {
+		t.Fatalf("Decode = %+v, %v", f, err)
+	}
+}
+
+// tail's keys hold what one would type after the flag: CommandSettings gives them as such,
+// a list once per value, an expression with its commas, a path with ~/ expanded, and
+// nothing for what is not set.
+func TestCommandSettings(t *testing.T) {
+	f, err := Decode("/c.yaml", []byte(`contexts:
+  lab:
+    prism: pe
+    lines: 100
+    color: always
+    grep: ['a{1,3}', ERROR]
+    exclude: 'x,y'
+    timestamps: true
+    log-time: false
+    output-dir: ~/capture
+    merge-window: 2s
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.Contexts["lab"].CommandSettings("tail", "/home/u")
+	want := []Setting{
+		{"lines", []string{"100"}}, {"color", []string{"always"}}, {"grep", []string{"a{1,3}", "ERROR"}},
+		{"exclude", []string{"x,y"}}, {"timestamps", []string{"true"}}, {"output-dir", []string{"/home/u/capture"}},
+		{"merge-window", []string{"2s"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CommandSettings(tail) =\n%v\nwant\n%v", got, want)
+	}
+	if got := f.Contexts["lab"].CommandSettings("list-cvms", "/home/u"); len(got) != 0 {
+		t.Errorf("CommandSettings(list-cvms) = %v, want none: tail's keys are tail's", got)
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cvmtail/cvmtail/internal/suggest"
+	"github.com/cvmtail/cvmtail/internal/units"
 )
 
 // keyKind is what a context key holds.
@@ -19,16 +21,27 @@ const (
 	kindString keyKind = iota
 	kindInt
 	kindBool
-	kindList // one name, "a,b", or a list
+	kindList     // one name, "a,b", or a list
+	kindDuration // units.ParseDuration's words
+	kindLines    // units.ParseLines's words
+	kindExprs    // one expression or a list
 )
 
 func (k keyKind) String() string {
-	return [...]string{"a string", "a whole number", "true or false", "a name or a list of names"}[k]
+	return [...]string{"a string", "a whole number", "true or false", "a name or a list of names",
+		"a duration such as 30s, 15m, 2h or 1d", "a number of lines, or all", "an expression or a list of them"}[k]
+}
+
+// keySpec is what a key holds: its kind and, for some strings, the values it may take
+// (the values tag, comma-separated).
+type keySpec struct {
+	kind   keyKind
+	values []string
 }
 
 // contextKeys are the keys of a context, read off Context's yaml tags: one source.
-var contextKeys = func() map[string]keyKind {
-	keys := map[string]keyKind{}
+var contextKeys = func() map[string]keySpec {
+	keys := map[string]keySpec{}
 	t := reflect.TypeFor[Context]()
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -36,16 +49,27 @@ var contextKeys = func() map[string]keyKind {
 		if name == "" || name == "-" {
 			continue
 		}
+		var spec keySpec
 		switch {
 		case f.Type == reflect.TypeFor[StrList]():
-			keys[name] = kindList
+			spec.kind = kindList
+		case f.Type == reflect.TypeFor[Exprs]():
+			spec.kind = kindExprs
+		case f.Type == reflect.TypeFor[Duration]():
+			spec.kind = kindDuration
+		case f.Type == reflect.TypeFor[Lines]():
+			spec.kind = kindLines
 		case f.Type.Kind() == reflect.Int:
-			keys[name] = kindInt
+			spec.kind = kindInt
 		case f.Type.Kind() == reflect.Bool:
-			keys[name] = kindBool
+			spec.kind = kindBool
 		default:
-			keys[name] = kindString
+			spec.kind = kindString
 		}
+		if v := f.Tag.Get("values"); v != "" {
+			spec.values = strings.Split(v, ",")
+		}
+		keys[name] = spec
 	}
 	return keys
 }()
@@ -107,11 +131,11 @@ func validateContexts(n *yaml.Node) error {
 		}
 		for j := 0; j+1 < len(ctx.Content); j += 2 {
 			k, v := ctx.Content[j], ctx.Content[j+1]
-			kind, ok := contextKeys[k.Value]
+			spec, ok := contextKeys[k.Value]
 			if !ok {
 				return unknownKey(k, fmt.Sprintf("context %q: ", name.Value), Keys())
 			}
-			if err := checkKind(v, kind); err != nil {
+			if err := checkKind(v, spec); err != nil {
 				return fmt.Errorf("line %d: context %q: %s: %w", v.Line, name.Value, k.Value, err)
 			}
 		}
@@ -127,7 +151,8 @@ func unknownKey(k *yaml.Node, where string, valid []string) error {
 	return fmt.Errorf("%s; the keys are: %s", msg, strings.Join(valid, ", "))
 }
 
-func checkKind(v *yaml.Node, kind keyKind) error {
+func checkKind(v *yaml.Node, spec keySpec) error {
+	kind := spec.kind
 	got := func() string {
 		if v.Kind == yaml.ScalarNode {
 			return strconv.Quote(v.Value)
@@ -136,7 +161,7 @@ func checkKind(v *yaml.Node, kind keyKind) error {
 	}
 	bad := func() error { return fmt.Errorf("want %s, got %s", kind, got()) }
 	switch kind {
-	case kindList:
+	case kindList, kindExprs:
 		if v.Kind == yaml.SequenceNode {
 			for _, item := range v.Content {
 				if item.Kind != yaml.ScalarNode {
@@ -156,9 +181,20 @@ func checkKind(v *yaml.Node, kind keyKind) error {
 		if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
 			return bad()
 		}
+	case kindDuration:
+		if _, err := units.ParseDuration(v.Value); v.Kind != yaml.ScalarNode || err != nil {
+			return bad()
+		}
+	case kindLines:
+		if _, err := units.ParseLines(v.Value); v.Kind != yaml.ScalarNode || err != nil {
+			return bad()
+		}
 	default:
 		if v.Kind != yaml.ScalarNode {
 			return bad()
+		}
+		if len(spec.values) > 0 && !slices.Contains(spec.values, v.Value) {
+			return fmt.Errorf("want one of %s, got %s", strings.Join(spec.values, ", "), got())
 		}
 	}
 	return nil

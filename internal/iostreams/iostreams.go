@@ -117,6 +117,9 @@ func (s *IOStreams) SetNoColor(v bool) { s.noColor = v }
 // TerminalWidth is the width of the terminal on stdout, or 0 when unknown.
 func (s *IOStreams) TerminalWidth() int { return s.termWidth }
 
+// SetTerminalWidth lets tests pretend a terminal of that width is on stdout.
+func (s *IOStreams) SetTerminalWidth(w int) { s.termWidth = w }
+
 // ColorEnabled applies the --color policy: "always", "never", or "auto" (on when stdout is
 // a terminal that shows colours and NO_COLOR is unset).
 func (s *IOStreams) ColorEnabled(policy string) bool {

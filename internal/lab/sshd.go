@@ -20,8 +20,8 @@ import (
 	"github.com/cvmtail/cvmtail/internal/catalog"
 )
 
-// maxSessions is OpenSSH's default MaxSessions: cvmtail opens one session per followed
-// file, so the lab must refuse the eleventh exactly as a real CVM does.
+// maxSessions is OpenSSH's default MaxSessions: cvmtail's tail fallback opens one session
+// per followed file, so the lab must refuse the eleventh exactly as a real CVM does.
 const maxSessions = 10
 
 // maxConns bounds the connections one CVM serves at once (and so the lab's goroutines); a

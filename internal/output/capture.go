@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // Capture appends each stream's lines to its own file under DIR (for cron capture):
@@ -60,17 +62,17 @@ type CaptureKey struct {
 // NewCapture prepares dir, creating it when needed, and checks that it is writable.
 func NewCapture(dir string) (*Capture, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("--output-dir: %w", err)
+		return nil, err
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("--output-dir: %w", err)
+		return nil, err
 	}
 	c := &Capture{dir: dir, root: root, opens: map[string]*pendingOpen{}, checked: map[string]bool{}}
 	probe, err := os.CreateTemp(dir, ".cvmtail-probe-*")
 	if err != nil {
 		_ = root.Close()
-		return nil, fmt.Errorf("--output-dir %s is not writable: %w", dir, errors.Unwrap(err))
+		return nil, fmt.Errorf("%s is not writable: %w", dir, errors.Unwrap(err))
 	}
 	_ = probe.Close()
 	_ = os.Remove(probe.Name())
@@ -82,16 +84,12 @@ func NewCapture(dir string) (*Capture, error) {
 	return c, nil
 }
 
-// safeName keeps a CVM or log name one path component that is neither hidden nor "..".
+// safeName keeps a CVM or log name one path component that is neither hidden nor ".."
+// (termsafe.Name), and never empty. 250 bytes leave room for ".log" and the side files'
+// "." and ".pos.tmp" within a file name's 255.
 func safeName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r < ' ' || r == 0x7f {
-			return '_'
-		}
-		return r
-	}, s)
-	if s == "" || strings.HasPrefix(s, ".") {
-		s = "_" + s
+	if s = termsafe.Name(s, 240); s == "" {
+		return "_"
 	}
 	return s
 }
@@ -141,11 +139,6 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("%s is being captured by another cvmtail (%s), which did not finish within %s", e.Path, holder, e.Waited)
 }
 
-// Hint says how to go on.
-func (e *LockedError) Hint() string {
-	return "stop the other run, or let this one wait longer with --lock-timeout"
-}
-
 // prepareDir creates dir (relative to DIR) and its parents, refusing symlinks on the way
 // and noting directories that others may write to or that another user owns.
 func (c *Capture) prepareDir(dir string) error {
@@ -160,19 +153,19 @@ func (c *Capture) prepareDir(dir string) error {
 		st, err := c.root.Lstat(cur)
 		if errors.Is(err, fs.ErrNotExist) {
 			if err := c.root.Mkdir(cur, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("--output-dir: %w", err)
+				return err
 			}
 			st, err = c.root.Lstat(cur)
 		}
 		if err != nil {
-			return fmt.Errorf("--output-dir: %w", err)
+			return err
 		}
 		full := filepath.Join(c.dir, filepath.FromSlash(cur))
 		if st.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("--output-dir: %s %w", full, ErrSymlink)
+			return fmt.Errorf("%s %w", full, ErrSymlink)
 		}
 		if !st.IsDir() {
-			return fmt.Errorf("--output-dir: %s is not a directory", full)
+			return fmt.Errorf("%s is not a directory", full)
 		}
 		if w := unsafeDir(full, st); w != "" {
 			c.Warnings = append(c.Warnings, w)

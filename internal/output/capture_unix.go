@@ -26,10 +26,10 @@ func tryLock(f *os.File) (bool, error) {
 func unsafeDir(path string, st fs.FileInfo) string {
 	sys, ok := st.Sys().(*syscall.Stat_t)
 	if ok && int(sys.Uid) != os.Geteuid() {
-		return fmt.Sprintf("warning: --output-dir: %s is owned by another user (uid %d)", path, sys.Uid)
+		return fmt.Sprintf("warning: capture directory %s is owned by another user (uid %d)", path, sys.Uid)
 	}
 	if st.Mode().Perm()&0o022 != 0 {
-		return fmt.Sprintf("warning: --output-dir: %s may be written by others (mode %04o)", path, st.Mode().Perm())
+		return fmt.Sprintf("warning: capture directory %s may be written by others (mode %04o)", path, st.Mode().Perm())
 	}
 	return ""
 }

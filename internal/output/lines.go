@@ -205,7 +205,8 @@ func WithCVMColors(colors map[string]string) TemplateOption {
 //	color "red" TEXT          TEXT in a colour (names: see ColorNames; "bold red" combines)
 //	cvmcolor CVM [TEXT]       TEXT (default CVM) in CVM's colour, as in the text prefix
 //	upper, lower TEXT         case
-//	json TEXT                 TEXT as a JSON string
+//	json TEXT                 TEXT as a JSON string; json . is the line's fields as one
+//	                          JSON object, in -o json's order
 //	pad N TEXT                TEXT padded with spaces to N columns
 func TemplateFuncs(colorOn bool, opts ...TemplateOption) template.FuncMap {
 	var o templateOptions
@@ -236,7 +237,7 @@ func TemplateFuncs(colorOn bool, opts ...TemplateOption) template.FuncMap {
 		},
 		"upper": strings.ToUpper,
 		"lower": strings.ToLower,
-		"json":  func(s string) string { return string(appendJSONString(nil, []byte(s))) },
+		"json":  templateJSON,
 		"pad": func(n int, s string) string {
 			if len(s) >= n {
 				return s
@@ -244,6 +245,44 @@ func TemplateFuncs(colorOn bool, opts ...TemplateOption) template.FuncMap {
 			return s + strings.Repeat(" ", n-len(s))
 		},
 	}
+}
+
+// TemplateFields are the fields of --template, in -o json's order.
+var TemplateFields = []string{"time", "log_time", "cvm", "address", "log", "path", "line"}
+
+// TemplateHelpers lists the helpers of --template, sorted.
+func TemplateHelpers() []string {
+	var names []string
+	for n := range TemplateFuncs(false) {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// templateJSON is the json helper: a string as a JSON string, and the fields (json .) as
+// the object -o json prints, log_time left out when the line has none.
+func templateJSON(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return string(appendJSONString(nil, []byte(v))), nil
+	case map[string]string:
+		b := []byte{'{'}
+		for _, k := range TemplateFields {
+			val, ok := v[k]
+			if !ok || k == "log_time" && val == "" {
+				continue
+			}
+			if len(b) > 1 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, []byte(k))
+			b = append(b, ':')
+			b = appendJSONString(b, []byte(val))
+		}
+		return string(append(b, '}')), nil
+	}
+	return "", fmt.Errorf("json: want a field (json .line) or the line's fields (json .), got %T", v)
 }
 
 // NewTemplate parses a --template text. The fields are those of -o json: .time, .cvm,

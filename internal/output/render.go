@@ -123,30 +123,12 @@ func padding(s string, width int) string {
 	return ""
 }
 
-// sanitizeName keeps a name one field: no spaces, control characters (C0, DEL, C1) or
-// invalid UTF-8 in the prefix.
-func sanitizeName(s string) string {
-	clean := true
-	for _, r := range s {
-		if r <= ' ' || r >= 0x7f && r <= 0x9f || r == utf8.RuneError {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\ufffd"), r <= ' ', r >= 0x7f && r <= 0x9f:
-			b.WriteByte('_')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// sanitizeName keeps a name one field of the prefix (termsafe.Name): no spaces, control
+// characters or invalid UTF-8.
+func sanitizeName(s string) string { return termsafe.Name(s, maxPrefixName) }
+
+// maxPrefixName bounds a name in the prefix, in bytes.
+const maxPrefixName = 1024
 
 // Append renders the lines in data (each ending in '\n') received at t, appending to dst.
 func (r *Renderer) Append(dst, data []byte, t time.Time) []byte {

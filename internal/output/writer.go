@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 )
 
 // Writer is the one writer of stdout: rendered batches of whole lines go in through a
@@ -105,18 +106,45 @@ func (w *Writer) fail(err error) {
 	}
 }
 
+// flushDelay is how long the writer waits for more lines before it writes what it has: a
+// write of its own for every batch costs a system call (and a wake-up of the reader) for
+// every frame of every stream, when hundreds of streams each deliver a line or two at a time.
+const flushDelay = time.Millisecond
+
 func (w *Writer) loop(out io.Writer) {
 	defer close(w.done)
 	bw := bufio.NewWriterSize(out, 64<<10)
-	for b := range w.queue {
+	flush := time.NewTimer(time.Hour)
+	flush.Stop()
+	pending := false
+	for {
+		var b []byte
+		var ok bool
+		if pending {
+			select {
+			case b, ok = <-w.queue:
+			case <-flush.C:
+				// Nothing more came: show what we have now rather than later.
+				pending = false
+				if w.Err() == nil {
+					if err := bw.Flush(); err != nil {
+						w.fail(err)
+					}
+				}
+				continue
+			}
+		} else {
+			b, ok = <-w.queue
+		}
+		if !ok {
+			break
+		}
 		if w.Err() == nil {
 			if _, err := bw.Write(b); err != nil {
 				w.fail(err)
-			} else if len(w.queue) == 0 {
-				// Nothing else waiting: show what we have now rather than later.
-				if err := bw.Flush(); err != nil {
-					w.fail(err)
-				}
+			} else if !pending && bw.Buffered() > 0 {
+				pending = true
+				flush.Reset(flushDelay)
 			}
 		}
 		if cap(b) <= 1<<20 {
@@ -124,6 +152,7 @@ func (w *Writer) loop(out io.Writer) {
 			w.pool.Put(&b)
 		}
 	}
+	flush.Stop()
 	if w.Err() == nil {
 		if err := bw.Flush(); err != nil {
 			w.fail(err)

@@ -65,7 +65,7 @@ func (c *Client) Inventory(ctx context.Context, clusters []string) (*Inventory, 
 			unavailable = append(unavailable, cl)
 			inv.Notices = append(inv.Notices, Notice{
 				Message: fmt.Sprintf("cluster %s is not available in Prism Central: its CVMs are left out", show(cl.Name)),
-				Hint:    (&UnavailableError{Clusters: []Cluster{cl}}).Hint()})
+				Err:     &UnavailableError{Address: c.address, Clusters: []Cluster{cl}}})
 			continue
 		}
 		listable = append(listable, cl)
@@ -97,12 +97,7 @@ func (c *Client) Inventory(ctx context.Context, clusters []string) (*Inventory, 
 		if err, ok := failed[cl.UUID]; ok {
 			err = c.finalize(err)
 			inv.Failed = append(inv.Failed, cl.Name)
-			n := Notice{Message: fmt.Sprintf("cluster %s: its CVMs are left out: %v", show(cl.Name), err)}
-			var h interface{ Hint() string }
-			if errors.As(err, &h) {
-				n.Hint = h.Hint()
-			}
-			inv.Notices = append(inv.Notices, n)
+			inv.Notices = append(inv.Notices, Notice{Message: fmt.Sprintf("cluster %s: its CVMs are left out: %v", show(cl.Name), err), Err: err})
 		}
 	}
 	if len(listable) > 0 && len(failed) == len(listable) {

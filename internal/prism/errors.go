@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Every error below names the Prism address it came from and carries a way forward in Hint.
-// None of them ever holds the password: requests carry it in a header only, never in a URL.
+// Every error below names the Prism address it came from and holds the facts of what went
+// wrong; the command line turns them into a way forward (internal/cmdutil/hints.go). None
+// of them ever holds the password: requests carry it in a header only, never in a URL.
 
 // AuthError is a 401: the user name or password is wrong.
 type AuthError struct {
@@ -16,11 +17,6 @@ type AuthError struct {
 
 func (e *AuthError) Error() string {
 	return fmt.Sprintf("prism %s: wrong user name or password (401)", e.Address)
-}
-
-// Hint says where the credentials come from.
-func (e *AuthError) Hint() string {
-	return "check --username (or CVMTAIL_USERNAME) and the password in CVMTAIL_PASSWORD or --password-file"
 }
 
 // PermissionError is a 403: the user is known but may not read clusters or hosts.
@@ -38,11 +34,6 @@ func (e *PermissionError) Error() string {
 	return msg
 }
 
-// Hint names the role that is enough.
-func (e *PermissionError) Hint() string {
-	return "use a Prism user allowed to view clusters and hosts (e.g. the Viewer or Cluster Viewer role)"
-}
-
 // TLSError means Prism's certificate could not be verified.
 type TLSError struct {
 	Address string
@@ -54,11 +45,6 @@ func (e *TLSError) Error() string {
 }
 
 func (e *TLSError) Unwrap() error { return e.Err }
-
-// Hint gives both ways forward.
-func (e *TLSError) Hint() string {
-	return "pass the cluster's CA with --ca-cert FILE, or --insecure to skip verification"
-}
 
 // UnreachableError is a failure to connect, or no answer in time.
 type UnreachableError struct {
@@ -76,11 +62,6 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// Hint points at the usual causes.
-func (e *UnreachableError) Hint() string {
-	return "check the address and port (9440 by default) and that this machine can reach Prism"
-}
-
 // ProtocolError is an answer that is not what the API promises (HTML, truncated JSON, an
 // unexpected status).
 type ProtocolError struct {
@@ -93,11 +74,6 @@ func (e *ProtocolError) Error() string {
 	return fmt.Sprintf("prism %s: unexpected answer from %s: %s", e.Address, e.Endpoint, e.Detail)
 }
 
-// Hint says what the address must be.
-func (e *ProtocolError) Hint() string {
-	return "check that --prism names a Prism Element or Prism Central (port 9440), not a proxy or another service"
-}
-
 // NotFoundError is a cluster asked for by name or UUID that Prism does not know.
 type NotFoundError struct {
 	Address string
@@ -107,18 +83,6 @@ type NotFoundError struct {
 
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("prism %s: no cluster named %q", e.Address, e.Cluster)
-}
-
-// Hint lists the clusters that exist.
-func (e *NotFoundError) Hint() string {
-	if len(e.Known) == 0 {
-		return "this Prism manages no AOS cluster"
-	}
-	names := make([]string, len(e.Known))
-	for i, n := range e.Known {
-		names[i] = show(n)
-	}
-	return "known clusters: " + strings.Join(names, ", ")
 }
 
 // ServerError is any other failure status (5xx, 429 after retries, an unexpected 4xx).
@@ -137,14 +101,6 @@ func (e *ServerError) Error() string {
 	return msg
 }
 
-// Hint suggests waiting for a busy server.
-func (e *ServerError) Hint() string {
-	if e.Status >= 500 || retryable(e.Status) {
-		return "Prism is busy or failing; try again in a minute"
-	}
-	return ""
-}
-
 // TooLargeError is an answer or a list beyond what any real Prism sends: a body over
 // maxBody, or a paged list past its bounds (pages.go). cvmtail stops there rather than
 // read without end, e.g. from a server whose every page says there is more.
@@ -156,11 +112,6 @@ type TooLargeError struct {
 
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("prism %s: %s: more than %s: stopped", e.Address, e.Endpoint, e.Limit)
-}
-
-// Hint says what is normal and what to do.
-func (e *TooLargeError) Hint() string {
-	return "no real Prism sends that much; check that --prism names a Prism, or choose fewer clusters with --cluster"
 }
 
 // UnavailableError is a selection whose every cluster Prism Central reports as not
@@ -178,10 +129,14 @@ func (e *UnavailableError) Error() string {
 	return fmt.Sprintf("prism %s: cluster %s not available in Prism Central", e.Address, strings.Join(names, ", "))
 }
 
-// Hint names the way around Prism Central.
-func (e *UnavailableError) Hint() string {
-	if len(e.Clusters) == 1 && e.Clusters[0].Address != "" {
-		return "ask the cluster's own Prism Element: --prism " + e.Clusters[0].Address
+// KnownNames are the clusters Prism does know, as they may be shown.
+func (e *NotFoundError) KnownNames() []string {
+	names := make([]string, len(e.Known))
+	for i, n := range e.Known {
+		names[i] = show(n)
 	}
-	return "ask each cluster's own Prism Element with --prism, or retry once Prism Central reaches it again"
+	return names
 }
+
+// Busy tells whether the status says Prism is overloaded or failing, not refusing.
+func (e *ServerError) Busy() bool { return e.Status >= 500 || retryable(e.Status) }

@@ -245,7 +245,7 @@ func TestUnavailableClusterSkipped(t *testing.T) {
 
 			_, err = c.Inventory(context.Background(), []string{"bravo-pe02"})
 			var ue *prism.UnavailableError
-			if !errors.As(err, &ue) || !strings.Contains(ue.Hint(), "--prism 10.20.2.10") {
+			if !errors.As(err, &ue) || len(ue.Clusters) != 1 || ue.Clusters[0].Address != "10.20.2.10" {
 				t.Fatalf("only an unavailable cluster: err = %v, want *UnavailableError pointing at its VIP", err)
 			}
 			checkMessage(t, err)

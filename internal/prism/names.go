@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // What Prism says is checked before it is used: a CVM address goes to ssh (and, through
@@ -72,36 +74,11 @@ const (
 	maxSuffixBytes = 48
 )
 
-// safeName makes s one safe field and path component: every '/', '\', space, control
-// character (C0, DEL, C1), other non-printable rune (bidi overrides, zero-width marks) and
-// invalid UTF-8 byte becomes '_'; so does a '.' after another '.' and a leading '.' (no
-// "..", no hidden or "." directory). At most max bytes are kept.
-func safeName(s string, max int) string {
-	var b strings.Builder
-	prevDot := false
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == utf8.RuneError && size <= 1, r == '/', r == '\\', r == ' ', !unicode.IsPrint(r):
-			r = '_'
-		case r == '.' && (prevDot || b.Len() == 0):
-			r = '_'
-		}
-		prevDot = r == '.'
-		if b.Len()+utf8.RuneLen(r) > max {
-			break
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // uniqueNames gives every CVM a safe name no other CVM of the list has, compared without
 // regard to case (capture directories may live on a case-insensitive file system), in
 // one deterministic pass over the list's order:
 //
-//  1. the name is made safe (safeName);
+//  1. the name is made safe (termsafe.Name);
 //  2. a name more than one CVM has gets "@<cluster>" appended;
 //  3. one still shared gets "@<address>" appended too;
 //  4. one still shared (or equal to another's suffixed name) gets "#2", "#3", ... in list
@@ -111,7 +88,7 @@ func safeName(s string, max int) string {
 func uniqueNames(cvms []CVM) {
 	names := make([]string, len(cvms))
 	for i, c := range cvms {
-		names[i] = safeName(c.RawName, maxNameBytes)
+		names[i] = termsafe.Name(c.RawName, maxNameBytes)
 	}
 	suffix := func(part func(CVM) string) {
 		count := map[string]int{}
@@ -120,7 +97,7 @@ func uniqueNames(cvms []CVM) {
 		}
 		for i, n := range names {
 			if count[strings.ToLower(n)] > 1 {
-				names[i] = n + "@" + safeName(part(cvms[i]), maxSuffixBytes)
+				names[i] = n + "@" + termsafe.Name(part(cvms[i]), maxSuffixBytes)
 			}
 		}
 	}

@@ -25,34 +25,6 @@ func TestValidAddress(t *testing.T) {
 	}
 }
 
-func TestSafeName(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"NTNX-21AB0001-A-CVM", "NTNX-21AB0001-A-CVM"},
-		{"esx01.corp-CVM", "esx01.corp-CVM"},
-		{"a/b", "a_b"},
-		{`a\b`, "a_b"},
-		{"..", "_."},
-		{"../x", "_._x"},
-		{"a..b...c", "a._b._.c"},
-		{".hidden", "_hidden"},
-		{".", "_"},
-		{"a b\tc\nd", "a_b_c_d"},
-		{"x\x1b[31m\x7f\u0085\u009f\u202e", "x_[31m____"},
-		{"bad\xffutf8", "bad_utf8"},
-		{"", ""},
-		{"Ünïcode-CVM", "Ünïcode-CVM"},
-	}
-	for _, tt := range tests {
-		if got := safeName(tt.in, maxNameBytes); got != tt.want {
-			t.Errorf("safeName(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-	long := safeName(strings.Repeat("é", 100), maxNameBytes)
-	if len(long) > maxNameBytes || !strings.HasPrefix(long, "éé") || strings.ContainsRune(long, '\uFFFD') {
-		t.Errorf("a long name is cut to %d bytes on a rune boundary: got %d bytes %q", maxNameBytes, len(long), long)
-	}
-}
-
 func TestUniqueNames(t *testing.T) {
 	cvm := func(name, cluster, addr string) CVM { return CVM{RawName: name, Cluster: cluster, Address: addr} }
 	tests := []struct {

@@ -110,7 +110,10 @@ type Inventory struct {
 // Prism in it is escaped, so it cannot drive a terminal.
 type Notice struct {
 	Message string `json:"message"`
-	Hint    string `json:"hint,omitempty"`
+	// Err is what went wrong, for the caller to find a way forward (not kept in a cache);
+	// Hint is where the caller keeps that way forward.
+	Err  error  `json:"-"`
+	Hint string `json:"hint,omitempty"`
 }
 
 // Client talks to one Prism. It is safe for concurrent use.

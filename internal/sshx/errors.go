@@ -34,26 +34,6 @@ func (e *HostKeyError) Error() string {
 	return fmt.Sprintf("%s: unknown host key %s", e.Host, e.Fingerprint)
 }
 
-// Hint says how to get past the refusal, and when not to.
-func (e *HostKeyError) Hint() string {
-	if e.Revoked {
-		return "someone may be intercepting the connection; ask the cluster's administrator"
-	}
-	known := hostInKnownHosts(e.Addr)
-	if e.Alias != "" {
-		known = e.Alias
-	}
-	if e.Changed {
-		return fmt.Sprintf("if the CVM was reinstalled, remove the old key: ssh-keygen -R %s -f %s; otherwise someone may be intercepting the connection",
-			known, e.KnownHostsFile)
-	}
-	if e.Alias != "" {
-		return fmt.Sprintf("verify the fingerprint, then run with --host-key-check accept-new (it records the key as %s in %s)", e.Alias, e.KnownHostsFile)
-	}
-	return fmt.Sprintf("verify the fingerprint, then run with --host-key-check accept-new (or ssh-keyscan %s >> %s)",
-		keyscanArgs(e.Addr), e.KnownHostsFile)
-}
-
 // AuthError is a server that accepted none of the keys offered.
 type AuthError struct {
 	Host string
@@ -71,19 +51,6 @@ func (e *AuthError) Error() string {
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }
-
-// Hint names the three ways to fix authentication.
-func (e *AuthError) Hint() string {
-	var b strings.Builder
-	if e.Offered == 0 {
-		b.WriteString("no key was offered; ")
-	}
-	if len(e.Skipped) > 0 {
-		fmt.Fprintf(&b, "skipped %s (load encrypted keys with ssh-add); ", strings.Join(e.Skipped, ", "))
-	}
-	fmt.Fprintf(&b, "give the CVM's key with -i FILE or load it into ssh-agent (ssh-add), or choose another user with --ssh-user (now %s)", e.User)
-	return b.String()
-}
 
 // DialError is a connection that could not be made or did not finish its SSH handshake:
 // refused, timed out, cancelled, reset.
@@ -104,21 +71,6 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
-// Hint says what to check; empty when the dial was cancelled.
-func (e *DialError) Hint() string {
-	port := "22"
-	if _, p, err := net.SplitHostPort(e.Addr); err == nil {
-		port = p
-	}
-	switch {
-	case e.Timeout > 0:
-		return fmt.Sprintf("check the address and that port %s is reachable, or raise --connect-timeout", port)
-	case isRefused(e.Err):
-		return fmt.Sprintf("check the address and that sshd listens on port %s (--ssh-port, or Port in ssh_config)", port)
-	}
-	return ""
-}
-
 // ConfigError is a bad option, ssh_config or key file. The CLI maps it to exit status 2.
 type ConfigError struct {
 	Err error
@@ -128,29 +80,21 @@ func (e *ConfigError) Error() string { return e.Err.Error() }
 
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// Hint is empty unless the message alone does not say what to do.
-func (e *ConfigError) Hint() string {
-	var h interface{ Hint() string }
-	if errors.As(e.Err, &h) {
-		return h.Hint()
-	}
-	return ""
+// ErrNoKnownHosts is a host key check without a known_hosts file to check against.
+var ErrNoKnownHosts = errors.New("no known_hosts file: the home directory is unknown")
+
+// KeyFileError is an identity file that cannot be used.
+type KeyFileError struct {
+	Path      string
+	Err       error
+	Encrypted bool // and not held by ssh-agent: there is no passphrase prompt
 }
 
-// keyFileError is an identity file that cannot be used, with the way forward.
-type keyFileError struct {
-	Path string
-	Err  error
-	hint string
-}
-
-func (e *keyFileError) Error() string {
+func (e *KeyFileError) Error() string {
 	return fmt.Sprintf("identity file %s: %s", e.Path, describeNetError(e.Err))
 }
 
-func (e *keyFileError) Unwrap() error { return e.Err }
-
-func (e *keyFileError) Hint() string { return e.hint }
+func (e *KeyFileError) Unwrap() error { return e.Err }
 
 // JumpError is a failure reaching a ProxyJump hop on the way to Host. Unwrap gives the
 // hop's own *HostKeyError, *AuthError or *DialError.
@@ -165,15 +109,6 @@ func (e *JumpError) Error() string {
 }
 
 func (e *JumpError) Unwrap() error { return e.Err }
-
-// Hint is the hop's hint.
-func (e *JumpError) Hint() string {
-	var h interface{ Hint() string }
-	if errors.As(e.Err, &h) {
-		return h.Hint()
-	}
-	return ""
-}
 
 func isRefused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || isRefusedErrno(err)
@@ -227,3 +162,26 @@ func Permanent(err error) bool {
 	)
 	return errors.As(err, &hostKeyErr) || errors.As(err, &authErr) || errors.As(err, &configErr)
 }
+
+// KnownAs is how known_hosts (and ssh-keygen -R) names the host: its HostKeyAlias, or the
+// address as known_hosts spells it.
+func (e *HostKeyError) KnownAs() string {
+	if e.Alias != "" {
+		return e.Alias
+	}
+	return hostInKnownHosts(e.Addr)
+}
+
+// KeyscanArgs are the ssh-keyscan arguments that fetch the host's key.
+func (e *HostKeyError) KeyscanArgs() string { return keyscanArgs(e.Addr) }
+
+// Port is the port that was dialled.
+func (e *DialError) Port() string {
+	if _, p, err := net.SplitHostPort(e.Addr); err == nil {
+		return p
+	}
+	return "22"
+}
+
+// Refused tells whether nothing listened at the address (the connection was refused).
+func (e *DialError) Refused() bool { return isRefused(e.Err) }

@@ -20,7 +20,7 @@ import (
 func (d *Dialer) hostKeyCallback(hc HostConfig) (ssh.HostKeyCallback, []string, error) {
 	if hc.HostKeyCheck == HostKeyOff {
 		d.offWarn.Do(func() {
-			why := "--host-key-check off"
+			why := "as asked"
 			if d.opts.HostKeyCheck != HostKeyOff {
 				why = "StrictHostKeyChecking no in " + d.configFile
 			}
@@ -30,7 +30,7 @@ func (d *Dialer) hostKeyCallback(hc HostConfig) (ssh.HostKeyCallback, []string, 
 	}
 	file := hc.KnownHostsFile
 	if file == "" {
-		return nil, nil, &ConfigError{Err: errors.New("no known_hosts file: the home directory is unknown; give one with --known-hosts")}
+		return nil, nil, &ConfigError{Err: ErrNoKnownHosts}
 	}
 	files := knownHostsFiles(hc)
 	db, err := loadKnownHosts(files)

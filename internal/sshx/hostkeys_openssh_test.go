@@ -104,7 +104,7 @@ func TestHostKeyCheckOffWarnsOnce(t *testing.T) {
 		opts := f.options()
 		opts.Port = srv.Port
 		opts.Warn = func(msg string) { warnings = append(warnings, msg) }
-		want := "(--host-key-check off)"
+		want := "(as asked)"
 		if viaConfig {
 			want = "(StrictHostKeyChecking no in " + f.writeConfig(t, "Host *\n  StrictHostKeyChecking no\n") + ")"
 		} else {

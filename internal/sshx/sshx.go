@@ -149,10 +149,9 @@ func NewDialer(opts Options) (*Dialer, error) {
 				d.explicitPublic[string(pub.Marshal())] = true
 				continue
 			}
-			return nil, &ConfigError{Err: &keyFileError{Path: path, Err: errors.New("encrypted, and cvmtail cannot ask for a passphrase"),
-				hint: fmt.Sprintf("load it into ssh-agent: ssh-add %s", path)}}
+			return nil, &ConfigError{Err: &KeyFileError{Path: path, Err: errors.New("encrypted, and cvmtail cannot ask for a passphrase"), Encrypted: true}}
 		default:
-			return nil, &ConfigError{Err: &keyFileError{Path: path, Err: err}}
+			return nil, &ConfigError{Err: &KeyFileError{Path: path, Err: err}}
 		}
 	}
 	return d, nil

@@ -293,8 +293,11 @@ func TestNewDialerConfigErrors(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, want)
 				}
 			}
-			if !strings.Contains(cfgErr.Hint(), tt.wantHint) {
-				t.Errorf("hint %q does not contain %q", cfgErr.Hint(), tt.wantHint)
+			// The way forward (ssh-add for an encrypted key) is the command line's to say:
+			// here, that the error tells what it needs.
+			var kfErr *sshx.KeyFileError
+			if encrypted := errors.As(err, &kfErr) && kfErr.Encrypted; encrypted != (tt.wantHint != "") {
+				t.Errorf("error %v: encrypted %v, want %v", err, encrypted, tt.wantHint != "")
 			}
 		})
 	}
@@ -373,16 +376,16 @@ func TestHostKeyPolicies(t *testing.T) {
 					t.Errorf("HostKeyError = %+v, want changed=%v fingerprint %s", hkErr, tt.wantErr == "changed", fp)
 				}
 				wantMsg := "127.0.0.1: unknown host key " + fp
-				wantHint := "--host-key-check accept-new (or ssh-keyscan -p " + strconv.Itoa(srv.Port) + " 127.0.0.1 >> " + f.knownHosts + ")"
 				if tt.wantErr == "changed" {
 					wantMsg = fmt.Sprintf("127.0.0.1: HOST KEY CHANGED (now %s; %s:1 has another)", fp, f.knownHosts)
-					wantHint = fmt.Sprintf("ssh-keygen -R [127.0.0.1]:%d -f %s", srv.Port, f.knownHosts)
 				}
 				if err.Error() != wantMsg {
 					t.Errorf("error %q, want %q", err, wantMsg)
 				}
-				if !strings.Contains(hkErr.Hint(), wantHint) {
-					t.Errorf("hint %q does not contain %q", hkErr.Hint(), wantHint)
+				// What the hint is made of (internal/cmdutil/hints.go).
+				if hkErr.KnownHostsFile != f.knownHosts || hkErr.KnownAs() != fmt.Sprintf("[127.0.0.1]:%d", srv.Port) ||
+					hkErr.KeyscanArgs() != "-p "+strconv.Itoa(srv.Port)+" 127.0.0.1" {
+					t.Errorf("HostKeyError %+v: known as %q, keyscan %q", hkErr, hkErr.KnownAs(), hkErr.KeyscanArgs())
 				}
 				if len(srv.Logins()) != 0 {
 					t.Errorf("refused host key, yet %d logins", len(srv.Logins()))
@@ -561,10 +564,8 @@ func TestAuthentication(t *testing.T) {
 		if want := "127.0.0.1: permission denied for user nutanix (publickey)"; err.Error() != want {
 			t.Errorf("error %q, want %q", err, want)
 		}
-		for _, want := range []string{"-i", "ssh-agent", "--ssh-user"} {
-			if !strings.Contains(authErr.Hint(), want) {
-				t.Errorf("hint %q does not name %s", authErr.Hint(), want)
-			}
+		if authErr.User != "nutanix" || authErr.Offered != 1 {
+			t.Errorf("AuthError %+v: want the user and the one key offered", authErr)
 		}
 	})
 }
@@ -606,9 +607,6 @@ func TestDialErrors(t *testing.T) {
 		}
 		if want := "127.0.0.1: connect to " + addr + ": timed out after 300ms"; err.Error() != want {
 			t.Errorf("error %q, want %q", err, want)
-		}
-		if !strings.Contains(dialErr.Hint(), "raise --connect-timeout") {
-			t.Errorf("hint %q does not mention --connect-timeout", dialErr.Hint())
 		}
 		if elapsed > 3*time.Second {
 			t.Errorf("gave up after %s, want about 300ms", elapsed)
@@ -721,8 +719,8 @@ Host twohops
 		if want := "target: through jump host jump: unknown host key"; !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("error %q, want prefix %q", err, want)
 		}
-		if !strings.Contains(jumpErr.Hint(), "ssh-keyscan -p "+strconv.Itoa(jump.Port)) {
-			t.Errorf("hint %q does not say how to get the jump host's key", jumpErr.Hint())
+		if !strings.Contains(hkErr.KeyscanArgs(), "-p "+strconv.Itoa(jump.Port)) {
+			t.Errorf("keyscan %q does not fetch the jump host's key", hkErr.KeyscanArgs())
 		}
 		if len(target.Logins()) != 0 {
 			t.Error("the target was reached through an unverified jump host")
@@ -873,8 +871,8 @@ func TestNoHomeDirectory(t *testing.T) {
 	}
 	_, err = d.Dial(context.Background(), "127.0.0.1")
 	var cfgErr *sshx.ConfigError
-	if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "--known-hosts") {
-		t.Errorf("Dial error = %v, want a *ConfigError asking for --known-hosts", err)
+	if !errors.As(err, &cfgErr) || !errors.Is(err, sshx.ErrNoKnownHosts) {
+		t.Errorf("Dial error = %v, want a *ConfigError saying there is no known_hosts", err)
 	}
 }
 

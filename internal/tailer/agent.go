@@ -2,89 +2,116 @@ package tailer
 
 import (
 	_ "embed"
+	"github.com/cvmtail/cvmtail/internal/shquote"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// agentScript follows one file on the CVM and frames its bytes with offsets and file
-// identity (see agent/agent.py). Python is on every CVM: the cluster's own services use it.
+// agentScript follows every file asked of one CVM in one process and frames their bytes
+// with stream ids, offsets and file identities (see agent/agent.py and
+// docs/agent-protocol.md). Python is on every CVM: the cluster's own services use it.
 //
 //go:embed agent/agent.py
 var agentScript string
 
-// agentRequest is what one stream asks of the CVM.
+// agentRequest is what one agent process is asked: the streams of one CVM that it follows,
+// all read as the SSH user or all through sudo.
 type agentRequest struct {
-	Path         string
-	Lines        int // backlog lines; -1: none (resume or new file)
-	Follow       bool
-	ResumeIdent  string // "dev:ino" of the file we were reading, "" for a fresh start
-	ResumeOffset int64  // first byte not yet delivered
-	Window       int    // bytes in flight before the agent waits for credit
-	PollMillis   int    // how often the agent checks the name for new data and rotation
-	Sudo         bool
-	// Since, when not zero, replaces Lines: the agent starts at the first line stamped at
-	// or after it (binary search by offset); ZoneOffset is the UTC offset in seconds of
-	// syslog-style times. Appended after the original arguments.
-	Since      time.Time
-	ZoneOffset int
+	Follow     bool
+	PollMillis int // how often an idle file is looked at when inotify is not there
+	ZoneOffset int // UTC offset in seconds of syslog-style times, for Since
+	Sudo       bool
+	Streams    []streamRequest
 }
 
-// shellQuote makes s one word for a POSIX shell: every character literal, nothing
-// expanded or split. The remote login shell runs the command; a path is only ever data.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+// streamRequest is one file of an agentRequest.
+type streamRequest struct {
+	ID     int
+	Path   string
+	Window int // bytes in flight before the agent waits for credit
+	Lines  int // backlog lines; -1: from the start (a file that appears later, a resume)
+	// Since, when not zero, replaces Lines: the first line stamped at or after it (a binary
+	// search by offset on the CVM).
+	Since time.Time
+	// ResumeIdent ("dev:ino", validated) and ResumeOffset: where the last session stopped.
+	ResumeIdent  string
+	ResumeOffset int64
 }
 
-// command returns the remote command line. It prefers the Python agent; a CVM without
-// Python gets `tail -F` wrapped so that nothing outlives the channel: a watchdog reads the
-// channel's stdin and, at EOF (the channel closed), kills the whole process group, which
-// also catches an old coreutils tail that would linger until its next write.
+// args are the agent's arguments (docs/agent-protocol.md, "Request"), shell-quoted. The
+// paths travel in the command line, where the lab's CVMs find them too.
+func (r agentRequest) args() string {
+	follow := "0"
+	if r.Follow {
+		follow = "1"
+	}
+	words := []string{protocolVersion, follow, strconv.Itoa(max(r.PollMillis, 1)), strconv.Itoa(r.ZoneOffset)}
+	for _, s := range r.Streams {
+		since := ""
+		if !s.Since.IsZero() && s.ResumeIdent == "" {
+			since = strconv.FormatFloat(float64(s.Since.UnixNano())/1e9, 'f', 6, 64)
+		}
+		ident, offset := "", int64(0)
+		if validIdent(s.ResumeIdent) && s.ResumeOffset >= 0 && s.ResumeOffset <= maxNumber {
+			ident, offset = s.ResumeIdent, s.ResumeOffset
+		}
+		words = append(words, strconv.Itoa(s.ID), shquote.Quote(s.Path), strconv.Itoa(s.Window),
+			strconv.Itoa(s.Lines), shquote.Quote(since), shquote.Quote(ident), strconv.FormatInt(offset, 10))
+	}
+	return strings.Join(words, " ")
+}
+
+// command is the remote command line: the agent under python3 (or python 2.7), exec'ed so
+// that the shell is gone and the agent is the channel's only process. A CVM without Python
+// answers with the "no python" greeting instead and the streams fall back to tail -F, one
+// channel each.
 func (r agentRequest) command() string {
 	sudo := ""
 	if r.Sudo {
 		sudo = "sudo -n "
 	}
-	follow := "0"
-	if r.Follow {
-		follow = "1"
-	}
-	args := strings.Join([]string{
-		shellQuote(r.Path), strconv.Itoa(r.Lines), follow, shellQuote(r.ResumeIdent),
-		strconv.FormatInt(r.ResumeOffset, 10), strconv.Itoa(r.Window), strconv.Itoa(r.PollMillis),
-	}, " ")
-	if !r.Since.IsZero() && r.ResumeIdent == "" {
-		args += " " + strconv.FormatFloat(float64(r.Since.UnixNano())/1e9, 'f', 6, 64) + " " + strconv.Itoa(r.ZoneOffset)
-	}
 	var b strings.Builder
 	b.WriteString("S=")
-	b.WriteString(shellQuote(agentScript))
+	b.WriteString(shquote.Quote(agentScript))
+	b.WriteString("; set -- ")
+	b.WriteString(r.args())
 	b.WriteString("; if command -v python3 >/dev/null 2>&1; then exec ")
 	b.WriteString(sudo)
-	b.WriteString(`python3 -S -E -c "$S" `)
-	b.WriteString(args)
-	b.WriteString("; elif command -v python >/dev/null 2>&1; then exec ")
+	b.WriteString(`python3 -S -E -c "$S" "$@"; elif command -v python >/dev/null 2>&1; then exec `)
 	b.WriteString(sudo)
-	b.WriteString(`python -S -E -c "$S" `)
-	b.WriteString(args)
-	b.WriteString("; else ")
-	b.WriteString(r.fallback(sudo))
-	b.WriteString("; fi")
+	b.WriteString(`python -S -E -c "$S" "$@"; else printf '\000CVMTAIL` + noPythonVersion + `\n'; fi`)
 	return b.String()
 }
 
-// fallback is the tail -F pipeline for CVMs without Python: unframed bytes after a
-// "\0CVMTAIL0 <ident>" line, no offsets beyond a resume point. When tail ends by itself
-// (--no-follow) the shell waits until its output is drained, then exits; sshd may close the
-// channel as soon as the shell is gone, so output still on its way through a helper process
-// would be lost. The watchdog cleans up once the channel has closed.
-func (r agentRequest) fallback(sudo string) string {
-	p := shellQuote(r.Path)
+// fallbackRequest is what one tail -F channel is asked, on a CVM without Python.
+type fallbackRequest struct {
+	Path         string
+	Lines        int // backlog lines; -1: from the start
+	Follow       bool
+	Sudo         bool
+	ResumeIdent  string // validated "dev:ino", or ""
+	ResumeOffset int64
+}
+
+// command is the tail -F pipeline: unframed bytes after a "\0CVMTAIL0 <ident>" line, no
+// offsets beyond a resume point. Nothing outlives the channel: a watchdog reads the
+// channel's stdin and, at EOF (the channel closed), kills the whole process group, which
+// also catches an old coreutils tail that would linger until its next write. When tail ends
+// by itself (--no-follow) the shell waits until its output is drained, then exits; sshd may
+// close the channel as soon as the shell is gone, so output still on its way through a
+// helper process would be lost.
+func (r fallbackRequest) command() string {
+	sudo := ""
+	if r.Sudo {
+		sudo = "sudo -n "
+	}
+	p := shquote.Quote(r.Path)
 	var tailArgs string
 	switch {
-	case r.ResumeIdent != "":
+	case validIdent(r.ResumeIdent) && r.ResumeOffset >= 0 && r.ResumeOffset < maxNumber:
 		// Resume only when the name still points at the same file; otherwise new lines only.
-		tailArgs = `$(if [ "$(stat -L -c %d:%i -- ` + p + ` 2>/dev/null)" = ` + shellQuote(r.ResumeIdent) +
+		tailArgs = `$(if [ "$(stat -L -c %d:%i -- ` + p + ` 2>/dev/null)" = ` + shquote.Quote(r.ResumeIdent) +
 			` ]; then echo "-c +` + strconv.FormatInt(r.ResumeOffset+1, 10) + `"; else echo "-n +1"; fi)`
 	case r.Lines >= 0:
 		tailArgs = "-n " + strconv.Itoa(r.Lines)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cvmtail/cvmtail/internal/testenv/pythons"
 )
 
 // wakeups is how many times the process has gone to sleep and been woken (voluntary
@@ -37,16 +39,23 @@ func wakeups(t *testing.T, pid int) int {
 // appended, a rotation and the new file's lines. Hundreds of agents sit on a
 // cluster's CVMs for hours; idle, they must cost the CVMs nothing.
 func TestIdleAgentSleepsUntilTheFileChanges(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed")
+	for _, py := range pythons.All(t) {
+		t.Run("python "+py.Name, func(t *testing.T) {
+			py.Require(t)
+			idleAgentSleepsUntilTheFileChanges(t, py)
+		})
 	}
+}
+
+func idleAgentSleepsUntilTheFileChanges(t *testing.T, py pythons.Python) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "quiet.log")
 	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	req := agentRequest{Path: path, Lines: 1, Follow: true, Window: 1 << 16, PollMillis: 20}
+	req := agentRequest{Follow: true, PollMillis: 20, Streams: []streamRequest{{ID: 1, Path: path, Lines: 1, Window: 1 << 16}}}
 	cmd := exec.Command("sh", "-c", req.command())
+	cmd.Env = append(os.Environ(), py.Env...)
 	stdin, err := cmd.StdinPipe() // open until the test ends: closing it stops the agent
 	if err != nil {
 		t.Fatal(err)

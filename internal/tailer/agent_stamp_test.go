@@ -9,12 +9,22 @@ import (
 	"time"
 
 	"github.com/cvmtail/cvmtail/internal/logtime"
+	"github.com/cvmtail/cvmtail/internal/testenv/pythons"
 )
 
 // TestAgentReadsTimesLikeLogtime runs the agent's stamp() over lines of every format and
 // checks it agrees with internal/logtime, which the client uses: --since must start at the
 // line the client would call the first one at or after the time.
 func TestAgentReadsTimesLikeLogtime(t *testing.T) {
+	for _, py := range pythons.All(t) {
+		t.Run("python "+py.Name, func(t *testing.T) {
+			py.Require(t)
+			agentReadsTimesLikeLogtime(t, py.Path)
+		})
+	}
+}
+
+func agentReadsTimesLikeLogtime(t *testing.T, python string) {
 	ref := time.Now().UTC().Truncate(time.Second)
 	zone := time.FixedZone("X", -5*3600)
 	recent := ref.Add(-3 * time.Hour)
@@ -41,15 +51,11 @@ func TestAgentReadsTimesLikeLogtime(t *testing.T) {
 		"Foo 22 10:00:00 host p: x",
 		"",
 	}
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
 	script := strings.Replace(agentScript, `if __name__ == "__main__":`, "if False:", 1) + `
 import json
 ref = float(sys.argv[1]); off = int(sys.argv[2])
 out = []
-for l in sys.stdin.buffer.read().split(b"\n")[:-1]:
+for l in getattr(sys.stdin, "buffer", sys.stdin).read().split(b"\n")[:-1]:
     out.append(stamp(l, ref, off))
 print(json.dumps(out))
 `

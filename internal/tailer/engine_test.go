@@ -13,6 +13,7 @@ import (
 
 	"github.com/cvmtail/cvmtail/internal/tailer"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+	"github.com/cvmtail/cvmtail/internal/testenv/pythons"
 )
 
 // recorder is a sink that keeps every line per stream and checks chunks hold whole lines.
@@ -74,6 +75,21 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// eachPython runs test under the system's python3 and the 2.7 and 3.6 that older CVMs have.
+func eachPython(t *testing.T, test func(*testing.T, pythons.Python)) {
+	for _, py := range pythons.All(t) {
+		t.Run("python "+py.Name, func(t *testing.T) {
+			py.Require(t)
+			test(t, py)
+		})
+	}
+}
+
+// local is a fake CVM whose sessions find the system's python3.
+func local(t *testing.T) *tailertest.Local {
+	return &tailertest.Local{Env: pythons.System(t).Env}
 }
 
 // cluster maps addresses to fake CVMs.
@@ -143,12 +159,16 @@ func baseConfig(rec *recorder, targets []tailer.Target, files []tailer.File) tai
 }
 
 func TestBacklogThenFollowAcrossCVMsAndFiles(t *testing.T) {
+	eachPython(t, testBacklogThenFollowAcrossCVMsAndFiles)
+}
+
+func testBacklogThenFollowAcrossCVMsAndFiles(t *testing.T, py pythons.Python) {
 	dirs := []string{t.TempDir(), t.TempDir()}
 	cl := cluster{}
 	var targets []tailer.Target
 	for i := range dirs {
 		addr := fmt.Sprintf("127.0.0.%d", 11+i)
-		cl[addr] = &tailertest.Local{}
+		cl[addr] = &tailertest.Local{Env: py.Env}
 		targets = append(targets, tailer.Target{Name: fmt.Sprintf("cvm%d", i+1), Address: addr})
 	}
 	// The same path on both fake CVMs would be the same local file, so each file is per-CVM
@@ -196,10 +216,14 @@ func TestBacklogThenFollowAcrossCVMsAndFiles(t *testing.T) {
 }
 
 func TestNoFollowMissingFileFailsAlone(t *testing.T) {
+	eachPython(t, testNoFollowMissingFileFailsAlone)
+}
+
+func testNoFollowMissingFileFailsAlone(t *testing.T, py pythons.Python) {
 	dir := t.TempDir()
 	ok := filepath.Join(dir, "ok.log")
 	writeFile(t, ok, "one\ntwo\nlast without newline")
-	cl := cluster{"h1": &tailertest.Local{}}
+	cl := cluster{"h1": &tailertest.Local{Env: py.Env}}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h1", Address: "h1"}},
 		[]tailer.File{{Name: "ok", Path: ok}, {Name: "missing", Path: filepath.Join(dir, "nope.log")}})
@@ -221,7 +245,7 @@ func TestUnreachableCVMFailsOnceOthersGoOn(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.log")
 	writeFile(t, p, "hello\n")
-	cl := cluster{"up": &tailertest.Local{}}
+	cl := cluster{"up": local(t)}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "up", Address: "up"}, {Name: "down", Address: "down"}},
 		[]tailer.File{{Name: "x", Path: p}, {Name: "y", Path: p + ".y"}})
@@ -249,7 +273,7 @@ func TestHugeLineIsNeverSplit(t *testing.T) {
 	if err := os.WriteFile(p, content, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cl := cluster{"h": &tailertest.Local{}}
+	cl := cluster{"h": local(t)}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "big", Path: p}})
 	cfg.Follow = false
@@ -271,6 +295,10 @@ func lens(s []string) []int {
 }
 
 func TestRotationTruncationAndLateFile(t *testing.T) {
+	eachPython(t, testRotationTruncationAndLateFile)
+}
+
+func testRotationTruncationAndLateFile(t *testing.T, py pythons.Python) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "svc.out")
 	link := filepath.Join(dir, "svc.INFO")
@@ -280,7 +308,7 @@ func TestRotationTruncationAndLateFile(t *testing.T) {
 	if err := os.Symlink("svc.log.1", link); err != nil {
 		t.Fatal(err)
 	}
-	cl := cluster{"h": &tailertest.Local{}}
+	cl := cluster{"h": &tailertest.Local{Env: py.Env}}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}},
 		[]tailer.File{{Name: "out", Path: p}, {Name: "info", Path: link}, {Name: "late", Path: late}})
@@ -335,10 +363,14 @@ func TestRotationTruncationAndLateFile(t *testing.T) {
 }
 
 func TestReconnectResumesWithoutLossOrRepeat(t *testing.T) {
+	eachPython(t, testReconnectResumesWithoutLossOrRepeat)
+}
+
+func testReconnectResumesWithoutLossOrRepeat(t *testing.T, py pythons.Python) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.out")
 	writeFile(t, p, numbered("x", 1, 100))
-	l := &tailertest.Local{}
+	l := &tailertest.Local{Env: py.Env}
 	cl := cluster{"h": l}
 	rec := newRecorder()
 	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "x", Path: p}})
@@ -364,31 +396,6 @@ func TestReconnectResumesWithoutLossOrRepeat(t *testing.T) {
 	ev := rec.eventText()
 	if strings.Count(ev, fmt.Sprintf("%d h ", tailer.EventConnLost)) != 1 || strings.Count(ev, fmt.Sprintf("%d h ", tailer.EventReconnected)) != 1 {
 		t.Errorf("want one lost and one reconnected event, got:\n%s", ev)
-	}
-}
-
-func TestMoreFilesThanMaxSessionsOpensAnotherConnection(t *testing.T) {
-	dir := t.TempDir()
-	var files []tailer.File
-	for i := 0; i < 14; i++ {
-		p := filepath.Join(dir, fmt.Sprintf("f%02d.out", i))
-		writeFile(t, p, fmt.Sprintf("line of f%02d\n", i))
-		files = append(files, tailer.File{Name: fmt.Sprintf("f%02d", i), Path: p})
-	}
-	l := &tailertest.Local{MaxSessions: 10}
-	cl := cluster{"h": l}
-	rec := newRecorder()
-	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, files)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _, _ = tailer.Run(ctx, cfg, cl.dialer(), rec); close(done) }()
-	for _, f := range files {
-		waitFor(t, f.Name, 5*time.Second, func() bool { return len(rec.get(key("h", f.Name))) == 1 })
-	}
-	cancel()
-	<-done
-	if n := l.Conns(); n != 2 {
-		t.Errorf("opened %d connections for 14 files with MaxSessions 10, want 2", n)
 	}
 }
 
@@ -452,7 +459,7 @@ func TestConcurrentWritersNothingSplitOrMislabelled(t *testing.T) {
 	dir := t.TempDir()
 	for c := 0; c < cvms; c++ {
 		addr := fmt.Sprintf("c%d", c)
-		cl[addr] = &tailertest.Local{}
+		cl[addr] = local(t)
 		targets = append(targets, tailer.Target{Name: addr, Address: addr})
 	}
 	for f := 0; f < files; f++ {
@@ -521,5 +528,62 @@ func TestConcurrentWritersNothingSplitOrMislabelled(t *testing.T) {
 	}
 	if len(rec.bad) > 0 {
 		t.Errorf("bad chunks: %v", rec.bad[:1])
+	}
+}
+
+// TestNamesAreOnlyNames: spaces, quotes, shell syntax, newlines and non-ASCII in a path are
+// characters of that path, in the command line and in the agent's inotify watches (a
+// rotation a while after the start, once the watch is set up, is noticed by name).
+func TestNamesAreOnlyNames(t *testing.T) { eachPython(t, testNamesAreOnlyNames) }
+
+func testNamesAreOnlyNames(t *testing.T, py pythons.Python) {
+	dir := t.TempDir()
+	names := []string{
+		`we ird 'q' "d" ;touch pwned; $(touch pwned2) ` + "`touch pwned3`" + ` & | > x`,
+		"ünïcödé ログ.out",
+		"tab\tand\nnewline.out",
+	}
+	var files []tailer.File
+	for i, n := range names {
+		p := filepath.Join(dir, n)
+		writeFile(t, p, fmt.Sprintf("first %d\n", i))
+		files = append(files, tailer.File{Name: fmt.Sprint("f", i), Path: p})
+	}
+	rec := newRecorder()
+	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, files)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		_, _ = tailer.Run(ctx, cfg, cluster{"h": &tailertest.Local{Env: py.Env}}.dialer(), rec)
+		close(done)
+	}()
+	for i := range names {
+		k := key("h", fmt.Sprint("f", i))
+		waitFor(t, "backlog of "+k, 10*time.Second, func() bool { return len(rec.get(k)) == 1 })
+	}
+	time.Sleep(1500 * time.Millisecond) // past the agent's start: inotify is watching now
+	for i, n := range names {
+		p := filepath.Join(dir, n)
+		appendFile(t, p, fmt.Sprintf("last %d\n", i))
+		if err := os.Rename(p, p+".1"); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, p, fmt.Sprintf("new %d\n", i))
+	}
+	for i := range names {
+		k := key("h", fmt.Sprint("f", i))
+		waitFor(t, "rotation of "+k, 10*time.Second, func() bool { return len(rec.get(k)) == 3 })
+		equal(t, k, rec.get(k), []string{fmt.Sprint("first ", i), fmt.Sprint("last ", i), fmt.Sprint("new ", i)})
+	}
+	cancel()
+	<-done
+	for _, p := range []string{"pwned", "pwned2", "pwned3"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			t.Errorf("a shell ran part of a path: %s exists", p)
+		}
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("a shell ran part of a path: %s exists", p)
+		}
 	}
 }

@@ -4,6 +4,7 @@ package tailer_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cvmtail/cvmtail/internal/tailer"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+	"github.com/cvmtail/cvmtail/internal/testenv/pythons"
 )
 
 // Process groups are a unix notion: the fake CVMs of tailertest run their commands in
@@ -33,7 +35,7 @@ func TestStopLeavesNoRemoteProcess(t *testing.T) {
 		name string
 		env  func(t *testing.T) []string
 	}{
-		{"python agent", func(*testing.T) []string { return nil }},
+		{"python agent", func(t *testing.T) []string { return pythons.System(t).Env }},
 		{"old tail without python", oldCVMEnv},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,4 +105,47 @@ func (c *pidClient) NewSession() (tailer.Session, error) {
 		c.p.mu.Unlock()
 	}
 	return s, err
+}
+
+// TestOneChannelPerCVMAndConnectionsOnlyForTheFallback: the agent follows 14 files on one
+// channel of one connection; only the tail fallback (no Python) needs a channel per file,
+// and so a second connection past MaxSessions.
+func TestOneChannelPerCVMAndConnectionsOnlyForTheFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		env             func(t *testing.T) []string
+		conns, channels int
+	}{
+		{"python agent", func(t *testing.T) []string { return pythons.System(t).Env }, 1, 1},
+		{"tail fallback", oldCVMEnv, 2, 14 + 1}, // and the channel that found no Python
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var files []tailer.File
+			for i := 0; i < 14; i++ {
+				p := filepath.Join(dir, fmt.Sprintf("f%02d.out", i))
+				writeFile(t, p, fmt.Sprintf("line of f%02d\n", i))
+				files = append(files, tailer.File{Name: fmt.Sprintf("f%02d", i), Path: p})
+			}
+			l := &tailertest.Local{MaxSessions: 10, Env: tc.env(t)}
+			cl := cluster{"h": l}
+			rec := newRecorder()
+			cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, files)
+			pids := &pidRecorder{}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { _, _ = tailer.Run(ctx, cfg, pids.wrap(cl.dialer()), rec); close(done) }()
+			for _, f := range files {
+				waitFor(t, f.Name, 10*time.Second, func() bool { return len(rec.get(key("h", f.Name))) == 1 })
+			}
+			cancel()
+			<-done
+			if n := l.Conns(); n != tc.conns {
+				t.Errorf("opened %d connections for 14 files with MaxSessions 10, want %d", n, tc.conns)
+			}
+			if n := len(pids.get()); n != tc.channels {
+				t.Errorf("ran %d remote commands for 14 files, want %d", n, tc.channels)
+			}
+		})
+	}
 }

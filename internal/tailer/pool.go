@@ -10,28 +10,33 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// pool holds the connections to one CVM. Streams share a connection until sshd refuses
-// another channel (OpenSSH's MaxSessions, 10 by default), then the pool opens another.
+// pool holds the connections to one CVM. The agent needs one channel (two with sudo), so one
+// connection serves a CVM; only the tail fallback of a CVM without Python, one channel per
+// file, can need another when sshd refuses more channels (OpenSSH's MaxSessions, 10 by
+// default). The pool reports nothing itself: it returns what happened, and its callers
+// decide what the user is told, never while holding its lock.
 type pool struct {
 	target Target
 	dialer Dialer
 	cfg    *Config
 
 	mu        sync.Mutex
-	conns     []*pooledConn
-	dialing   *dialCall // non-nil while a dial is under way; others wait for it
-	connected bool      // a connection has succeeded at least once
-	down      bool      // the last connection dropped and no new one is up yet
+	conns     []*pooledConn // live ones only: a dead connection is dropped once its channels are
+	dialing   *dialCall     // non-nil while a dial is under way; others wait for it
+	connected bool          // a connection has succeeded at least once
+	down      bool          // the last connection dropped and no new one is up yet
 	backoff   time.Duration
 	nextDial  time.Time
-	failed    error // a dial failure reported for good; every stream of this CVM stops
+	failed    error // a dial failure for good; every later call gets it
 	closed    bool
+	noPython  bool // an agent command said the CVM has no Python: use the tail fallback
 }
 
 type pooledConn struct {
 	client   Client
 	sessions int
 	full     bool // refused a channel; no new sessions until one of ours ends
+	used     bool // opened a channel at least once
 	dead     bool
 }
 
@@ -40,11 +45,18 @@ type dialCall struct {
 	err  error
 }
 
-// cvmError is a CVM-wide failure (dial, auth, host key), reported once per CVM.
+// cvmError is a CVM-wide failure (dial, auth, host key, no channel): every stream of the CVM
+// fails with it, reported once.
 type cvmError struct{ err error }
 
 func (e *cvmError) Error() string { return e.err.Error() }
 func (e *cvmError) Unwrap() error { return e.err }
+
+// retryError is a dial failure while reconnecting: the caller tries again.
+type retryError struct{ err error }
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
 
 func newPool(t Target, d Dialer, cfg *Config) *pool {
 	return &pool{target: t, dialer: d, cfg: cfg, backoff: cfg.BackoffMin}
@@ -57,20 +69,27 @@ func channelRefused(err error) bool {
 	return errors.As(err, &oce)
 }
 
-// session opens a channel on one of the CVM's connections, dialing when needed.
-func (p *pool) session(ctx context.Context) (Session, *pooledConn, error) {
+// maxFreshRefusals is how many new connections may refuse their first channel before the
+// CVM is given up: a brand-new connection that refuses one will not do better on a fourth.
+// (A connection that has channels and refuses another is full: MaxSessions.)
+const maxFreshRefusals = 3
+
+// session opens a channel on one of the CVM's connections, dialing when needed. reconnected
+// is true when this call brought the CVM back after a lost connection: the caller says so.
+func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, reconnected bool, err error) {
 	freshRefusals := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		p.mu.Lock()
 		if p.failed != nil {
 			err := p.failed
 			p.mu.Unlock()
-			return nil, nil, err
+			return nil, nil, false, err
 		}
-		var pc *pooledConn
+		p.prune()
+		pc = nil
 		for _, c := range p.conns {
 			if !c.dead && !c.full {
 				pc = c
@@ -82,16 +101,29 @@ func (p *pool) session(ctx context.Context) (Session, *pooledConn, error) {
 			p.mu.Unlock()
 			s, err := pc.client.NewSession()
 			if err == nil {
-				return s, pc, nil
+				p.mu.Lock()
+				pc.used = true
+				p.mu.Unlock()
+				return s, pc, reconnected, nil
 			}
 			p.mu.Lock()
 			pc.sessions--
+			fresh := !pc.used
 			if channelRefused(err) {
 				pc.full = true
+				if fresh {
+					freshRefusals++
+				}
 				p.mu.Unlock()
 				continue
 			}
 			pc.dead = true
+			if fresh {
+				// Gone before its first channel: wait as after a failed dial.
+				err = p.dialFailed(ctx, err)
+				p.mu.Unlock()
+				return nil, nil, false, err
+			}
 			p.mu.Unlock()
 			continue
 		}
@@ -101,12 +133,18 @@ func (p *pool) session(ctx context.Context) (Session, *pooledConn, error) {
 			select {
 			case <-call.done:
 			case <-ctx.Done():
-				return nil, nil, ctx.Err()
+				return nil, nil, false, ctx.Err()
 			}
 			if call.err != nil {
-				return nil, nil, call.err
+				return nil, nil, false, call.err
 			}
 			continue
+		}
+		if freshRefusals >= maxFreshRefusals {
+			p.failed = &cvmError{errors.New("the CVM refuses to open a session channel (sshd's MaxSessions, or a ForceCommand or no-pty/no-exec restriction)")}
+			err := p.failed
+			p.mu.Unlock()
+			return nil, nil, false, err
 		}
 		wait := time.Until(p.nextDial)
 		call := &dialCall{done: make(chan struct{})}
@@ -132,38 +170,47 @@ func (p *pool) session(ctx context.Context) (Session, *pooledConn, error) {
 			call.err = p.dialFailed(ctx, err)
 			p.mu.Unlock()
 			close(call.done)
-			return nil, nil, call.err
+			return nil, nil, false, call.err
 		}
 		if p.closed {
 			p.mu.Unlock()
 			_ = client.Close()
 			call.err = context.Canceled
 			close(call.done)
-			return nil, nil, call.err
+			return nil, nil, false, call.err
 		}
-		pc = &pooledConn{client: client}
-		p.conns = append(p.conns, pc)
+		conn := &pooledConn{client: client}
+		p.conns = append(p.conns, conn)
 		p.backoff = p.cfg.BackoffMin
-		wasDown := p.down
+		if p.down {
+			reconnected = true
+		}
 		p.down = false
 		p.connected = true
 		p.mu.Unlock()
 		close(call.done)
-		if wasDown {
-			p.cfg.Events(Event{Kind: EventReconnected, CVM: p.target.Name})
-		}
 		go func() {
 			_ = client.Wait()
 			p.mu.Lock()
-			pc.dead = true
+			conn.dead = true
 			p.mu.Unlock()
 		}()
-		// A brand-new connection that refuses its first channel will not do better on a third.
-		freshRefusals++
-		if freshRefusals > 3 {
-			return nil, nil, &cvmError{errors.New("the CVM refuses to open channels")}
-		}
 	}
+}
+
+// prune drops, with p.mu held, the dead connections nobody uses any more: the pool holds
+// at most the live connections and those whose channels are still being wound down.
+func (p *pool) prune() {
+	live := p.conns[:0]
+	for _, c := range p.conns {
+		if c.dead && c.sessions == 0 {
+			_ = c.client.Close()
+			continue
+		}
+		live = append(live, c)
+	}
+	clear(p.conns[len(live):])
+	p.conns = live
 }
 
 // dialFailed decides, with p.mu held, whether a dial failure is for good.
@@ -172,10 +219,9 @@ func (p *pool) dialFailed(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	if !p.connected || !p.cfg.Retryable(err) {
-		// Never reached, or refused for a reason waiting will not fix: report once.
+		// Never reached, or refused for a reason waiting will not fix.
 		if p.failed == nil {
 			p.failed = &cvmError{err}
-			p.cfg.Events(Event{Kind: EventFailed, CVM: p.target.Name, Err: err})
 		}
 		return p.failed
 	}
@@ -189,26 +235,22 @@ func (p *pool) dialFailed(ctx context.Context, err error) error {
 	return &retryError{err}
 }
 
-// retryError is a dial failure while reconnecting: the stream tries again.
-type retryError struct{ err error }
-
-func (e *retryError) Error() string { return e.err.Error() }
-func (e *retryError) Unwrap() error { return e.err }
-
 // release returns a channel's slot to its connection.
 func (p *pool) release(pc *pooledConn) {
 	p.mu.Lock()
 	pc.sessions--
 	pc.full = false
+	p.prune()
 	p.mu.Unlock()
 }
 
-// lost records that a stream's connection dropped; the first stream to notice tells the user.
-func (p *pool) lost(pc *pooledConn, err error) {
+// lost records that a channel's connection dropped. It returns true for the first of the
+// CVM's channels to notice, whose caller tells the user.
+func (p *pool) lost(pc *pooledConn) bool {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if pc.dead && p.down {
-		p.mu.Unlock()
-		return
+		return false
 	}
 	pc.dead = true
 	_ = pc.client.Close()
@@ -218,10 +260,20 @@ func (p *pool) lost(pc *pooledConn, err error) {
 		p.nextDial = time.Now().Add(p.cfg.BackoffMin)
 		p.backoff = p.cfg.BackoffMin
 	}
+	return first
+}
+
+// setNoPython records that the CVM has no Python; hasNoPython tells.
+func (p *pool) setNoPython() {
+	p.mu.Lock()
+	p.noPython = true
 	p.mu.Unlock()
-	if first {
-		p.cfg.Events(Event{Kind: EventConnLost, CVM: p.target.Name, Err: err})
-	}
+}
+
+func (p *pool) hasNoPython() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.noPython
 }
 
 func (p *pool) closeAll() {

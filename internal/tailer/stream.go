@@ -1,22 +1,20 @@
 package tailer
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
-// stream follows one file on one CVM, across reconnects.
+// stream follows one file on one CVM, across sessions and reconnects. Its lines reach the
+// sink from one goroutine at a time: the session's deliverer for this stream (agent) or its
+// fallback loop.
 type stream struct {
 	cfg  *Config
-	pool *pool
+	cvm  *cvmRun
+	id   int // the stream's id in the agent protocol, unique on its CVM
 	file File
 	info StreamInfo
 	sink Sink
@@ -28,476 +26,374 @@ type stream struct {
 	recvOffset      int64 // offset of the next byte to arrive (framed mode)
 	framed          bool  // the CVM runs the agent (offsets known), not the tail fallback
 	opened          bool  // the file was opened at least once
+	lastErrCode     string
+
+	lb lineBuffer
+	// cutting: the rest of a line that outgrew its bound is being dropped (see MaxLine);
+	// cutKept bytes of it were delivered, cutDropped dropped so far.
+	cutting             bool
+	cutKept, cutDropped int64
+
+	// Guarded by cvm.mu: how the stream ended.
+	failed bool
+	done   bool
 }
 
-type outcome struct {
-	err     error // failed for good
-	sinkErr error // the sink refused: stop everything
-}
-
-// sessionEnd is how one channel ended.
-type sessionEnd int
-
+// Lines longer than MaxLine are cut: the first MaxLine bytes are delivered as a line, the
+// rest up to its newline is dropped, with a notice naming how many bytes. Lines longer than
+// freeLine hold memory from the run's line budget (LineBudget, shared by every stream);
+// when it is spent, a line is cut at the length it has reached. So hostile or broken CVMs
+// cannot make cvmtail hold more than (streams × freeLine) + LineBudget in partial lines.
 const (
-	endDone    sessionEnd = iota // the agent finished (no-follow)
-	endStopped                   // ctx done
-	endLost                      // the connection dropped
-	endFailed                    // the file cannot be read, or the agent failed
-	endSink                      // the sink refused
+	MaxLine    = 64 << 20
+	LineBudget = 256 << 20
+	freeLine   = 256 << 10
 )
 
-func (s *stream) run(ctx context.Context) outcome {
-	for {
-		sess, pc, err := s.pool.session(ctx)
-		if err != nil {
-			var re *retryError
-			switch {
-			case ctx.Err() != nil:
-				return outcome{}
-			case errors.As(err, &re):
-				continue // the pool waits out the backoff
-			default:
-				var ce *cvmError
-				if errors.As(err, &ce) {
-					return outcome{err: &reportedError{err}} // already reported once for the CVM
-				}
-				return outcome{err: err}
-			}
-		}
-		end, err := s.runSession(ctx, sess)
-		s.pool.release(pc)
-		switch end {
-		case endDone, endStopped:
-			return outcome{}
-		case endSink:
-			return outcome{sinkErr: err}
-		case endFailed:
-			return outcome{err: err}
-		case endLost:
-			if !s.cfg.Follow {
-				return outcome{err: fmt.Errorf("connection lost: %w", err)}
-			}
-			s.pool.lost(pc, err)
-		}
-	}
+// lineBudget is the memory partial lines longer than freeLine may take in one run.
+type lineBudget struct {
+	mu   sync.Mutex
+	left int64
 }
 
-// reportedError is a failure the user was already told about.
-type reportedError struct{ err error }
+func newLineBudget(n int64) *lineBudget { return &lineBudget{left: n} }
 
-func (e *reportedError) Error() string { return e.err.Error() }
-func (e *reportedError) Unwrap() error { return e.err }
-
-// IsReported tells whether a failure event repeats one already reported for the CVM.
-func IsReported(err error) bool {
-	var re *reportedError
-	return errors.As(err, &re)
+func (b *lineBudget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n > b.left {
+		return false
+	}
+	b.left -= n
+	return true
 }
 
-func (s *stream) request() agentRequest {
-	r := agentRequest{
-		Path: s.file.Path, Lines: s.cfg.Lines, Follow: s.cfg.Follow, Window: s.cfg.Window,
-		PollMillis: int(s.cfg.Poll / time.Millisecond), Sudo: s.file.Sudo,
-	}
-	if r.PollMillis < 1 {
-		r.PollMillis = 1
-	}
-	if !s.cfg.Since.IsZero() {
-		r.Since = s.cfg.Since
-		zone := s.cfg.SyslogZone
-		if zone == nil {
-			zone = time.UTC
-		}
-		_, r.ZoneOffset = s.cfg.Since.In(zone).Zone()
-	}
-	if s.ident != "" {
-		r.ResumeIdent = s.ident
-		r.ResumeOffset = s.deliveredOffset
-		r.Lines = -1
-	}
-	return r
+func (b *lineBudget) give(n int64) {
+	b.mu.Lock()
+	b.left += n
+	b.mu.Unlock()
 }
 
-func (s *stream) runSession(ctx context.Context, sess Session) (sessionEnd, error) {
-	stdin, err := sess.StdinPipe()
-	if err != nil {
-		_ = sess.Close()
-		return endLost, err
-	}
-	stdout, err := sess.StdoutPipe()
-	if err != nil {
-		_ = sess.Close()
-		return endLost, err
-	}
-	stderr, err := sess.StderrPipe()
-	if err != nil {
-		_ = sess.Close()
-		return endLost, err
-	}
-	if err := sess.Start(s.request().command()); err != nil {
-		_ = sess.Close()
-		return endLost, err
-	}
-
-	// Stopping: EOF on the agent's stdin tells it (or the fallback's watchdog) to exit at
-	// once; closing the channel makes our reads return.
-	stopped := make(chan struct{})
-	var stopOnce sync.Once
-	stop := func() {
-		stopOnce.Do(func() {
-			close(stopped)
-			_ = stdin.Close()
-			_ = sess.Close()
-		})
-	}
-	watchDone := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		select {
-		case <-ctx.Done():
-			stop()
-		case <-stopped:
-		}
-	}()
-
-	var errLines []string
-	var errMu sync.Mutex
-	errDone := make(chan struct{})
-	go func() {
-		defer close(errDone)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 4096), 64<<10)
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" {
-				continue
-			}
-			errMu.Lock()
-			errLines = append(errLines, line)
-			errMu.Unlock()
-			if s.cfg.Follow && s.opened {
-				// tail's own notices ("has been replaced; following new file") and the like.
-				s.cfg.Events(Event{Kind: EventNotice, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path, Err: errors.New(line)})
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-
-	end, endErr := s.read(ctx, stdout, stdin)
-
-	stop()
-	<-watchDone
-	// Give the CVM a moment to confirm the close, so the agent sees EOF before we drop the
-	// connection; never long enough to hold up Ctrl-C.
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- sess.Wait() }()
-	var werr error
-	select {
-	case werr = <-waitErr:
-	case <-time.After(s.cfg.StopGrace):
-		werr = errors.New("no exit status")
-	}
-	select {
-	case <-errDone:
-	case <-time.After(50 * time.Millisecond):
-	}
-	if ctx.Err() != nil && end != endSink {
-		return endStopped, nil
-	}
-	if end == endLost {
-		if werr == nil && !s.cfg.Follow && !s.framed {
-			return endDone, nil // the tail fallback finished the backlog (the agent says so with Z)
-		}
-		var exitErr interface{ ExitStatus() int }
-		if errors.As(werr, &exitErr) {
-			// The remote command ended on its own with a status: not a lost connection.
-			errMu.Lock()
-			msg := strings.Join(errLines, "; ")
-			errMu.Unlock()
-			if msg == "" {
-				msg = fmt.Sprintf("remote command exited with status %d", exitErr.ExitStatus())
-			}
-			return endFailed, remoteError(msg, s.info.Path, s.file.Sudo)
-		}
-		if endErr == nil {
-			endErr = errors.New("channel closed")
-		}
-	}
-	return end, endErr
-}
-
-// remoteError turns a remote command's complaint into an error with a way forward.
-func remoteError(msg, path string, sudo bool) error {
-	switch {
-	case strings.Contains(msg, "No such file or directory"):
-		return fileError("ENOENT", "", path, sudo) // tail -F fallback: "tail: cannot open ..."
-	case strings.Contains(msg, "Permission denied"):
-		return fileError("EACCES", "", path, sudo)
-	case sudo && strings.Contains(msg, "sudo") && strings.Contains(msg, "not found"):
-		return &HintedError{Err: fmt.Errorf("%s: sudo is not installed on the CVM", path),
-			HintText: "this log is root's; follow it on a CVM with sudo, or follow another log"}
-	case sudo && strings.Contains(msg, "sudo") && (strings.Contains(msg, "password") || strings.Contains(msg, "not allowed") ||
-		strings.Contains(msg, "terminal") || strings.Contains(msg, "tty") || strings.Contains(msg, "not in the sudoers")):
-		return &HintedError{Err: fmt.Errorf("%s: not permitted to read it with sudo -n (%s)", path, msg),
-			HintText: "the SSH user needs passwordless sudo for this log (sudo -n), or follow another log"}
-	}
-	return errors.New(msg)
-}
-
-// HintedError is an error with a way forward.
-type HintedError struct {
-	Err      error
-	HintText string
-}
-
-func (e *HintedError) Error() string { return e.Err.Error() }
-func (e *HintedError) Unwrap() error { return e.Err }
-
-// Hint is the way forward.
-func (e *HintedError) Hint() string { return e.HintText }
-
-const magicPrefix = "\x00CVMTAIL"
-
-// read consumes the agent's output until it ends.
-func (s *stream) read(ctx context.Context, stdout io.Reader, stdin io.Writer) (sessionEnd, error) {
-	// Small: frame payloads bigger than the buffer are read past it, straight into the line
-	// buffer, and hundreds of streams each keep one.
-	br := bufio.NewReaderSize(stdout, 8<<10)
-	// Skip anything a shell start-up file printed before the agent's greeting.
-	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return endLost, err
-		}
-		if i := bytes.Index(line, []byte(magicPrefix)); i >= 0 {
-			rest := string(bytes.TrimSpace(line[i+len(magicPrefix):]))
-			if strings.HasPrefix(rest, "1") {
-				s.framed = true
-				return s.readFrames(ctx, br, stdin)
-			}
-			if !s.cfg.Since.IsZero() && s.ident == "" {
-				s.cfg.Events(Event{Kind: EventNotice, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path,
-					Err: fmt.Errorf("no python on the CVM: --since cannot search the file; showing the last %d lines instead", s.cfg.Lines)})
-			}
-			return s.readRaw(ctx, br, strings.TrimSpace(strings.TrimPrefix(rest, "0")))
-		}
-	}
-}
-
-// lineBuffer accumulates bytes and hands whole lines to the sink.
+// lineBuffer holds the start of a line whose newline has not arrived.
 type lineBuffer struct {
-	buf     []byte
-	scanned int // buf[:scanned] holds no newline: a long line is searched once, not per frame
+	buf      []byte
+	budget   *lineBudget
+	reserved int64 // taken from budget for cap(buf) beyond freeLine
 }
 
-// emit hands every whole line in lb to the sink and keeps the tail. It returns the number
-// of bytes handed over.
-func (s *stream) emit(lb *lineBuffer) (int, error) {
-	i := bytes.LastIndexByte(lb.buf[lb.scanned:], '\n')
-	if i < 0 {
-		lb.scanned = len(lb.buf)
-		return 0, nil
+// grow makes room for n more bytes, within MaxLine (and its newline) and the budget; false
+// when there is no room: the line must be cut at what the buffer can hold.
+func (lb *lineBuffer) grow(n int) bool {
+	need := len(lb.buf) + n
+	if need <= cap(lb.buf) {
+		return true
 	}
-	n := lb.scanned + i + 1
-	s.info.Ident, s.info.EndOffset = s.ident, -1
-	if s.framed {
-		s.info.EndOffset = s.recvOffset - int64(len(lb.buf)-n)
-		if s.info.EndOffset > s.recvOffset { // a partial line completed by us: nothing pending
-			s.info.EndOffset = s.recvOffset
+	if need > MaxLine+1 {
+		return false
+	}
+	if lb.buf == nil && need <= freeLine {
+		if p, ok := lineBufs.Get().(*[]byte); ok && need <= cap(*p) {
+			lb.buf = (*p)[:0]
+			return true
 		}
 	}
-	if err := s.sink.Lines(&s.info, lb.buf[:n], s.cfg.Now()); err != nil {
-		return 0, err
+	newCap := min(max(2*cap(lb.buf), need, 4096), MaxLine+1)
+	if !lb.reserve(newCap) && !lb.reserve(need) {
+		// Spent by other streams' long lines: what every stream may hold is still there.
+		if cap(lb.buf) >= freeLine {
+			return false
+		}
+		newCap = freeLine
 	}
-	rest := copy(lb.buf, lb.buf[n:])
-	lb.buf = lb.buf[:rest]
-	lb.scanned = rest
-	// Give back memory after a giant line; an idle stream keeps no buffer at all.
-	if rest == 0 {
-		lb.release()
-	} else if cap(lb.buf) > 4<<20 && rest < 64<<10 {
-		lb.buf = append(make([]byte, 0, 256<<10), lb.buf...)
-	}
-	return n, nil
+	nb := make([]byte, len(lb.buf), newCap)
+	copy(nb, lb.buf)
+	lb.buf = nb
+	return need <= newCap
 }
 
-// flushPartial hands over a last line without newline, as a whole line.
-func (s *stream) flushPartial(lb *lineBuffer) error {
-	if len(lb.buf) == 0 {
-		return nil
+// reserve takes from the budget what a buffer of capacity c needs beyond freeLine.
+func (lb *lineBuffer) reserve(c int) bool {
+	extra := int64(max(c-freeLine, 0)) - lb.reserved
+	if extra <= 0 {
+		return true
 	}
-	lb.buf = append(lb.buf, '\n')
-	_, err := s.emit(lb)
-	lb.buf, lb.scanned = lb.buf[:0], 0
-	return err
+	if lb.budget == nil || !lb.budget.take(extra) {
+		return false
+	}
+	lb.reserved += extra
+	return true
 }
 
-func (s *stream) notice(msg string) {
-	s.cfg.Events(Event{Kind: EventNotice, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path, Err: errors.New(msg)})
-}
-
-func (s *stream) readFrames(ctx context.Context, br *bufio.Reader, stdin io.Writer) (sessionEnd, error) {
-	var lb lineBuffer
-	var ack []byte
-	acksGone := false
-	lastErrCode := ""
-	for {
-		hdr, err := br.ReadSlice('\n')
-		if err != nil {
-			return endLost, err
-		}
-		fields := strings.SplitN(strings.TrimSuffix(string(hdr), "\n"), " ", 2)
-		kind, rest := fields[0], ""
-		if len(fields) > 1 {
-			rest = fields[1]
-		}
-		switch kind {
-		case "D":
-			n, err := strconv.Atoi(rest)
-			if err != nil || n < 0 {
-				return endFailed, fmt.Errorf("agent protocol: bad frame %q", hdr)
-			}
-			start := len(lb.buf)
-			lb.buf = grow(lb.buf, n)
-			if _, err := io.ReadFull(br, lb.buf[start:start+n]); err != nil {
-				return endLost, err
-			}
-			s.recvOffset += int64(n)
-			if _, err := s.emit(&lb); err != nil {
-				return endSink, err
-			}
-			s.deliveredOffset = s.recvOffset - int64(len(lb.buf))
-			// Credit for the agent. Once the agent has sent everything and exited, the channel
-			// may refuse it while buffered frames are still being read: that is no loss, the
-			// frames decide how the stream ends.
-			if !acksGone {
-				ack = strconv.AppendInt(ack[:0], int64(n), 10)
-				ack = append(ack, '\n')
-				if _, err := stdin.Write(ack); err != nil {
-					acksGone = true
-				}
-			}
-		case "O":
-			f := strings.Fields(rest)
-			if len(f) < 2 {
-				return endFailed, fmt.Errorf("agent protocol: bad frame %q", hdr)
-			}
-			off, _ := strconv.ParseInt(f[1], 10, 64)
-			if f[0] != s.ident || off != s.recvOffset {
-				// Another file, or a jump: a partial line of the old position is complete.
-				if err := s.flushPartial(&lb); err != nil {
-					return endSink, err
-				}
-			}
-			s.ident, s.recvOffset, s.deliveredOffset = f[0], off, off
-			s.opened = true
-			lastErrCode = ""
-		case "R":
-			if err := s.flushPartial(&lb); err != nil {
-				return endSink, err
-			}
-			if s.cfg.Follow {
-				s.notice("rotated; following the new file")
-			}
-		case "T":
-			if err := s.flushPartial(&lb); err != nil {
-				return endSink, err
-			}
-			s.recvOffset, s.deliveredOffset = 0, 0
-			s.notice("file truncated; following from its start")
-		case "W":
-			s.notice(rest)
-		case "E":
-			code, text, _ := strings.Cut(rest, " ")
-			ferr := fileError(code, text, s.info.Path, s.file.Sudo)
-			if !s.cfg.Follow || code == "EACCES" || code == "EPERM" {
-				return endFailed, ferr
-			}
-			if code != lastErrCode {
-				lastErrCode = code
-				s.cfg.Events(Event{Kind: EventNotice, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path,
-					Err: fmt.Errorf("%w (waiting for it to appear)", ferr)})
-			}
-		case "Z":
-			if err := s.flushPartial(&lb); err != nil {
-				return endSink, err
-			}
-			return endDone, nil
-		default:
-			return endFailed, fmt.Errorf("agent protocol: unknown frame %q", hdr)
-		}
-		_ = ctx
+// reset empties the buffer, giving memory back: an idle stream keeps no buffer at all.
+func (lb *lineBuffer) reset() {
+	if lb.reserved > 0 {
+		lb.budget.give(lb.reserved)
+		lb.reserved = 0
+		lb.buf = nil
+		return
 	}
-}
-
-// readRaw reads the tail fallback's unframed bytes.
-func (s *stream) readRaw(ctx context.Context, br *bufio.Reader, ident string) (sessionEnd, error) {
-	var lb lineBuffer
-	if ident != "" {
-		s.opened = true
+	if lb.buf != nil && cap(lb.buf) <= freeLine {
+		b := lb.buf[:0]
+		lineBufs.Put(&b)
 	}
-	chunk := make([]byte, 64<<10)
-	for {
-		n, err := br.Read(chunk)
-		if n > 0 {
-			s.opened = true
-			lb.buf = append(lb.buf, chunk[:n]...)
-			if _, err := s.emit(&lb); err != nil {
-				return endSink, err
-			}
-		}
-		if err != nil {
-			if ctx.Err() == nil && !s.cfg.Follow {
-				if ferr := s.flushPartial(&lb); ferr != nil {
-					return endSink, ferr
-				}
-				return endLost, err // Wait() decides: status 0 is done, else a failure
-			}
-			return endLost, err
-		}
-	}
+	lb.buf = nil
 }
 
 // lineBufs holds the line buffers of streams that have nothing pending, so that hundreds
 // of mostly idle streams share a few buffers instead of keeping one each.
 var lineBufs sync.Pool
 
-func (lb *lineBuffer) release() {
-	if lb.buf != nil && cap(lb.buf) <= 1<<20 {
-		b := lb.buf[:0]
-		lineBufs.Put(&b)
-	}
-	lb.buf, lb.scanned = nil, 0
+// beginSession readies the stream for a new session: bytes come again from deliveredOffset.
+func (s *stream) beginSession() {
+	s.lb.reset()
+	s.recvOffset = s.deliveredOffset
 }
 
-func grow(b []byte, n int) []byte {
-	if b == nil {
-		if p, ok := lineBufs.Get().(*[]byte); ok {
-			b = *p
+func (s *stream) notice(msg string) {
+	s.cfg.Events(Event{Kind: EventNotice, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path, Err: errors.New(msg)})
+}
+
+// lines hands whole lines to the sink; end is the file offset right after them.
+func (s *stream) lines(p []byte, end int64) error {
+	s.info.Ident, s.info.EndOffset = s.ident, -1
+	if s.framed {
+		s.info.EndOffset = end
+	}
+	return s.sink.Lines(&s.info, p, s.cfg.Now())
+}
+
+// data takes the next bytes of the current file (framed: at recvOffset) and hands every
+// whole line to the sink; the start of a line without its newline stays in lb.
+func (s *stream) data(p []byte) error {
+	start := s.recvOffset
+	s.recvOffset += int64(len(p))
+	if s.cutting {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			s.cutDropped += int64(len(p))
+			s.deliveredOffset = s.recvOffset
+			return nil
+		}
+		s.cutDropped += int64(i)
+		s.endCut()
+		p, start = p[i+1:], start+int64(i+1)
+	}
+	if i := bytes.LastIndexByte(p, '\n'); i >= 0 {
+		whole := p[:i+1]
+		if len(s.lb.buf) > 0 {
+			// The line held so far ends in this chunk.
+			first := bytes.IndexByte(whole, '\n')
+			if len(s.lb.buf)+first > MaxLine || !s.lb.grow(first+1) {
+				if err := s.cutLine(whole[:first], start); err != nil {
+					return err
+				}
+				s.endCut()
+			} else {
+				s.lb.buf = append(s.lb.buf, whole[:first+1]...)
+				err := s.lines(s.lb.buf, start+int64(first+1))
+				s.lb.reset()
+				if err != nil {
+					return err
+				}
+			}
+			whole, start = whole[first+1:], start+int64(first+1)
+		}
+		if len(whole) > 0 {
+			// Whole lines straight from the frame: no copy.
+			if err := s.lines(whole, start+int64(len(whole))); err != nil {
+				return err
+			}
+			start += int64(len(whole))
+		}
+		p = p[i+1:]
+	}
+	if len(p) > 0 {
+		// With room for the newline to come, so that the end of a line never needs more.
+		if len(s.lb.buf)+len(p) > MaxLine || !s.lb.grow(len(p)+1) {
+			if err := s.cutLine(p, start); err != nil {
+				return err
+			}
+		} else {
+			s.lb.buf = append(s.lb.buf, p...)
 		}
 	}
-	if cap(b)-len(b) >= n {
-		return b[:len(b)+n]
-	}
-	nb := make([]byte, len(b)+n, 2*cap(b)+n)
-	copy(nb, b)
-	return nb
+	s.deliveredOffset = s.recvOffset - int64(len(s.lb.buf))
+	return nil
 }
 
-// fileError explains why a file cannot be read, with a way forward.
-func fileError(code, text, path string, sudo bool) error {
-	switch code {
+// cutLine delivers the start of a line that outgrew its bound, lb and as much of p (bytes
+// of it at offset start, no newline among them) as fits, and drops the rest of the line up
+// to its newline.
+func (s *stream) cutLine(p []byte, start int64) error {
+	s.lb.grow(min(len(p), MaxLine-len(s.lb.buf)) + 1) // as far as it goes
+	take := max(min(len(p), cap(s.lb.buf)-len(s.lb.buf)-1, MaxLine-len(s.lb.buf)), 0)
+	s.lb.buf = append(s.lb.buf, p[:take]...)
+	end := start + int64(take)
+	dropped := int64(len(p) - take)
+	if len(s.lb.buf) == cap(s.lb.buf) {
+		// Not even room for the newline: the last byte held gives way to it.
+		s.lb.buf = s.lb.buf[:len(s.lb.buf)-1]
+		end--
+		dropped++
+	}
+	s.lb.buf = append(s.lb.buf, '\n')
+	s.cutting, s.cutKept, s.cutDropped = true, int64(len(s.lb.buf)-1), dropped
+	err := s.lines(s.lb.buf, end)
+	s.lb.reset()
+	s.deliveredOffset = start + int64(len(p))
+	return err
+}
+
+// endCut reports a cut line once its end is known.
+func (s *stream) endCut() {
+	if !s.cutting {
+		return
+	}
+	s.notice(fmt.Sprintf("a line was cut after its first %d bytes, %d bytes of it dropped (lines are kept whole up to %d MiB while memory for long lines lasts)",
+		s.cutKept, s.cutDropped, MaxLine>>20))
+	s.cutting, s.cutKept, s.cutDropped = false, 0, 0
+}
+
+// flushPartial hands over a last line without newline, as a whole line.
+func (s *stream) flushPartial() error {
+	s.endCut()
+	if len(s.lb.buf) == 0 {
+		return nil
+	}
+	if s.lb.grow(1) {
+		s.lb.buf = append(s.lb.buf, '\n')
+	} else {
+		s.lb.buf[len(s.lb.buf)-1] = '\n' // no room left: its last byte gives way
+	}
+	err := s.lines(s.lb.buf, s.recvOffset)
+	s.lb.reset()
+	return err
+}
+
+// control applies a frame other than D. It returns whether the stream finished (Z) and an
+// error: a *fileFailure when the stream fails, a sink error otherwise.
+func (s *stream) control(f frame) (finished bool, err error) {
+	switch f.kind {
+	case frameOpen:
+		if f.ident != s.ident || f.offset != s.recvOffset {
+			// Another file, or a jump: a partial line of the old position is complete.
+			if err := s.flushPartial(); err != nil {
+				return false, err
+			}
+		}
+		s.ident, s.recvOffset, s.deliveredOffset = f.ident, f.offset, f.offset
+		s.opened = true
+		s.lastErrCode = ""
+	case frameRotated:
+		if err := s.flushPartial(); err != nil {
+			return false, err
+		}
+		if s.cfg.Follow {
+			s.notice("rotated; following the new file")
+		}
+	case frameTruncated:
+		if err := s.flushPartial(); err != nil {
+			return false, err
+		}
+		s.recvOffset, s.deliveredOffset = 0, 0
+		s.notice("file truncated; following from its start")
+	case frameNotice:
+		s.notice(f.text)
+	case frameError:
+		ferr := fileError(f.code, f.text, s.info.Path, s.file.Sudo)
+		if !s.cfg.Follow || f.code == "EACCES" || f.code == "EPERM" {
+			return false, &fileFailure{ferr}
+		}
+		if f.code != s.lastErrCode {
+			s.lastErrCode = f.code
+			s.cfg.Events(Event{Kind: EventNotice, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path,
+				Err: fmt.Errorf("%w (waiting for it to appear)", ferr)})
+		}
+	case frameEnd:
+		if err := s.flushPartial(); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// fileFailure is a stream that fails for good (the file cannot be read).
+type fileFailure struct{ err error }
+
+func (e *fileFailure) Error() string { return e.err.Error() }
+func (e *fileFailure) Unwrap() error { return e.err }
+
+// rawData takes the tail fallback's unframed bytes.
+func (s *stream) rawData(p []byte) error {
+	s.opened = true
+	resume := s.deliveredOffset
+	err := s.data(p)
+	s.deliveredOffset = resume // the fallback knows no offsets: only a resume point's
+	return err
+}
+
+// remoteError turns a remote command's complaint into an error. path is "" when the
+// command followed several files.
+func remoteError(msg, path string, sudo bool) error {
+	where := ""
+	if path != "" {
+		where = path + ": "
+	}
+	switch {
+	case path != "" && strings.Contains(msg, "No such file or directory"):
+		return fileError("ENOENT", "", path, sudo) // tail -F fallback: "tail: cannot open ..."
+	case path != "" && strings.Contains(msg, "Permission denied"):
+		return fileError("EACCES", "", path, sudo)
+	case sudo && strings.Contains(msg, "sudo") && strings.Contains(msg, "not found"):
+		return &SudoError{Path: path, NotInstalled: true}
+	case sudo && strings.Contains(msg, "sudo") && (strings.Contains(msg, "password") || strings.Contains(msg, "not allowed") ||
+		strings.Contains(msg, "terminal") || strings.Contains(msg, "tty") || strings.Contains(msg, "not in the sudoers")):
+		return &SudoError{Path: path, Said: msg}
+	}
+	return errors.New(where + msg)
+}
+
+// SudoError is a file read through sudo -n that sudo would not read: not installed, or
+// not permitted without a password.
+type SudoError struct {
+	Path         string // "" when the command followed several files
+	NotInstalled bool
+	Said         string // sudo's words, when it refused
+}
+
+func (e *SudoError) Error() string {
+	where := ""
+	if e.Path != "" {
+		where = e.Path + ": "
+	}
+	if e.NotInstalled {
+		return where + "sudo is not installed on the CVM"
+	}
+	return fmt.Sprintf("%snot permitted to read it with sudo -n (%s)", where, e.Said)
+}
+
+// FileError is a file the CVM cannot read: Code is the errno's name (ENOENT, EACCES, ...).
+type FileError struct {
+	Path string
+	Code string
+	Text string // the CVM's strerror, for codes without a message of ours
+	Sudo bool   // read through sudo -n
+}
+
+func (e *FileError) Error() string {
+	switch e.Code {
 	case "ENOENT":
-		return &HintedError{Err: fmt.Errorf("%s: no such file", path),
-			HintText: "check the name with 'cvmtail logs --remote'"}
+		return e.Path + ": no such file"
 	case "EACCES", "EPERM":
-		hint := "the SSH user may not read it; use --ssh-user, or a catalog name read through sudo"
-		if sudo {
-			hint = "the SSH user needs passwordless sudo to read it"
-		}
-		return &HintedError{Err: fmt.Errorf("%s: permission denied", path), HintText: hint}
+		return e.Path + ": permission denied"
 	case "EISDIR":
-		return fmt.Errorf("%s: is a directory", path)
+		return e.Path + ": is a directory"
 	}
-	return fmt.Errorf("%s: %s", path, strings.ToLower(text))
+	return e.Path + ": " + strings.ToLower(e.Text)
+}
+
+// fileError explains why a file cannot be read.
+func fileError(code, text, path string, sudo bool) error {
+	return &FileError{Path: path, Code: code, Text: text, Sudo: sudo}
 }

@@ -1,11 +1,13 @@
 // Package tailer is cvmtail's engine: many CVMs × many files in, whole lines out.
 //
-// Each (CVM, file) pair is a stream: one SSH channel running the remote agent, which sends
-// the file's bytes in frames that carry the file identity and byte offsets. The engine cuts
-// them into whole lines, hands them to the sink, and gives the agent credit for what the
-// sink took, so a slow reader slows the remote side instead of filling memory. Streams on
-// one CVM share a connection; when sshd refuses another channel (MaxSessions), the engine
-// opens another connection to that CVM.
+// Each (CVM, file) pair is a stream. One agent process per CVM (a second one under sudo -n
+// for the files that need root), on one SSH channel, follows every file of that CVM and
+// sends their bytes in frames that carry a stream id, the file identity and byte offsets
+// (docs/agent-protocol.md). The engine cuts them into whole lines, hands them to the sink,
+// and gives the agent credit, stream by stream, for what the sink took, so a slow reader
+// slows the remote side instead of filling memory, and a stream whose lines wait holds up
+// no other. A CVM without Python gets tail -F, one channel per file; when sshd refuses
+// another channel (MaxSessions), the engine opens another connection to that CVM.
 package tailer
 
 import (
@@ -107,7 +109,8 @@ type Config struct {
 	Lines   int  // backlog lines per file; 0 = only new lines
 	Follow  bool // false: print the backlog and return
 	// Window is how many bytes a stream may have in flight before the agent waits for
-	// credit. Default: WindowBudget shared by all streams, each between 16 and 256 KiB.
+	// credit. Default: WindowBudget shared by all streams, each between 16 and 256 KiB;
+	// at most 1 MiB.
 	Window int
 	// Poll is how often the agent looks for new data, rotation and truncation (default 20ms).
 	Poll time.Duration
@@ -137,6 +140,7 @@ func (c *Config) defaults() {
 	if c.Window <= 0 {
 		c.Window = defaultWindow(len(c.Targets) * len(c.Files))
 	}
+	c.Window = min(max(c.Window, 4096), maxWindow)
 	if c.Poll <= 0 {
 		c.Poll = 20 * time.Millisecond
 	}
@@ -187,51 +191,45 @@ func Run(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (Result, err
 	if len(cfg.Targets) == 0 || len(cfg.Files) == 0 {
 		return Result{}, errors.New("nothing to follow")
 	}
+	if len(cfg.Files) > maxStreamID {
+		return Result{}, fmt.Errorf("%d files: at most %d", len(cfg.Files), maxStreamID)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		res     Result
-		sinkErr error
-		pools   []*pool
-	)
+	run := &runState{cancel: cancel}
+	budget := newLineBudget(LineBudget)
+	var cvms []*cvmRun
 	for _, t := range cfg.Targets {
-		p := newPool(t, dialer, &cfg)
-		pools = append(pools, p)
-		for _, f := range cfg.Files {
-			s := &stream{cfg: &cfg, pool: p, file: f, info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path}, sink: sink}
+		c := &cvmRun{run: run, cfg: &cfg, target: t, pool: newPool(t, dialer, &cfg)}
+		for i, f := range cfg.Files {
+			s := &stream{cfg: &cfg, cvm: c, id: i + 1, file: f, sink: sink,
+				info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path}}
+			s.lb.budget = budget
 			if cfg.Resume != nil {
-				if ident, off, ok := cfg.Resume(s.info); ok && ident != "" && off >= 0 {
+				ident, off, ok := cfg.Resume(s.info)
+				switch {
+				case !ok || ident == "":
+				case !validIdent(ident) || off < 0 || off > maxNumber:
+					// It goes into a command on the CVM: only what a CVM could have sent.
+					cfg.Events(Event{Kind: EventNotice, CVM: t.Name, Log: f.Name, Path: f.Path,
+						Err: fmt.Errorf("resume point %s at %d is not a file identity and offset: ignored", quote([]byte(ident)), off)})
+				default:
 					s.ident, s.deliveredOffset = ident, off
 				}
 			}
-			res.Streams++
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				out := s.run(ctx)
-				mu.Lock()
-				defer mu.Unlock()
-				if s.opened {
-					res.Delivered++
-				}
-				switch {
-				case out.sinkErr != nil:
-					if sinkErr == nil {
-						sinkErr = out.sinkErr
-					}
-					cancel() // the output is gone: stop everything
-				case out.err != nil:
-					res.Failed++
-					if IsReported(out.err) {
-						return
-					}
-					cfg.Events(Event{Kind: EventFailed, CVM: t.Name, Log: f.Name, Path: f.Path, Err: out.err})
-				}
-			}()
+			c.streams = append(c.streams, s)
 		}
+		cvms = append(cvms, c)
+	}
+
+	var wg sync.WaitGroup
+	for _, c := range cvms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.runAll(ctx)
+		}()
 	}
 	// Once stopping, a CVM gets StopGrace to confirm its channels closed; then the
 	// connections are closed under the streams, so that an unresponsive CVM cannot hold up
@@ -250,17 +248,32 @@ func Run(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (Result, err
 		select {
 		case <-allDone:
 		case <-t.C:
-			for _, p := range pools {
-				p.closeAll()
+			for _, c := range cvms {
+				c.pool.closeAll()
 			}
 		}
 	}()
 	wg.Wait()
 	close(allDone)
 	<-forced
-	for _, p := range pools {
-		p.closeAll()
+	var res Result
+	for _, c := range cvms {
+		c.pool.closeAll()
+		c.mu.Lock()
+		for _, s := range c.streams {
+			res.Streams++
+			if s.failed {
+				res.Failed++
+			}
+			if s.opened {
+				res.Delivered++
+			}
+		}
+		c.mu.Unlock()
 	}
+	run.mu.Lock()
+	sinkErr := run.sinkErr
+	run.mu.Unlock()
 	if sinkErr != nil {
 		return res, sinkErr
 	}

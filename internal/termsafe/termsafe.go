@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -95,4 +96,29 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// Name makes s one safe field and path component: every '/', '\', space, control
+// character (C0, DEL, C1), other non-printable rune (bidi overrides, zero-width marks) and
+// invalid UTF-8 byte becomes '_'; so does a '.' after another '.' and a leading '.' (no
+// "..", no hidden or "." directory). At most max bytes are kept.
+func Name(s string, max int) string {
+	var b strings.Builder
+	prevDot := false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size <= 1, r == '/', r == '\\', r == ' ', !unicode.IsPrint(r):
+			r = '_'
+		case r == '.' && (prevDot || b.Len() == 0):
+			r = '_'
+		}
+		prevDot = r == '.'
+		if b.Len()+utf8.RuneLen(r) > max {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package termsafe
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +46,33 @@ func TestFieldEscapesTabsToo(t *testing.T) {
 	}
 	if got := Field("plain"); got != "plain" {
 		t.Errorf("Field = %q", got)
+	}
+}
+
+func TestName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"NTNX-21AB0001-A-CVM", "NTNX-21AB0001-A-CVM"},
+		{"esx01.corp-CVM", "esx01.corp-CVM"},
+		{"a/b", "a_b"},
+		{`a\b`, "a_b"},
+		{"..", "_."},
+		{"../x", "_._x"},
+		{"a..b...c", "a._b._.c"},
+		{".hidden", "_hidden"},
+		{".", "_"},
+		{"a b\tc\nd", "a_b_c_d"},
+		{"x\x1b[31m\x7f\u0085\u009f\u202e", "x_[31m____"},
+		{"bad\xffutf8", "bad_utf8"},
+		{"", ""},
+		{"Ünïcode-CVM", "Ünïcode-CVM"},
+	}
+	for _, tt := range tests {
+		if got := Name(tt.in, 128); got != tt.want {
+			t.Errorf("Name(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	long := Name(strings.Repeat("é", 100), 128)
+	if len(long) > 128 || !strings.HasPrefix(long, "éé") || strings.ContainsRune(long, '\uFFFD') {
+		t.Errorf("a long name is cut to %d bytes on a rune boundary: got %d bytes %q", 128, len(long), long)
 	}
 }

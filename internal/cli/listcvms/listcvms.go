@@ -17,6 +17,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/prism"
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // Output formats of -o.
@@ -31,7 +32,10 @@ const (
 type Options struct {
 	IO      *iostreams.IOStreams
 	Targets cmdutil.TargetOptions
-	Output  string
+	// SSH is accepted and not used: list-cvms only asks Prism, but one set of flags works
+	// for every command.
+	SSH    cmdutil.SSHOptions
+	Output string
 
 	// ListCVMs resolves the selected CVMs (through Prism, or the --cvm addresses as given).
 	ListCVMs func(ctx context.Context) ([]prism.CVM, error)
@@ -45,13 +49,16 @@ func NewCmdListCVMs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		Short: "List the CVMs of the selected cluster(s), resolved through Prism",
 		Long: `List the CVMs of the selected cluster(s), resolved through Prism Element or Prism Central.
 
-With --prism, the CVMs come from Prism: all CVMs of the cluster (a Prism Central managing
-several clusters needs --cluster), or only those named by --cvm (CVM IP, host name or CVM
-name). Compute-only hosts (host type COMPUTE_ONLY) have no CVM and are left out (a note on
-stderr says how many); a host of another type without a usable CVM address is left out with
-a line naming it. A cluster Prism Central reports as unavailable is left out with a line
-saying so, as is one whose hosts cannot be listed (exit status 1 then; 3 when no cluster
-could be listed). CVMs in maintenance or on nodes being removed are listed with their state.
+With --prism, the CVMs come from Prism: all CVMs of the cluster, or only those named by
+--cvm (CVM IP, host name or CVM name). A Prism Central managing several clusters needs
+--cluster: names or UUIDs (repeatable and comma-separated), or all (or '*') for every AOS
+cluster; with --cvm alone, the CVMs are looked for in every cluster, and a --cvm that
+matches CVMs of several clusters is a usage error that lists them. Compute-only hosts
+(host type COMPUTE_ONLY) have no CVM and are left out (a note on stderr says how many); a
+host of another type without a usable CVM address is left out with a line naming it. A
+cluster Prism Central reports as unavailable is left out with a line saying so, as is one
+whose hosts cannot be listed (exit status 1 then; 3 when no cluster could be listed). CVMs
+in maintenance or on nodes being removed are listed with their state.
 The list is cached for 5 minutes per Prism, user and cluster selection; --refresh asks again.
 
 A CVM's name is its own where Prism serves it (v4.3 clusters/{id}/cvms), else its host's
@@ -75,6 +82,10 @@ behind each); when several apply, the first listed wins:
 
 Without --prism, the --cvm addresses are listed as given (name = address), as every other
 command would use them; no Prism call is made.
+
+The SSH flags (--ssh-user, --ssh-port, --identity, --ssh-config, --known-hosts,
+--host-key-check, --connect-timeout, --use-nat) are accepted and not used, so that one set
+of flags (tail's) works for every command: list-cvms only asks Prism.
 
 Output (-o):
   table    NAME, ADDRESS, CLUSTER, HOST, STATE; aligned with a header on a terminal,
@@ -115,6 +126,7 @@ Output (-o):
 		},
 	}
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
+	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", FormatTable, "output format: table, wide, json or address")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
 		[]string{FormatTable, FormatWide, FormatJSON, FormatAddress}, cobra.ShellCompDirectiveNoFileComp))
@@ -268,12 +280,5 @@ func rawName(c prism.CVM) string {
 }
 
 // clean keeps a value from Prism on one line and one field: control characters (tabs,
-// newlines, escapes) become '?'.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-}
+// newlines, escapes) are shown escaped, as in every table cvmtail prints.
+func clean(s string) string { return termsafe.Field(s) }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -41,9 +42,10 @@ type Lister interface {
 	List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error)
 }
 
-// The flags that choose CVMs and reach them make sense only with --remote: given without
-// it, the user most likely forgot --remote, and silently printing the catalog would hide
-// that.
+// The flags that choose CVMs and reach them are used only with --remote. Without it they
+// are accepted, so that one set of flags works for every command (the lab's cvmtail-flags
+// line, a script's $FLAGS), and a line on stderr says they were not used: the user may
+// have forgotten --remote, and silently printing the catalog would hide that.
 var remoteOnlyFlags = cmdutil.CVMFlagNames()
 
 // NewCmdLogs builds the command; runF replaces the run function in tests.
@@ -60,8 +62,14 @@ With --remote, connect to each selected CVM and list the files in ` + catalog.Lo
 (and its cassandra/ directory) with their size, modification time (UTC) and, for a
 symlink such as stargate.INFO, the file it points to.
 
-On a terminal the table is aligned under a header; into a pipe it is tab-separated
-without a header, with sizes in bytes.`,
+On a terminal the table is aligned under a header, sizes are human-readable and
+right-aligned, and with --remote the longest file names and link targets (glog's) are cut
+in the middle (…) so that no row is wider than the terminal. Into a pipe it is
+tab-separated without a header, with sizes in bytes and every name whole, as in -o json.
+
+The flags that choose CVMs and reach them (--prism, --cvm, the SSH flags, ...) are the same
+as tail's, so that one set of flags works for every command; without --remote they are
+not used, and a line on stderr says so.`,
 		Example: `  cvmtail logs
   cvmtail logs -o json | jq -r '.[].name'
   cvmtail logs --remote --cvm 10.1.1.11,10.1.1.12
@@ -69,20 +77,18 @@ without a header, with sizes in bytes.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Output != "table" && opts.Output != "json" {
-				return cmdutil.Usagef("invalid --output %q: use table or json", opts.Output)
+				return cmdutil.UsageWithHint(fmt.Errorf("invalid --output %q", opts.Output), "use -o table or -o json")
 			}
 			if !opts.Remote {
 				var given []string
 				cmd.Flags().Visit(func(fl *pflag.Flag) {
-					for _, name := range remoteOnlyFlags {
-						if fl.Name == name {
-							given = append(given, "--"+name)
-						}
+					if slices.Contains(remoteOnlyFlags, fl.Name) {
+						given = append(given, "--"+fl.Name)
 					}
 				})
 				if len(given) > 0 {
-					return cmdutil.UsageWithHint(fmt.Errorf("%s: only with --remote", strings.Join(given, ", ")),
-						"add --remote to list the files on the CVMs")
+					fmt.Fprintf(opts.IO.ErrOut, "cvmtail: %s: not used without --remote: listing the catalog\n", strings.Join(given, ", "))
+					fmt.Fprintln(opts.IO.ErrOut, "cvmtail: hint: add --remote to list the files on the CVMs")
 				}
 			}
 			if opts.Remote {

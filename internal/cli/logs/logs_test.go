@@ -16,10 +16,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cvmtail/cvmtail/internal/catalog"
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
+	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
 func newTestFactory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
@@ -38,6 +40,7 @@ func TestFlags(t *testing.T) {
 		name      string
 		args      []string
 		wantUsage bool
+		wantNote  string // on stderr
 		check     func(t *testing.T, o *Options)
 	}{
 		{name: "defaults", args: nil, check: func(t *testing.T, o *Options) {
@@ -61,13 +64,15 @@ func TestFlags(t *testing.T) {
 				}
 			}},
 		{name: "bad output", args: []string{"-o", "yaml"}, wantUsage: true},
-		{name: "CVM flag without --remote", args: []string{"--cvm", "10.0.0.1"}, wantUsage: true},
-		{name: "SSH flag without --remote", args: []string{"--ssh-port", "2222"}, wantUsage: true},
+		{name: "CVM flag without --remote", args: []string{"--cvm", "10.0.0.1"}, wantNote: "--cvm: not used without --remote",
+			check: func(t *testing.T, o *Options) {}},
+		{name: "SSH flags without --remote", args: []string{"--ssh-port", "2222", "--ssh-config", "/dev/null"},
+			wantNote: "--ssh-config, --ssh-port: not used without --remote", check: func(t *testing.T, o *Options) {}},
 		{name: "an argument", args: []string{"genesis"}, wantUsage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, _, _ := newTestFactory()
+			f, _, stderr := newTestFactory()
 			var got *Options
 			cmd := NewCmdLogs(f, func(o *Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -86,6 +91,9 @@ func TestFlags(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("Execute: %v", err)
+			}
+			if tt.wantNote == "" && stderr.Len() > 0 || !strings.Contains(stderr.String(), tt.wantNote) {
+				t.Errorf("stderr %q, want %q", stderr.String(), tt.wantNote)
 			}
 			tt.check(t, got)
 		})
@@ -342,11 +350,6 @@ func (l *fakeLister) List(ctx context.Context, tg cmdutil.Target) ([]RemoteFile,
 	return l.files[tg.Address], nil
 }
 
-type hintedErr struct{ msg, hint string }
-
-func (e *hintedErr) Error() string { return e.msg }
-func (e *hintedErr) Hint() string  { return e.hint }
-
 var (
 	mod1 = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
 	mod2 = time.Date(2026, 11, 22, 7, 30, 15, 0, time.UTC)
@@ -411,6 +414,82 @@ func TestRemoteTerminal(t *testing.T) {
 	}
 }
 
+// On a terminal: sizes right-aligned, and glog's long file names cut in the middle so that
+// no row is wider than the terminal; into a pipe and in JSON the names stay whole.
+func TestRemoteTerminalFitsItsWidth(t *testing.T) {
+	long := "stargate.ntnx-21ab0001-a-cvm.nutanix.log.INFO.20261122-060000Z.12345"
+	lister := &fakeLister{files: map[string][]RemoteFile{"10.0.0.1": {
+		{Name: "genesis.out", Path: catalog.LogDir + "/genesis.out", Size: 7, Modified: mod1},
+		{Name: long, Path: catalog.LogDir + "/" + long, Size: 5 << 20, Modified: mod2},
+		{Name: "stargate.INFO", Path: catalog.LogDir + "/stargate.INFO", Size: 5 << 20, Modified: mod2, Target: long},
+	}}, errs: map[string]error{}}
+	target := cmdutil.Target{Name: "NTNX-21AB0001-A-CVM", Address: "10.0.0.1"}
+
+	f, out, _ := newTestFactory()
+	f.IOStreams.SetStdoutTTY(true)
+	f.IOStreams.SetTerminalWidth(100)
+	if err := remoteRun(context.Background(), remoteOptions(f.IOStreams, lister, "table", target)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 100 {
+			t.Errorf("%d columns, wider than the terminal's 100: %q", n, l)
+		}
+	}
+	if strings.Contains(out.String(), long) || !strings.Contains(out.String(), "stargate.n") || !strings.Contains(out.String(), "…60000Z.12345") {
+		t.Errorf("long names are not cut in the middle:\n%s", out)
+	}
+	// Sizes are right-aligned under SIZE: their ends line up.
+	sizeEnd := strings.Index(lines[0], "SIZE") + len("SIZE")
+	for _, l := range lines[1:] {
+		for _, size := range []string{" 7B ", " 5.0M "} {
+			// In columns: a cut name holds a 3-byte "…".
+			if i := strings.Index(l, size); i >= 0 && utf8.RuneCountInString(l[:i])+len(size)-1 != sizeEnd {
+				t.Errorf("%q ends at column %d, SIZE at %d:\n%s", size, utf8.RuneCountInString(l[:i])+len(size)-1, sizeEnd, out)
+			}
+		}
+	}
+
+	// A narrow terminal cuts both columns, never below their minimum.
+	f, out, _ = newTestFactory()
+	f.IOStreams.SetStdoutTTY(true)
+	f.IOStreams.SetTerminalWidth(40)
+	if err := remoteRun(context.Background(), remoteOptions(f.IOStreams, lister, "table", target)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "stargat…0Z.12345  ") || !strings.HasSuffix(out.String(), "stargat…0Z.12345\n") {
+		t.Errorf("narrow terminal:\n%s", out)
+	}
+
+	// Into a pipe, whole.
+	f, out, _ = newTestFactory()
+	f.IOStreams.SetTerminalWidth(100) // a width, but stdout is not the terminal
+	if err := remoteRun(context.Background(), remoteOptions(f.IOStreams, lister, "table", target)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), long) != 2 || strings.Contains(out.String(), "…") {
+		t.Errorf("pipe output cut:\n%s", out)
+	}
+}
+
+func TestCutMiddle(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdefghij", 10, "abcdefghij"},
+		{"abcdefghijk", 10, "abcd…ghijk"},
+		{"ünïcödé-name", 7, "ünï…ame"},
+	} {
+		if got := cutMiddle(tc.in, tc.n); got != tc.want || utf8.RuneCountInString(got) > tc.n {
+			t.Errorf("cutMiddle(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
 func TestRemoteJSON(t *testing.T) {
 	f, out, _ := newTestFactory()
 	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "json",
@@ -441,7 +520,7 @@ func TestRemoteFailures(t *testing.T) {
 	t.Run("some fail", func(t *testing.T) {
 		f, out, errOut := newTestFactory()
 		l := twoCVMLister()
-		l.errs["10.0.0.2"] = &hintedErr{msg: "10.0.0.2: permission denied for user nutanix (publickey)", hint: "give the CVM's key with -i FILE"}
+		l.errs["10.0.0.2"] = &sshx.AuthError{Host: "10.0.0.2", User: "nutanix", Offered: 1}
 		l.errs["10.0.0.3"] = errors.New("10.0.0.3: connect to 10.0.0.3:22: connection refused")
 		err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", a, b, c))
 		var pe *cmdutil.PartialError
@@ -449,7 +528,7 @@ func TestRemoteFailures(t *testing.T) {
 			t.Fatalf("got %v, want a PartialError for 2 CVMs (exit 1)", err)
 		}
 		wantErr := "cvmtail: 10.0.0.2: permission denied for user nutanix (publickey)\n" +
-			"cvmtail: hint: give the CVM's key with -i FILE\n" +
+			"cvmtail: hint: give the CVM's key with -i FILE or load it into ssh-agent (ssh-add), or choose another user with --ssh-user (now nutanix)\n" +
 			"cvmtail: 10.0.0.3: connect to 10.0.0.3:22: connection refused\n"
 		if errOut.String() != wantErr {
 			t.Errorf("stderr\n%s\nwant\n%s", errOut, wantErr)

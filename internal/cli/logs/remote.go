@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/cvmtail/cvmtail/internal/catalog"
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/shquote"
 	"github.com/cvmtail/cvmtail/internal/sshx"
 )
 
@@ -60,7 +62,7 @@ const cdFailed = 97
 // spaces, tabs or newlines parse back exactly. Two passes: -L gives a symlink's target
 // size and time (F records), the plain pass gives what the link says (L records).
 func listScript(dir string) string {
-	return `cd ` + shellQuote(dir) + ` || exit ` + strconv.Itoa(cdFailed) + `
+	return `cd ` + shquote.Quote(dir) + ` || exit ` + strconv.Itoa(cdFailed) + `
 printf '` + listingMarker + `\0'
 set -- .
 if [ -d cassandra ]; then set -- . cassandra; fi
@@ -69,11 +71,6 @@ s=$?
 find "$@" -mindepth 1 -maxdepth 1 -type l -printf 'L\0%p\0%l\0'
 exit $((s | $?))
 `
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // parseListing reads listScript's output for dir, field by field: a CVM's answer is not
@@ -348,7 +345,11 @@ func remoteRun(ctx context.Context, opts *Options) error {
 			fmt.Fprintf(opts.IO.ErrOut, "cvmtail: %s: %s\n", r.target.Name, r.warning)
 		}
 	}
-	if err := quietOnClosedPipe(printRemote(opts.IO.Out, results, opts.Output, opts.IO.IsStdoutTTY())); err != nil {
+	width := 0
+	if opts.IO.IsStdoutTTY() {
+		width = opts.IO.TerminalWidth()
+	}
+	if err := quietOnClosedPipe(printRemote(opts.IO.Out, results, opts.Output, opts.IO.IsStdoutTTY(), width)); err != nil {
 		return err
 	}
 	switch {
@@ -418,7 +419,11 @@ type remoteJSON struct {
 	Broken   bool   `json:"broken,omitempty"`
 }
 
-func printRemote(w io.Writer, results []cvmListing, format string, tty bool) error {
+// printRemote prints the listing. On a terminal (tty), sizes are human-readable and
+// right-aligned, and when the table is wider than width (0: unknown), the longest names
+// and targets are cut in the middle (…) so that no row wraps; into a pipe and in JSON
+// every value is whole.
+func printRemote(w io.Writer, results []cvmListing, format string, tty bool, width int) error {
 	if format == "json" {
 		out := []remoteJSON{}
 		for _, r := range results {
@@ -432,7 +437,8 @@ func printRemote(w io.Writer, results []cvmListing, format string, tty bool) err
 		}
 		return writeJSON(w, out)
 	}
-	t := newTable(w, tty, "CVM", "NAME", "SIZE", "MODIFIED", "TARGET")
+	header := []string{"CVM", "NAME", "SIZE", "MODIFIED", "TARGET"}
+	var rows [][]string
 	for _, r := range results {
 		for _, f := range r.files {
 			size := strconv.FormatInt(f.Size, 10)
@@ -443,10 +449,106 @@ func printRemote(w io.Writer, results []cvmListing, format string, tty bool) err
 					target += " (broken)"
 				}
 			}
-			t.row(r.target.Name, f.Name, size, f.Modified.UTC().Format(time.RFC3339), target)
+			rows = append(rows, []string{r.target.Name, f.Name, size, f.Modified.UTC().Format(time.RFC3339), target})
 		}
 	}
+	if tty {
+		for _, row := range rows {
+			for i := range row {
+				row[i] = escapeField(row[i]) // measured as shown
+			}
+		}
+		rows = append([][]string{header}, rows...)
+		alignRight(rows, remoteSizeColumn)
+		fitWidth(rows, width, remoteNameColumn, remoteTargetColumn)
+		header, rows = rows[0], rows[1:]
+	}
+	t := newTable(w, tty, header...)
+	for _, row := range rows {
+		t.row(row...)
+	}
 	return t.flush()
+}
+
+// The columns of printRemote's table.
+const (
+	remoteNameColumn   = 1
+	remoteSizeColumn   = 2
+	remoteTargetColumn = 4
+)
+
+// tableGap is the space between two columns of a table on a terminal (newTable's padding).
+const tableGap = 2
+
+// minCutWidth is as narrow as fitWidth cuts a column: "stargate…3.log" still says which.
+const minCutWidth = 16
+
+// alignRight pads column col of every row on the left to the column's width.
+func alignRight(rows [][]string, col int) {
+	w := 0
+	for _, r := range rows {
+		w = max(w, utf8.RuneCountInString(r[col]))
+	}
+	for _, r := range rows {
+		r[col] = strings.Repeat(" ", w-utf8.RuneCountInString(r[col])) + r[col]
+	}
+}
+
+// fitWidth cuts the values of the columns cuttable in the middle, the widest column
+// first and never below minCutWidth, until the rows fit in width columns of a terminal.
+// The last column needs no gap after it.
+func fitWidth(rows [][]string, width int, cuttable ...int) {
+	if width <= 0 || len(rows) == 0 {
+		return
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, v := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(v))
+		}
+	}
+	total := tableGap * (len(widths) - 1)
+	for _, w := range widths {
+		total += w
+	}
+	for total > width {
+		widest := -1
+		for _, c := range cuttable {
+			if widths[c] > minCutWidth && (widest < 0 || widths[c] > widths[widest]) {
+				widest = c
+			}
+		}
+		if widest < 0 {
+			break // as narrow as it goes: the terminal wraps the rest
+		}
+		// Down to the next widest first, so that one long column does not lose it all.
+		next := minCutWidth
+		for _, c := range cuttable {
+			if c != widest && widths[c] > next {
+				next = widths[c]
+			}
+		}
+		cut := min(total-width, max(widths[widest]-next, 1))
+		widths[widest] -= cut
+		total -= cut
+	}
+	for _, r := range rows {
+		for _, c := range cuttable {
+			r[c] = cutMiddle(r[c], widths[c])
+		}
+	}
+}
+
+// cutMiddle shortens s to n runes by putting … in place of its middle: the start and the
+// end of a log file's name (the service, the date and the pid) are what tell it apart.
+func cutMiddle(s string, n int) string {
+	runes := []rune(s)
+	if len(runes) <= n || n < 3 {
+		return s
+	}
+	head := (n - 1) / 2
+	tail := n - 1 - head
+	return string(runes[:head]) + "…" + string(runes[len(runes)-tail:])
 }
 
 // humanSize is ls -h's style: 512B, 4.0K, 12M, 1.5G.

@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type ReadingOptions struct {
 	Grep        []string
 	Exclude     []string
 	Highlight   []string
+	IgnoreCase  bool // --grep, --exclude and --highlight ignore case, as (?i) does
 	Level       string
 	Since       time.Duration
 	SinceTime   string
@@ -41,16 +43,17 @@ const sinceTimeLayout = "2006-01-02 15:04:05"
 
 func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
 	fl := pflag.NewFlagSet("reading", pflag.ContinueOnError)
-	fl.StringArrayVar(&o.Grep, "grep", nil, "keep only lines matching `RE` (Go RE2 syntax; repeatable: any of them); matches are highlighted")
+	fl.StringArrayVar(&o.Grep, "grep", nil, "keep only lines matching `RE` (Go RE2 syntax; repeatable: any of them; (?i)RE ignores case); matches are highlighted")
 	fl.StringArrayVar(&o.Exclude, "exclude", nil, "drop lines matching `RE` (repeatable: any of them)")
 	fl.StringArrayVar(&o.Highlight, "highlight", nil, "colour the matches of `RE` when colour is on (repeatable)")
+	fl.BoolVar(&o.IgnoreCase, "ignore-case", false, "--grep, --exclude and --highlight ignore case (as (?i) at the start of one RE does for it alone; -i is --identity, as in ssh)")
 	fl.StringVar(&o.Level, "level", "", "only records of severity `W|E|F` (WARNING, ERROR, FATAL) or worse; continuation lines stay with their record")
-	fl.DurationVar(&o.Since, "since", 0, "start each file's backlog at its first line written in the last `D` (15m, 2h), instead of -n")
+	cmdutil.DurationVar(fl, &o.Since, "since", 0, "start each file's backlog at its first line written in the last `D` (15m, 2h, 1d, 2w), instead of -n")
 	fl.StringVar(&o.SinceTime, "since-time", "", "start each file's backlog at its first line at or after `T` (RFC 3339, or '2006-01-02 15:04:05' in UTC)")
 	fl.StringVar(&o.CVMTimezone, "cvm-timezone", "UTC", "`ZONE` of the CVMs' OS logs (syslog); service logs are always UTC (IANA name, e.g. Asia/Tokyo, or Local)")
 	fl.BoolVar(&o.LogTime, "log-time", false, "put each line's own time (parsed from the line, in UTC, RFC 3339 milliseconds; '-' when it has none) first; JSON gets log_time")
-	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time); helpers: color, cvmcolor, upper, lower, json, pad")
-	fl.DurationVar(&o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
+	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time; {{json .}} is them all as one JSON object); helpers: color, cvmcolor, upper, lower, json, pad; not with -o json or raw")
+	cmdutil.DurationVar(fl, &o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
 	cmd.Flags().AddFlagSet(fl)
 	_ = cmd.RegisterFlagCompletionFunc("level", cobra.FixedCompletions(
 		[]string{"W\tWARNING and worse", "E\tERROR and worse", "F\tFATAL only"}, cobra.ShellCompDirectiveNoFileComp))
@@ -68,7 +71,11 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 	compile := func(flag string, exprs []string) ([]*filter.Matcher, error) {
 		var ms []*filter.Matcher
 		for _, e := range exprs {
-			m, err := filter.Compile(e)
+			expr := e
+			if o.IgnoreCase {
+				expr = "(?i)" + e
+			}
+			m, err := filter.Compile(expr)
 			if err != nil {
 				return nil, cmdutil.Usagef("invalid --%s %q: %v", flag, e, stripRegexpPrefix(err))
 			}
@@ -114,7 +121,7 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 	case o.Since != 0 && o.SinceTime != "":
 		return cmdutil.Usagef("--since and --since-time cannot be used together")
 	case o.Since < 0:
-		return cmdutil.Usagef("invalid --since %s: use a positive duration such as 15m or 2h", o.Since)
+		return cmdutil.Usagef("invalid --since %s: use a positive duration such as 15m, 2h or 1d", o.Since)
 	case o.Since > 0:
 		o.sinceAt = now().Add(-o.Since)
 	case o.SinceTime != "":
@@ -134,17 +141,37 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 	if (o.MergeWindow > 0 || o.Template != "" || o.LogTime) && format == string(output.None) {
 		return cmdutil.Usagef("--merge-window, --template and --log-time shape stdout, which -o none turns off")
 	}
+	if o.Template != "" && (format == string(output.JSON) || format == string(output.Raw)) {
+		// The template would replace the format, and a script expecting JSON would get text.
+		return cmdutil.UsageWithHint(fmt.Errorf("--template and -o %s: choose one", format),
+			"--template replaces -o's format: drop -o "+format+" (for JSON from a template, use {{json .}})")
+	}
 	if o.Template != "" {
 		tpl, err := output.NewTemplate(o.Template, false)
-		if err != nil {
-			return cmdutil.Usagef("invalid --template: %v", err)
+		if err == nil {
+			err = output.ProbeTemplate(tpl)
 		}
-		if err := output.ProbeTemplate(tpl); err != nil {
-			return cmdutil.Usagef("invalid --template: %v", err)
+		if err != nil {
+			return templateError(err)
 		}
 	}
 	o.filter.Times = o.LogTime || o.MergeWindow > 0 || o.Template != ""
 	return nil
+}
+
+// templateError is a --template that does not parse or run, with what it may use.
+func templateError(err error) error {
+	// text/template names the template twice and says "map has no entry" of a field.
+	msg := strings.TrimPrefix(err.Error(), "template: ")
+	msg = strings.TrimPrefix(msg, "template:")
+	msg = strings.Replace(msg, `executing "template" at `, "at ", 1)
+	msg = strings.Replace(msg, "map has no entry for key", "no field", 1)
+	return cmdutil.UsageWithHint(fmt.Errorf("invalid --template: %s", msg), templateHint())
+}
+
+func templateHint() string {
+	return "the fields are ." + strings.Join(output.TemplateFields, " .") +
+		"; the helpers " + strings.Join(output.TemplateHelpers(), ", ") + " (json . is the whole line as -o json's object)"
 }
 
 func stripRegexpPrefix(err error) string {

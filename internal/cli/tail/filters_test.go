@@ -50,6 +50,25 @@ func TestReadingFlagParsing(t *testing.T) {
 	}
 }
 
+// --ignore-case applies to every --grep, --exclude and --highlight, as (?i) does to one.
+func TestIgnoreCase(t *testing.T) {
+	o, err := parse(t, "genesis", "--cvm", "x", "--grep", "error", "--exclude", "heartbeat", "--highlight", "vdisk", "--ignore-case")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := o.Reading
+	if !r.filter.Grep[0].Match([]byte("E1122 ERROR in op")) || !r.filter.Exclude[0].Match([]byte("HeartBeat ok")) {
+		t.Error("--ignore-case: --grep error or --exclude heartbeat does not match in another case")
+	}
+	if len(r.highlight) != 2 || !r.highlight[1].MatchString("VDisk 12") {
+		t.Errorf("--ignore-case: --highlight vdisk does not match VDisk (%v)", r.highlight)
+	}
+	o, _ = parse(t, "genesis", "--cvm", "x", "--grep", "error")
+	if o.Reading.filter.Grep[0].Match([]byte("ERROR")) {
+		t.Error("without --ignore-case, --grep error matches ERROR")
+	}
+}
+
 func TestReadingUsageErrors(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -88,7 +107,7 @@ func TestFlagsBecomePipelineAndEngineConfig(t *testing.T) {
 	dir := t.TempDir()
 	o, err := parse(t, "genesis", "--cvm", "x", "-o", "json", "--color", "always", "--timestamps", "--log-time",
 		"--grep", "a", "--exclude", "b", "--highlight", "c", "--level", "E", "--merge-window", "2s",
-		"--template", "{{.line}}", "--output-dir", dir)
+		"--output-dir", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +116,15 @@ func TestFlagsBecomePipelineAndEngineConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := cfg.Render
-	if cfg.Out != o.IO.Out || r.Format != output.JSON || !r.Color || r.Escape || !r.Timestamps || !r.LogTime || len(r.Highlight) != 2 || r.Template == nil {
+	if cfg.Out != o.IO.Out || r.Format != output.JSON || !r.Color || r.Escape || !r.Timestamps || !r.LogTime || len(r.Highlight) != 2 || r.Template != nil {
 		t.Errorf("render options %+v", r)
+	}
+	o, err = parse(t, "genesis", "--cvm", "x", "--template", "{{.line}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := o.pipelineConfig(context.Background(), &stderrLog{w: io.Discard}); err != nil || cfg.Render.Template == nil {
+		t.Errorf("--template: %v, template %v", err, cfg.Render.Template)
 	}
 	if f := cfg.Filter; len(f.Grep) != 1 || len(f.Exclude) != 1 || f.Level != logtime.Error || !f.Times {
 		t.Errorf("filter %+v", f)

@@ -20,6 +20,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/pipeline"
 	"github.com/cvmtail/cvmtail/internal/tailer"
+	"github.com/cvmtail/cvmtail/internal/units"
 )
 
 // Options are tail's flags, validated and typed.
@@ -27,15 +28,19 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
 
-	Args       []string
-	Targets    cmdutil.TargetOptions
-	SSH        cmdutil.SSHOptions
-	Lines      int
-	NoFollow   bool
-	Duration   time.Duration
-	Timestamps bool
-	Output     string
-	OutputDir  string
+	Args     []string
+	Targets  cmdutil.TargetOptions
+	SSH      cmdutil.SSHOptions
+	Lines    int
+	NoFollow bool
+	// Follow is -f/--follow, tail's habit: following is the default, so -f changes nothing
+	// but contradicts --no-follow; --follow=false is --no-follow.
+	Follow      bool
+	followGiven bool
+	Duration    time.Duration
+	Timestamps  bool
+	Output      string
+	OutputDir   string
 	// LockTimeout bounds the wait for another run that captures the same streams.
 	LockTimeout time.Duration
 	Color       string
@@ -74,7 +79,12 @@ records of that severity or worse, continuation lines (tracebacks) with their re
 lines whose format carries no severity (syslog) are kept. --since and --since-time start
 each file at its first line stamped at or after that time, found by a binary search on the
 CVM, so a large file is not copied (a CVM without Python gets the -n backlog and a notice;
-a file without timestamps starts at its end).
+a file without timestamps starts at its end). -n counts the last lines of each file as they
+are in the file, before --grep and the other filters: -n 10 --grep X shows those of the last
+10 lines that match X, not the last 10 matches; -n all (or +1) starts at the first line.
+
+Durations (--duration, --since, --merge-window, --lock-timeout, --connect-timeout) are
+written 30s, 15m, 2h, 1d (24h) or 2w, or combined: 1h30m, 1d12h.
 
 Times: glog, Python-logging (.out) and Cassandra lines are UTC, as CVM services write them;
 syslog-style lines (and RFC 3339 without an offset) are in the CVM's local time, given by
@@ -88,6 +98,16 @@ for a catalog name, DIR/<cvm>/paths/<path>.log for a path (the path mirrored), w
 position file beside it so that the next run resumes after the last captured line. A
 stream's capture is locked: a second run capturing it waits for the first to end (up to
 --lock-timeout), then resumes where it stopped. Symlinks in DIR are never written through.
+
+Long lines: every output line is one whole line of its file, up to 64 MiB. A longer line
+is cut there, the rest of it dropped with a notice on stderr saying how many bytes; lines
+longer than 256 KiB share 256 MiB of memory across all streams, and when that is spent a
+long line is cut early, with the same notice.
+
+A config context (--context) may set these flags as keys of the same names, each holding
+what one would type after the flag: lines, color, grep, exclude, highlight, ignore-case,
+level, timestamps, log-time, output, output-dir, lock-timeout, cvm-timezone, template and
+merge-window, besides the CVM and SSH flags. The command line wins.
 
 At a terminal: each CVM's name has its own colour for the run (--cvm-colors sets the list),
 the CVM and log columns are padded so that the log text starts in one column, and once
@@ -126,9 +146,12 @@ when stopped by SIGINT/SIGTERM.`,
 		ValidArgsFunction: completeLogNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
+			opts.followGiven = cmd.Flags().Changed("follow")
+			outputGiven, templateGiven := cmd.Flags().Changed("output"), cmd.Flags().Changed("template")
 			if err := cmdutil.ApplyContext(cmd, opts.Factory, &opts.Targets, &opts.SSH); err != nil {
 				return err
 			}
+			opts.commandLineWins(outputGiven, templateGiven)
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -139,25 +162,40 @@ when stopped by SIGINT/SIGTERM.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVarP(&opts.Lines, "lines", "n", 10, "lines of backlog per file before following; 0 = only new lines")
+	cmdutil.LinesVarP(fl, &opts.Lines, "lines", "n", 10, "the last `N` lines of each file before following, counted in the file before --grep and the other filters; 0 = only new lines; all (or +1, as tail spells it) = the whole file")
 	fl.BoolVar(&opts.NoFollow, "no-follow", false, "print the backlog and exit")
-	fl.DurationVar(&opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h) and exit 0")
+	fl.BoolVarP(&opts.Follow, "follow", "f", false, "follow the files as they grow, as tail -f does: the default; not with --no-follow")
+	cmdutil.DurationVar(fl, &opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h, 1d) and exit 0")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no informational notices on stderr: the line that says what is followed (on a terminal), rotations, waiting for another capture; warnings and errors still show")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
 	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log (a path: DIR/<cvm>/paths/<path>.log); a restarted capture resumes where it stopped")
-	fl.DurationVar(&opts.LockTimeout, "lock-timeout", time.Minute, "with --output-dir: how long to wait for another cvmtail capturing the same streams to finish")
+	cmdutil.DurationVar(fl, &opts.LockTimeout, "lock-timeout", time.Minute, "with --output-dir: wait up to `D` for another cvmtail capturing the same streams to finish")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
 	fl.StringVar(&opts.CVMColors, "cvm-colors", "", "the colours CVM names take, as `LIST`: comma-separated SGR codes or colour names, used as given (e.g. '32,36,1;35,38;5;208' or 'green,bold hiblue'); default: 10 colours, 22 on a 256-colour terminal; never red, which is --highlight's")
 	addReadingFlags(cmd, &opts.Reading)
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
-		[]string{"text\t<cvm> <log> <line>", "json\tone JSON object per line", "raw\tthe line alone"}, cobra.ShellCompDirectiveNoFileComp))
+		[]string{"text\t<cvm> <log> <line>", "json\tone JSON object per line", "raw\tthe line alone", "none\tnothing on stdout (with --output-dir)"},
+		cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(
 		[]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("cvm-colors", cobra.NoFileCompletions)
 	return cmd
+}
+
+// commandLineWins settles a context's -o json (or raw) against --template on the command
+// line, and the reverse: the two cannot go together, and what was typed for this run wins
+// over the file.
+func (o *Options) commandLineWins(outputGiven, templateGiven bool) {
+	jsonOrRaw := o.Output == string(output.JSON) || o.Output == string(output.Raw)
+	switch {
+	case templateGiven && !outputGiven && jsonOrRaw:
+		o.Output = string(output.Text)
+	case outputGiven && !templateGiven && jsonOrRaw:
+		o.Reading.Template = ""
+	}
 }
 
 func completeLogNames(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -176,11 +214,20 @@ func (o *Options) validate() error {
 		return cmdutil.UsageWithHint(err, cmdutil.HintOf(err))
 	}
 	o.Logs = logs
-	if o.Lines < 0 {
-		return cmdutil.Usagef("invalid --lines %d: use 0 or more", o.Lines)
+	if o.followGiven {
+		switch {
+		case o.Follow && o.NoFollow:
+			return cmdutil.UsageWithHint(errors.New("-f/--follow and --no-follow contradict each other"),
+				"drop one: cvmtail follows by default, --no-follow prints the backlog and exits")
+		case !o.Follow:
+			o.NoFollow = true // --follow=false
+		}
+	}
+	if o.Lines < units.AllLines {
+		return cmdutil.UsageWithHint(fmt.Errorf("invalid --lines %d", o.Lines), units.ErrLines.Error())
 	}
 	if o.Duration < 0 {
-		return cmdutil.Usagef("invalid --duration %s: use a positive duration such as 30s, 15m or 2h", o.Duration)
+		return cmdutil.Usagef("invalid --duration %s: use a positive duration such as 30s, 15m, 2h or 1d", o.Duration)
 	}
 	if o.LockTimeout < 0 {
 		return cmdutil.Usagef("invalid --lock-timeout %s: use 0 or a positive duration such as 1m", o.LockTimeout)
@@ -192,7 +239,7 @@ func (o *Options) validate() error {
 			return cmdutil.UsageWithHint(errors.New("-o none needs --output-dir"), "use -o text, json or raw, or add --output-dir DIR")
 		}
 	default:
-		return cmdutil.Usagef("invalid --output %q: use text, json or raw", o.Output)
+		return cmdutil.UsageWithHint(fmt.Errorf("invalid --output %q", o.Output), "use -o text, json, raw, or none (with --output-dir)")
 	}
 	switch o.Color {
 	case "auto", "always", "never":
@@ -251,7 +298,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 	}
 	p, err := pipeline.New(pcfg)
 	if err != nil {
-		return cmdutil.UsageWithHint(err, "choose a directory you can write to")
+		return cmdutil.UsageWithHint(fmt.Errorf("--output-dir: %w", err), "choose a directory you can write to")
 	}
 	cfg := opts.engineConfig(targets, errLog)
 	cfg.Resume = p.Resume()
@@ -284,10 +331,10 @@ func openCaptures(ctx context.Context, p *pipeline.Pipeline, cfg tailer.Config, 
 		return ctx.Err()
 	case errors.As(err, &locked):
 		_, _ = p.Close()
-		return &cmdutil.NothingDoneError{Err: fmt.Errorf("--output-dir: %w", err), Hint: locked.Hint()}
+		return &cmdutil.NothingDoneError{Err: fmt.Errorf("--output-dir: %w", err), Hint: cmdutil.HintOf(locked)}
 	default:
 		_, _ = p.Close()
-		return cmdutil.UsageWithHint(err, "remove what is in the way, or choose another --output-dir")
+		return cmdutil.UsageWithHint(fmt.Errorf("--output-dir: %w", err), "remove what is in the way, or choose another --output-dir")
 	}
 }
 
@@ -326,7 +373,7 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 		// Parsed again now that the colours are known: its colour helpers depend on them.
 		tpl, err := output.NewTemplate(r.Template, render.Color, output.WithCVMColors(render.CVMColors))
 		if err != nil {
-			return pipeline.Config{}, cmdutil.Usagef("invalid --template: %v", err)
+			return pipeline.Config{}, templateError(err)
 		}
 		render.Template = tpl
 	}
@@ -499,10 +546,8 @@ func informational(ev tailer.Event) bool {
 }
 
 // report prints an engine event as a "cvmtail: ..." line (and a hint line) on stderr.
+// The engine reports each failure once.
 func report(l *stderrLog, ev tailer.Event) {
-	if ev.Kind == tailer.EventFailed && tailer.IsReported(ev.Err) {
-		return
-	}
 	where := ev.CVM
 	if ev.Log != "" {
 		where += ": " + ev.Log

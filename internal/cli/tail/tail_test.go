@@ -37,8 +37,30 @@ func parse(t *testing.T, args ...string) (*Options, error) {
 	cmd.SetErr(&bytes.Buffer{})
 	cmd.SilenceErrors = true
 	cmd.SilenceUsage = true
+	cmd.SetFlagErrorFunc(cmdutil.FlagError) // as the root command does
 	err := cmd.Execute()
 	return got, err
+}
+
+// -n all (and tail's +1) reach the engine as the whole file: tailer.Config.Lines -1, which
+// the agent reads as "from the start" and the tail -F fallback as -n +1.
+func TestWholeFileBacklog(t *testing.T) {
+	for _, arg := range []string{"all", "+1", "ALL"} {
+		o, err := parse(t, "genesis", "--cvm", "x", "-n", arg)
+		if err != nil {
+			t.Fatalf("-n %s: %v", arg, err)
+		}
+		if cfg := o.engineConfig(nil, nil); cfg.Lines != -1 {
+			t.Errorf("-n %s: engine Lines %d, want -1 (the whole file)", arg, cfg.Lines)
+		}
+	}
+	o, err := parse(t, "genesis", "--cvm", "x", "--since", "1d", "--duration", "2w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Reading.Since != 24*time.Hour || o.Duration != 14*24*time.Hour {
+		t.Errorf("--since 1d --duration 2w: %v, %v", o.Reading.Since, o.Duration)
+	}
 }
 
 func TestFlagParsing(t *testing.T) {
@@ -262,4 +284,22 @@ func TestRunOutputDirResumesWithoutRepeating(t *testing.T) {
 // capturePath is where --output-dir keeps a log given by its path p.
 func capturePath(capDir, cvm, p string) string {
 	return filepath.Join(capDir, cvm, "paths", p+".log")
+}
+
+// -f/--follow is tail's habit: accepted, and the default anyway; with --no-follow it is a
+// contradiction, not a silent choice.
+func TestFollowFlag(t *testing.T) {
+	for _, args := range [][]string{{"-f"}, {"--follow"}} {
+		o, err := parse(t, append([]string{"genesis", "--cvm", "x"}, args...)...)
+		if err != nil || o.NoFollow {
+			t.Errorf("%v: %v, NoFollow %v; want following", args, err, o != nil && o.NoFollow)
+		}
+	}
+	_, err := parse(t, "genesis", "--cvm", "x", "-f", "--no-follow")
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--no-follow") {
+		t.Errorf("-f --no-follow: %v, want a usage error", err)
+	}
+	if o, err := parse(t, "genesis", "--cvm", "x", "--follow=false"); err != nil || !o.NoFollow {
+		t.Errorf("--follow=false: %v, want --no-follow", err)
+	}
 }

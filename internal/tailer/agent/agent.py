@@ -1,141 +1,300 @@
-# cvmtail remote agent: follows one file by name and sends framed chunks with byte offsets.
-# Runs on the CVM under python3 or python 2.7, reads nothing but its arguments and stdin.
+# cvmtail remote agent: ONE process per CVM follows every file it is given, by name, and
+# sends their bytes in frames that carry a stream id, the file's identity and byte offsets.
+# The wire format is a contract, written once in docs/agent-protocol.md (protocol 2): change
+# the two together. Runs under python3 (3.6+) or python 2.7, stdlib only, started with -S -E;
+# it reads nothing but its arguments and stdin.
 #
-# argv: path lines follow resume_ident resume_offset window poll_ms [since zone_offset]
-#   since (optional, Unix seconds, "" for none): instead of the last `lines` lines, start at the
-#   first line stamped at or after since, found by binary search over the file's offsets (a
-#   file can be gigabytes); zone_offset is the UTC offset in seconds of syslog-style times.
-# stdout: b"\0CVMTAIL1\n", then frames: a header line "<type> <fields>\n", for D a payload.
-#   O ident offset size   following file ident ("dev:ino") from offset
-#   D len                 len bytes of the current file at the current offset
-#   T oldsize newsize     truncated, continuing at 0
-#   R ident               the name now points to another file; the old one was read to its end
-#   W text                notice (file appeared, disappeared, resume gap)
-#   E code text           cannot read the file (code: ENOENT, EACCES, ...)
-#   Z                     end (no-follow: backlog done)
-# stdin: decimal byte counts the client has consumed, one per line (flow control credits);
-# EOF on stdin means the channel closed: exit at once, leaving nothing behind.
-# Only what every start needs: re (and what it pulls in) costs more than the rest of the
-# start-up together, so the timestamp rules, used by --since alone, import it when first used.
+# argv: 2 follow poll_ms zone_offset, then 7 words per stream:
+#   id path window lines since resume_ident resume_offset
+# stdout: b"\0CVMTAIL2\n", then frames "<type> <id> <fields>\n" (D: and a payload).
+# stdin: "<id> <bytes>\n" credits, "<id> -\n" closes a stream; EOF (the channel closed): exit
+# at once, leaving nothing behind.
+# Only what every start needs: re (for --since) and ctypes/struct (for inotify, a second
+# after the start) are imported when first used.
 import errno, os, select, sys, time
 
+PROTOCOL = "2"
 MAX_CHUNK = 256 * 1024
+MAX_TEXT = 1000  # bytes of a notice or error text (the protocol allows 1024)
+OUT_FLUSH = 64 * 1024  # frames are written in batches of about this much
+BUSY = 1.0  # seconds a stream is looked at often (every poll/4) after its last new bytes
+WATCH_POLL = 1.0  # seconds between looks at a watched file when inotify says nothing
+WATCH_DELAY = 1.0  # seconds after the start before inotify is set up
+GONE_GRACE = 1.0  # seconds a followed name may be missing before the agent says so
+NEVER = float("inf")
+WRITEV = getattr(os, "writev", None)  # Python 3.3+
 
 
 def main():
-    path = sys.argv[1]
-    lines = int(sys.argv[2])
-    follow = sys.argv[3] == "1"
-    resume_ident = sys.argv[4]
-    resume_offset = int(sys.argv[5])
-    window = int(sys.argv[6])
-    poll = int(sys.argv[7]) / 1000.0
-    agent = Agent(path, lines, follow, resume_ident, resume_offset, window, poll)
-    if len(sys.argv) > 8 and sys.argv[8]:
-        agent.since = float(sys.argv[8])
-        agent.zone_offset = int(sys.argv[9]) if len(sys.argv) > 9 else 0
+    if sys.argv[1] != PROTOCOL:
+        sys.stderr.write("cvmtail agent: protocol %s asked, this agent speaks %s\n" % (sys.argv[1], PROTOCOL))
+        sys.exit(2)
+    agent = Agent(sys.argv[2] == "1", int(sys.argv[3]) / 1000.0, int(sys.argv[4]))
+    words = sys.argv[5:]
+    if not words or len(words) % 7:
+        sys.stderr.write("cvmtail agent: want 7 words per stream, got %d\n" % len(words))
+        sys.exit(2)
+    for i in range(0, len(words), 7):
+        sid, path, window, lines, since, ident, offset = words[i:i + 7]
+        agent.add(Stream(agent, int(sid), path, int(window), int(lines),
+                         float(since) if since else None, ident, int(offset)))
     agent.run()
+
+
+def tick(now, period):
+    """The first multiple of period after now."""
+    return (now // period + 1) * period
 
 
 def ident_of(st):
     return "%d:%d" % (st.st_dev, st.st_ino)
 
 
-def out(b):
-    while b:
-        n = os.write(1, b)
-        b = b[n:]
-
-
-def header(*fields):
-    return (" ".join([str(f) for f in fields]) + "\n").encode("utf-8", "replace")
+def text(s):
+    """A notice or error text: one line, bounded."""
+    return " ".join(str(s).split())[:MAX_TEXT]
 
 
 class Agent(object):
-    def __init__(self, path, lines, follow, resume_ident, resume_offset, window, poll):
-        self.path = path
-        self.lines = lines
+    def __init__(self, follow, poll, zone_offset):
         self.follow = follow
-        self.resume_ident = resume_ident
-        self.resume_offset = resume_offset
-        self.window = window
-        # Several chunks fit in the window, so the client's credit for one comes back while
-        # the next ones are on their way: a chunk as big as the window means stop-and-wait.
-        self.chunk = min(window, max(4096, min(MAX_CHUNK, window // 4)))
         self.poll = poll
-        self.fd = None
-        self.ident = None
-        self.offset = 0
-        self.sent = 0
-        self.acked = 0
+        self.zone_offset = zone_offset
+        self.streams = []
+        self.by_id = {}
+        self.out = []
+        self.outlen = 0
         self.inbuf = b""
-        self.error = None  # last reported open error code, to report once per change
-        self.gone = False  # the name vanished while we hold the file open, and we said so
-        self.gone_since = None  # when the name was first found missing
-        self.since = None  # Unix time: start at the first line stamped at or after it
-        self.zone_offset = 0
-        self.watch = None  # inotify, once following (see Watch); None: polling
+        self.watch = None  # inotify for every stream (see Watch); None: polling
 
-    # --- flow control and channel-close detection -------------------------------------
-    def check_stdin(self, timeout, watch=False):
-        """Take credits from stdin, waiting up to timeout (None: until there are some); with
-        watch, an inotify event ends the wait too."""
-        fds = [0]
-        if watch and self.watch is not None:
-            fds.append(self.watch.fd)
-        r, _, _ = select.select(fds, [], [], timeout)
-        if len(fds) > 1 and fds[1] in r:
-            self.watch.drain()
-        if 0 not in r:
+    def add(self, s):
+        self.streams.append(s)
+        self.by_id[s.id] = s
+
+    # --- output: frames are batched into few writes ---------------------------------
+    def frame(self, kind, sid, *fields):
+        line = " ".join([kind, str(sid)] + [str(x) for x in fields]) + "\n"
+        if not isinstance(line, bytes):  # Python 3; Python 2's str is bytes already
+            line = line.encode("utf-8", "replace")
+        self.emit(line)
+
+    def emit(self, b):
+        self.out.append(b)
+        self.outlen += len(b)
+        if self.outlen >= OUT_FLUSH:
+            self.flush()
+
+    def emit2(self, header, data):
+        self.out.append(header)
+        self.out.append(data)
+        self.outlen += len(header) + len(data)
+        if self.outlen >= OUT_FLUSH:
+            self.flush()
+
+    def flush(self):
+        if not self.out:
             return
-        data = os.read(0, 4096)
+        out, n = self.out, self.outlen
+        self.out, self.outlen = [], 0
+        if WRITEV is not None:
+            # The frames as they are, headers and file bytes, in one system call: joining
+            # them first would copy every byte once more.
+            written = WRITEV(1, out)
+            if written == n:
+                return
+            b = b"".join(out)[written:]
+        else:
+            b = b"".join(out)
+        while b:
+            k = os.write(1, b)
+            b = b[k:]
+
+    # --- input: credits and closes; EOF ends the agent ------------------------------
+    def read_stdin(self, now):
+        data = os.read(0, 65536)
         if not data:
             os._exit(0)  # the channel closed: nothing may linger
         self.inbuf += data
-        while b"\n" in self.inbuf:
-            line, self.inbuf = self.inbuf.split(b"\n", 1)
-            if line.strip():
-                self.acked += int(line)
+        if b"\n" not in self.inbuf:
+            if len(self.inbuf) > 65536:
+                os._exit(2)  # not our client
+            return
+        lines = self.inbuf.split(b"\n")
+        self.inbuf = lines.pop()
+        for line in lines:
+            f = line.split()
+            if len(f) != 2 or not f[0].isdigit():
+                continue
+            s = self.by_id.get(int(f[0]))
+            if s is None or s.done:
+                continue
+            if f[1] == b"-":
+                s.close()
+                continue
+            if not f[1].isdigit():
+                continue
+            s.credit += int(f[1])
+            if s.blocked and s.credit >= s.chunk:
+                s.blocked = False
+                s.changed = True  # it has bytes waiting
+                s.next_look = now
 
-    def credit(self):
-        return self.window - (self.sent - self.acked)
-
-    def wait_credit(self):
-        # Room for a whole chunk: with a slow reader, frames stay large instead of trickling.
-        while self.credit() < self.chunk:
-            self.check_stdin(None)
-
-    # --- reading ----------------------------------------------------------------------
-    def send(self, data):
-        out(header("D", len(data)) + data)
-        self.sent += len(data)
-        self.offset += len(data)
-
-    def pump(self, limit=None):
-        """Send what the open file has beyond our offset (up to limit). True if anything was sent."""
-        sent = False
+    # --- the loop ---------------------------------------------------------------------
+    def run(self):
+        self.emit(b"\0CVMTAIL" + PROTOCOL.encode() + b"\n")
+        for s in self.streams:
+            s.start()
+        self.flush()
+        # The watch is set up a second after the start: ctypes costs a few milliseconds of
+        # CPU that would compete with the other agents starting on the CVM.
+        watch_at = time.time() + WATCH_DELAY if self.follow else None
         while True:
-            self.wait_credit()
-            n = min(self.chunk, self.credit())
-            if limit is not None:
-                n = min(n, limit - self.offset)
-                if n <= 0:
-                    return sent
-            data = os.read(self.fd, n)
-            if not data:
-                return sent
-            self.send(data)
-            sent = True
-            self.check_stdin(0)
+            now = time.time()
+            for s in self.streams:
+                if not s.done and s.next_look <= now:
+                    if s.unchanged(now):
+                        s.schedule(now, False)  # inotify said nothing: no need to look
+                    else:
+                        s.look(now)
+            self.flush()
+            if all(s.done for s in self.streams):
+                os._exit(0)  # every backlog sent (no-follow), or the client closed every stream
+            if watch_at is not None and now >= watch_at:
+                watch_at = None
+                self.watch = Watch.start()
+                for s in self.streams:
+                    if not s.done:
+                        s.watch_name()
+                        s.changed = True  # and look again: a change before the watch began raised no event
+                        s.next_look = now
+                continue
+            wake = NEVER
+            for s in self.streams:
+                if not s.done:
+                    wake = min(wake, s.next_look)
+            timeout = None if wake == NEVER else max(0.0, wake - time.time())
+            fds = [0]
+            # A look due within poll/4 drains the watch anyway: the events of a busy log must
+            # not wake the agent at every write.
+            if self.watch is not None and (timeout is None or timeout > self.poll / 4):
+                fds.append(self.watch.fd)
+            r, _, _ = select.select(fds, [], [], timeout)
+            now = time.time()
+            if self.watch is not None:
+                self.dispatch(self.watch.events(), now)
+            if 0 in r:
+                self.read_stdin(now)
+                if all(s.done for s in self.streams):
+                    os._exit(0)
 
-    def open_file(self, start_lines, notice=None, start_offset=None, since=None):
+    def dispatch(self, events, now):
+        """inotify events only tell which streams to look at; the look decides."""
+        for wd, mask, name in events:
+            if wd < 0:  # IN_Q_OVERFLOW: events were lost
+                for s in self.streams:
+                    s.name_changed = s.changed = True
+                    s.wake(now)
+                continue
+            if mask & IN_IGNORED:
+                self.watch.forget(wd)
+            for s in self.watch.streams(wd, name):
+                if name is not None:
+                    s.name_changed = True
+                s.changed = True
+                s.wake(now)
+
+
+class Stream(object):
+    def __init__(self, agent, sid, path, window, lines, since, resume_ident, resume_offset):
+        self.agent = agent
+        self.id = sid
+        self.dhead = ("D %d " % sid).encode()
+        self.path = path
+        self.dir = os.path.dirname(path) or "."
+        self.base = os.path.basename(path)
+        self.window = window
+        self.credit = window
+        # Several chunks fit in the window, so the client's credit for one comes back while
+        # the next ones are on their way: a chunk as big as the window means stop-and-wait.
+        self.chunk = min(window, max(4096, min(MAX_CHUNK, window // 4)))
+        self.lines = lines  # backlog lines; -1: from the start
+        self.since = since
+        self.resume_ident = resume_ident
+        self.resume_offset = resume_offset
+        self.fd = None
+        self.ident = None
+        self.offset = 0
+        self.limit = None  # no-follow: the size at open, where the stream ends
+        self.error = None  # last reported open error code, to report once per change
+        self.gone = False  # the name vanished while we hold the file open, and we said so
+        self.gone_since = None  # when the name was first found missing
+        self.switch_to = None  # the name points elsewhere: drain this file, then R and reopen
+        self.name_changed = True  # look at the name at the next look
+        self.last_name_check = 0.0
+        # With inotify, a look is needed only when an event named the stream (changed) or
+        # WATCH_POLL has passed since the last one (last_look), in case one went unnoticed.
+        self.changed = True
+        self.last_look = 0.0
+        self.dir_watched = False  # inotify watches the name's directory
+        self.busy_until = 0.0
+        self.next_look = 0.0
+        self.blocked = False  # waiting for credit
+        self.done = False
+        self.file_wd = -1
+
+    def frame(self, kind, *fields):
+        self.agent.frame(kind, self.id, *fields)
+
+    def unchanged(self, now):
+        """True when inotify watches the file and its name and said nothing since the last
+        look: a busy log's looks every poll/4 then cost no system call."""
+        return (not self.changed and self.fd is not None and self.file_wd >= 0 and self.switch_to is None
+                and self.gone_since is None and now - self.last_look < WATCH_POLL and self.watched())
+
+    def wake(self, now):
+        """An event named the stream: look now if it was quiet, so that the first line after
+        a pause travels at once; if busy, at the next poll/4, with whatever else came."""
+        if self.done or self.blocked:
+            return
+        if now < self.busy_until:
+            self.next_look = min(self.next_look, tick(now, self.agent.poll / 4))
+        else:
+            self.next_look = min(self.next_look, now)
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.unwatch_file()
+        self.done = True
+
+    def end(self):
+        self.frame("Z")
+        self.close()
+
+    # --- starting -------------------------------------------------------------------
+    def start(self):
+        if self.resume_ident:
+            opened = self.resume()
+        elif self.since is not None:
+            opened = self.open_file(since=self.since)
+        else:
+            opened = self.open_file(start_lines=self.lines if self.lines >= 0 else None)
+        if not self.agent.follow:
+            if not opened:
+                self.end()
+                return
+            if self.limit is None:
+                self.limit = os.fstat(self.fd).st_size
+
+    def open_file(self, start_lines=None, start_offset=None, since=None, notice=None):
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except (OSError, IOError) as e:
-            code = errno.errorcode.get(e.errno, str(e.errno))
+            code = errno.errorcode.get(e.errno, "E%d" % e.errno)
             if code != self.error:
                 self.error = code
-                out(header("E", code, e.strerror or code))
+                self.frame("E", code, text(e.strerror or code))
             return False
         st = os.fstat(fd)
         self.fd, self.ident = fd, ident_of(st)
@@ -143,19 +302,18 @@ class Agent(object):
         if start_offset is not None:
             start = start_offset
         elif since is not None:
-            start = find_since(fd, st.st_size, since, time.time(), self.zone_offset)
+            start = find_since(fd, st.st_size, since, time.time(), self.agent.zone_offset)
         elif start_lines is not None:
             start = backlog_start(fd, st.st_size, start_lines)
         os.lseek(fd, start, 0)
         self.offset = start
         if notice or self.error:
-            out(header("W", notice or "file appeared"))
+            self.frame("W", text(notice or "file appeared"))
         self.error = None
         self.gone = False
         self.gone_since = None
-        out(header("O", self.ident, start, st.st_size))
-        if self.watch is not None:
-            self.watch.file(self.path)
+        self.frame("O", self.ident, start, st.st_size)
+        self.watch_file()
         return True
 
     def resume(self):
@@ -166,13 +324,13 @@ class Agent(object):
             st = None
         if st is not None and ident_of(st) == self.resume_ident:
             if st.st_size >= self.resume_offset:
-                return self.open_file(None, start_offset=self.resume_offset)
-            if not self.open_file(None):
+                return self.open_file(start_offset=self.resume_offset)
+            if not self.open_file():
                 return False
-            out(header("T", self.resume_offset, st.st_size))
+            self.frame("T", self.resume_offset, st.st_size)
             return True
         # The name points elsewhere: rotated while we were away. Finish the old file first.
-        old = find_by_ident(os.path.dirname(self.path) or ".", self.resume_ident)
+        old = find_by_ident(self.dir, self.resume_ident)
         if old is not None:
             try:
                 fd = os.open(old, os.O_RDONLY)
@@ -181,62 +339,106 @@ class Agent(object):
                     self.fd, self.ident = fd, self.resume_ident
                     os.lseek(fd, self.resume_offset, 0)
                     self.offset = self.resume_offset
-                    out(header("O", self.ident, self.offset, ost.st_size))
-                    self.pump()
-                    os.close(fd)
-                    self.fd = None
-                    out(header("R", "-"))
-                    return self.open_file(None)
+                    self.frame("O", self.ident, self.offset, ost.st_size)
+                    self.switch_to = "-"  # drained by the looks, then the name is opened
+                    if not self.agent.follow:
+                        self.limit = ost.st_size
+                    return True
                 os.close(fd)
             except (OSError, IOError):
                 pass
-        out(header("W", "rotated while disconnected and the old file was not found: lines written to it after byte %d may be missing" % self.resume_offset))
-        return self.open_file(None)
+        self.frame("W", "rotated while disconnected and the old file was not found: lines written to it after byte %d may be missing" % self.resume_offset)
+        return self.open_file()
 
-    def run(self):
-        out(b"\0CVMTAIL1\n")
-        if self.resume_ident:
-            opened = self.resume()
+    # --- following ------------------------------------------------------------------
+    def look(self, now):
+        self.changed = False  # before reading: an event after this means another look
+        self.last_look = now
+        progressed = False
+        if self.fd is None:
+            progressed = self.open_file()
+            if not progressed:
+                self.schedule(now, False)
+                return
+        sent, eof = self.pump()
+        progressed = progressed or sent
+        if not eof:
+            if self.blocked:
+                self.next_look = NEVER  # until the client's credit comes
+            else:
+                self.next_look = now
+            return
+        if self.switch_to is not None:
+            self.switch()
+            progressed = True
+            if not self.agent.follow:
+                if self.fd is None:
+                    self.end()  # the name is gone: E said so
+                else:
+                    self.next_look = now
+                return
+        elif not self.agent.follow:
+            self.end()  # the backlog is sent
+            return
+        elif not sent:
+            progressed = self.check_file(now) or progressed
+        self.schedule(now, progressed)
+
+    def schedule(self, now, progressed):
+        # With inotify on the name (and the file, when one is open), events bring the next
+        # look (wake), and a look every WATCH_POLL catches what they might miss; polling, a
+        # busy file is looked at every poll/4, a quiet one every poll. The times are on a
+        # grid shared by every stream: busy files are looked at in the same loop, and their
+        # frames leave in one write, one SSH packet, not one each.
+        if progressed:
+            self.busy_until = now + BUSY
+        if self.watched() and (self.file_wd >= 0 or self.fd is None):
+            self.next_look = tick(now, WATCH_POLL)
+            if self.gone_since is not None and not self.gone:
+                self.next_look = min(self.next_look, self.gone_since + GONE_GRACE)
+        elif now < self.busy_until:
+            self.next_look = tick(now, self.agent.poll / 4)
         else:
-            opened = self.open_file(self.lines if self.lines >= 0 else None, since=self.since)
-        if not self.follow:
-            if opened:
-                size = os.fstat(self.fd).st_size
-                self.pump(limit=size)
-                out(header("Z"))
-                sys.exit(0)
-            sys.exit(1)
-        # A file that is being written is looked at four times as often for a second after
-        # its last new bytes, so that a busy log's lines travel in batches. An idle one is
-        # polled at first; a second after the start (ctypes costs a few milliseconds of CPU
-        # that would compete with the other agents starting on the CVM) the agent sets up
-        # inotify and from then on sleeps until the file or its directory changes, looking
-        # anyway every WATCH_POLL in case a change went unnoticed.
-        busy_until = 0.0
-        watch_at = time.time() + WATCH_DELAY
-        while True:
-            progressed = False
-            if self.fd is None:
-                self.open_file(None)
-            else:
-                progressed = self.pump()
-                progressed = self.check_name() or progressed
-            now = time.time()
-            if progressed:
-                busy_until = now + 1.0
-                self.check_stdin(0)
-            elif now < busy_until:
-                self.check_stdin(self.poll / 4)
-            elif watch_at is not None and now >= watch_at:
-                watch_at = None
-                self.watch = Watch.start(self.path)
-                # and look again: a change before the watch began raised no event
-            elif self.watch is not None:
-                self.check_stdin(WATCH_POLL, watch=True)
-            else:
-                self.check_stdin(self.poll)
+            self.next_look = tick(now, self.agent.poll)
 
-    def check_name(self):
+    def pump(self):
+        """Send what the open file has beyond our offset, as far as credit (and, without
+        follow, the stream's end) allows. (sent anything, reached the end of the file)"""
+        sent = False
+        while True:
+            if self.credit < self.chunk:
+                self.blocked = True
+                return sent, False
+            n = min(self.chunk, self.credit)
+            if self.limit is not None:
+                n = min(n, self.limit - self.offset)
+                if n <= 0:
+                    return sent, True
+            data = os.read(self.fd, n)
+            k = len(data)
+            if k:
+                # The per-byte path of a busy log: one call, no formatting but the length.
+                self.agent.emit2(self.dhead + str(k).encode() + b"\n", data)
+                self.credit -= k
+                self.offset += k
+                sent = True
+            if k < n:  # a short read of a regular file: its end, for now
+                return sent, True
+
+    def check_file(self, now):
+        """At the end of the file: truncated, rotated, gone? True when something changed."""
+        size = os.fstat(self.fd).st_size
+        if size < self.offset:
+            self.frame("T", self.offset, size)
+            os.lseek(self.fd, 0, 0)
+            self.offset = 0
+            return True
+        # With inotify the name is looked at when its directory says it changed (and every
+        # WATCH_POLL in case an event went unnoticed); polling, at every look.
+        if self.watched() and not self.name_changed and now - self.last_name_check < WATCH_POLL:
+            return False
+        self.name_changed = False
+        self.last_name_check = now
         try:
             st = os.stat(self.path)
         except (OSError, IOError):
@@ -245,89 +447,161 @@ class Agent(object):
             # Rotation leaves the name missing for a moment (logrotate's rename then create,
             # glog's unlink then symlink), and inotify wakes us in that moment: only a name
             # still missing GONE_GRACE later is worth a notice.
-            now = time.time()
+            self.name_changed = True
             if self.gone_since is None:
                 self.gone_since = now
             elif not self.gone and now - self.gone_since >= GONE_GRACE:
                 self.gone = True
-                out(header("W", "file disappeared; following it when it comes back"))
+                self.frame("W", "file disappeared; following it when it comes back")
             return False
         self.gone = False
         self.gone_since = None
         if ident_of(st) != self.ident:
             # Rotated (renamed, or a glog symlink switched): drain the old file, then switch.
-            self.pump()
-            os.close(self.fd)
-            self.fd = None
-            out(header("R", ident_of(st)))
-            self.open_file(None)
-            return True
-        size = os.fstat(self.fd).st_size
-        if size < self.offset:
-            out(header("T", self.offset, size))
-            os.lseek(self.fd, 0, 0)
-            self.offset = 0
+            self.switch_to = ident_of(st)
+            sent, eof = self.pump()
+            if eof:
+                self.switch()
             return True
         return False
 
+    def switch(self):
+        self.frame("R", self.switch_to)
+        self.switch_to = None
+        os.close(self.fd)
+        self.fd = None
+        self.limit = None
+        self.unwatch_file()
+        if self.open_file() and not self.agent.follow:
+            self.limit = os.fstat(self.fd).st_size
 
-WATCH_POLL = 1.0  # seconds between looks when inotify says nothing
-WATCH_DELAY = 1.0  # seconds after the start before inotify is set up
-GONE_GRACE = 1.0  # seconds a followed name may be missing before the agent says so
+    # --- inotify --------------------------------------------------------------------
+    def watched(self):
+        return self.dir_watched
 
-# inotify(7): the directory's names (a file created, renamed, deleted: rotation and glog's
-# symlink switch) and the open file's changes (appended, truncated, renamed, deleted).
+    def watch_name(self):
+        w = self.agent.watch
+        if w is not None:
+            self.dir_watched = w.add_dir(self.dir, self)
+            self.watch_file()
+
+    def watch_file(self):
+        w = self.agent.watch
+        if w is not None:
+            self.unwatch_file()
+            self.file_wd = w.add_file(self.path, self)
+
+    def unwatch_file(self):
+        if self.file_wd >= 0 and self.agent.watch is not None:
+            self.agent.watch.remove_file(self.file_wd, self)
+        self.file_wd = -1
+
+
+# inotify(7): the directories' names (a file created, renamed, deleted: rotation and glog's
+# symlink switch) and the open files' changes (appended, truncated, renamed, deleted).
 IN_MODIFY, IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO = 0x2, 0x4, 0x40, 0x80
 IN_CREATE, IN_DELETE, IN_DELETE_SELF, IN_MOVE_SELF = 0x100, 0x200, 0x400, 0x800
+IN_IGNORED = 0x8000
 IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
+DIR_MASK = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
+FILE_MASK = IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF
 
 
 class Watch(object):
-    """inotify through ctypes. Any event only wakes the agent, which then looks as a poll
-    would: events are never parsed, so a missed or extra one costs nothing but a look."""
+    """One inotify instance for every stream, through ctypes: a watch per directory (shared
+    by the streams in it) and one per open file (shared by streams of the same file)."""
 
     @staticmethod
-    def start(path):
-        """A Watch on path and its directory, or None (no ctypes, no inotify, out of
-        instances: fs.inotify.max_user_instances): the agent keeps polling."""
+    def start():
+        """A Watch, or None (no ctypes, no inotify, out of instances:
+        fs.inotify.max_user_instances): the streams keep polling."""
         try:
-            import ctypes
+            import ctypes, struct
             libc = ctypes.CDLL(None, use_errno=True)
             fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
         except Exception:
             return None
         if fd < 0:
             return None
-        w = Watch(libc, fd)
-        directory = os.path.dirname(path) or "."
-        if w.add(directory, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0:
-            os.close(fd)
-            return None
-        w.file(path)
-        return w
+        return Watch(libc, fd, struct)
 
-    def __init__(self, libc, fd):
+    def __init__(self, libc, fd, struct):
         self.libc = libc
         self.fd = fd
-        self.file_wd = -1
+        self.struct = struct
+        self.dirs = {}  # directory -> wd
+        self.dir_streams = {}  # wd -> {base name: [streams]}
+        self.file_streams = {}  # wd -> [streams]
 
     def add(self, path, mask):
         if hasattr(os, "fsencode"):  # Python 3: argv's str back to the name's bytes
             path = os.fsencode(path)
         return self.libc.inotify_add_watch(self.fd, path, mask)
 
-    def file(self, path):
-        """Watch the file path names now (through a symlink: its target)."""
-        if self.file_wd >= 0:
-            self.libc.inotify_rm_watch(self.fd, self.file_wd)
-        self.file_wd = self.add(path, IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+    def add_dir(self, directory, stream):
+        wd = self.dirs.get(directory)
+        if wd is None:
+            wd = self.add(directory, DIR_MASK)
+            if wd < 0:
+                return False
+            self.dirs[directory] = wd
+        base = stream.base
+        if hasattr(os, "fsencode"):
+            base = os.fsencode(base)
+        self.dir_streams.setdefault(wd, {}).setdefault(base, []).append(stream)
+        return True
 
-    def drain(self):
-        try:
-            while os.read(self.fd, 65536):
-                pass
-        except (OSError, IOError):
-            pass  # EAGAIN: nothing more
+    def add_file(self, path, stream):
+        """Watch the file path names now (through a symlink: its target)."""
+        wd = self.add(path, FILE_MASK)
+        if wd >= 0:
+            self.file_streams.setdefault(wd, []).append(stream)
+        return wd
+
+    def remove_file(self, wd, stream):
+        ss = self.file_streams.get(wd)
+        if ss is None:
+            return
+        if stream in ss:
+            ss.remove(stream)
+        if not ss:
+            del self.file_streams[wd]
+            if wd not in self.dir_streams:
+                self.libc.inotify_rm_watch(self.fd, wd)
+
+    def forget(self, wd):
+        """The kernel dropped wd (its file is gone)."""
+        self.file_streams.pop(wd, None)
+        names = self.dir_streams.pop(wd, None)
+        if names is not None:
+            for d, w in list(self.dirs.items()):
+                if w == wd:
+                    del self.dirs[d]
+            for ss in names.values():
+                for s in ss:
+                    s.dir_watched = False  # the directory is gone: poll
+
+    def streams(self, wd, name):
+        if name is not None:
+            return self.dir_streams.get(wd, {}).get(name, []) + self.file_streams.get(wd, [])
+        return self.file_streams.get(wd, [])
+
+    def events(self):
+        """(wd, mask, name or None) of every event waiting; wd -1 when events were lost."""
+        out = []
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except (OSError, IOError):
+                return out  # EAGAIN: nothing more
+            if not buf:
+                return out
+            off = 0
+            while off + 16 <= len(buf):
+                wd, mask, _, n = self.struct.unpack_from("iIII", buf, off)
+                name = buf[off + 16:off + 16 + n].rstrip(b"\0") if n else None
+                out.append((wd, mask, name))
+                off += 16 + n
 
 
 def backlog_start(fd, size, n):

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/ssh"
 
@@ -131,7 +132,7 @@ type Session struct {
 	done   chan struct{}
 	err    error
 	once   sync.Once
-	lost   bool
+	lost   atomic.Bool
 }
 
 func (s *Session) StdinPipe() (io.WriteCloser, error) { return &lazyWriter{s: s}, nil }
@@ -183,7 +184,7 @@ func (s *Session) Wait() error {
 		return errors.New("not started")
 	}
 	<-s.done
-	if s.lost {
+	if s.lost.Load() {
 		return errors.New("connection lost")
 	}
 	return s.err
@@ -209,7 +210,7 @@ func (s *Session) Close() error {
 }
 
 func (s *Session) drop() {
-	s.lost = true
+	s.lost.Store(true)
 	s.Close()
 }
 

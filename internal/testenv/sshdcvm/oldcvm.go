@@ -4,6 +4,7 @@ package sshdcvm
 
 import (
 	"fmt"
+	"github.com/cvmtail/cvmtail/internal/shquote"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ func writeOldCVMLayers(dir string) ([]overlay, error) {
 	}
 	wrapper := "#!/bin/bash\n# sshdcvm: a tail that does not notice its output closed (coreutils 8.22)\n" +
 		"exec > >(exec cat)\n" +
-		"exec -a tail " + shellQuote(realTail) + " \"$@\"\n"
+		"exec -a tail " + shquote.Quote(realTail) + " \"$@\"\n"
 
 	var layers []overlay
 	seen := map[string]bool{}

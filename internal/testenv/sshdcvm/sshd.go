@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/cvmtail/cvmtail/internal/shquote"
 	"io"
 	"net"
 	"os"
@@ -60,14 +61,14 @@ func (c *CVM) sshdConfig(opts Options) string {
 func (c *CVM) namespaceScript(oldLayers []overlay) string {
 	var b strings.Builder
 	b.WriteString("set -e\n")
-	fmt.Fprintf(&b, "mount --bind %s %s\n", shellQuote(c.LogDir), LogRoot)
+	fmt.Fprintf(&b, "mount --bind %s %s\n", shquote.Quote(c.LogDir), LogRoot)
 	if c.Old {
 		for _, o := range oldLayers {
 			fmt.Fprintf(&b, "mount -t overlay sshdcvm-old -o %s %s\n",
-				shellQuote("lowerdir="+o.layer+":"+o.target), shellQuote(o.target))
+				shquote.Quote("lowerdir="+o.layer+":"+o.target), shquote.Quote(o.target))
 		}
 	}
-	fmt.Fprintf(&b, "exec %s -D -e -f %s\n", sshdPath, shellQuote(filepath.Join(c.dir, "sshd_config")))
+	fmt.Fprintf(&b, "exec %s -D -e -f %s\n", sshdPath, shquote.Quote(filepath.Join(c.dir, "sshd_config")))
 	return b.String()
 }
 
@@ -334,8 +335,4 @@ func lastLines(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

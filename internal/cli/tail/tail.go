@@ -106,8 +106,8 @@ long line is cut early, with the same notice.
 
 A config context (--context) may set these flags as keys of the same names, each holding
 what one would type after the flag: lines, color, grep, exclude, highlight, ignore-case,
-level, timestamps, log-time, output, output-dir, lock-timeout, cvm-timezone, template and
-merge-window, besides the CVM and SSH flags. The command line wins.
+level, timestamps, log-time, output, output-dir, lock-timeout, cvm-timezone, template,
+merge-window, cvm-colors and quiet, besides the CVM and SSH flags. The command line wins.
 
 At a terminal: each CVM's name has its own colour for the run (--cvm-colors sets the list),
 the CVM and log columns are padded so that the log text starts in one column, and once

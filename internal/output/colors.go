@@ -24,10 +24,10 @@ var palette16 = []string{
 }
 
 // palette256 is for terminals with 256 colours: colours of the xterm cube whose luminance
-// gives a contrast of 3:1 or more on both a black and a white background, none within 40°
-// of hue of red (--highlight's), enough that 16 CVMs need no repeats. Their order matters:
-// a run of n CVMs takes the first n, so each colour is the one farthest (in CIELAB) from
-// those before it: green, blue, gold, magenta, teal, ...
+// gives a contrast of about 3:1 (2.9 at the least) on both a black and a white background,
+// none within 40° of hue of red (--highlight's), enough that 16 CVMs need no repeats. Their
+// order matters: a run of n CVMs takes the first n, so each colour is the one farthest (in
+// CIELAB) from those before it: green, blue, gold, magenta, teal, ...
 var palette256 = []string{
 	"38;5;34;1", "38;5;33;1", "38;5;136;1", "38;5;164;1", "38;5;30;1", "38;5;133;1",
 	"38;5;99;1", "38;5;64;1", "38;5;199;1", "38;5;67;1", "38;5;129;1", "38;5;61;1",

@@ -39,7 +39,7 @@ NFPM_VERSION := v2.45.2
 NFPM         := github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 DIST_DIR     ?= dist
 
-.PHONY: all build dist test lint gen verify demo bench clean
+.PHONY: all build dist test lint gen verify demo screenshot bench clean
 
 all: build
 
@@ -99,16 +99,18 @@ verify: gen
 
 # cvmtail against a simulated cluster (cmd/cvmtail-lab: Prism and CVMs over SSH on loopback
 # addresses, no root, no sshd) until Ctrl-C; the lab stops with it. DEMO_ARGS adds cvmtail
-# flags, e.g. make demo DEMO_ARGS='--no-follow' for a check that ends by itself.
+# flags, e.g. make demo DEMO_ARGS='--no-follow' for a check that ends by itself; LAB_ARGS
+# adds cvmtail-lab flags, e.g. LAB_ARGS='--cvms 16'.
 DEMO_ARGS ?=
 DEMO_LOGS ?= genesis stargate.INFO
+LAB_ARGS  ?=
 demo:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/cvmtail ./cmd/cvmtail
 	$(GO) build -trimpath -o bin/cvmtail-lab ./cmd/cvmtail-lab
 	@command -v python3 >/dev/null 2>&1 || \
 		echo "make demo: python3 not found: the lab's CVMs run cvmtail's agent with it; without it cvmtail falls back to tail -F (install python3 for the real thing)" >&2
 	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/cvmtail-demo.XXXXXX") || exit 1; \
-	bin/cvmtail-lab --dir "$$dir/lab" --ssh-port 0 --prism-addr 127.0.0.1:0 >"$$dir/lab.out" 2>"$$dir/lab.err" & lab=$$!; \
+	bin/cvmtail-lab --dir "$$dir/lab" --ssh-port 0 --prism-addr 127.0.0.1:0 $(LAB_ARGS) >"$$dir/lab.out" 2>"$$dir/lab.err" & lab=$$!; \
 	trap 'kill $$lab 2>/dev/null; wait $$lab 2>/dev/null; rm -rf "$$dir"' EXIT; \
 	trap '' INT; trap 'exit 143' TERM; \
 	i=0; until grep -qx ready "$$dir/lab.out" 2>/dev/null; do \
@@ -123,6 +125,14 @@ demo:
 	echo "make demo: Ctrl-C stops cvmtail and the lab" >&2; \
 	bin/cvmtail tail $(DEMO_LOGS) $$flags --refresh $(DEMO_ARGS); rc=$$?; \
 	if [ $$rc -eq 130 ]; then rc=0; fi; exit $$rc
+
+# docs/terminal.svg, the picture in the README: list-cvms and tail against the lab in a
+# detached tmux with 256 colours, captured with its colours (docs/terminal.ansi) and drawn by
+# cmd/termshot (cmd/termshot/capture.sh). Needs tmux.
+screenshot:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/cvmtail ./cmd/cvmtail
+	$(GO) build -trimpath -o bin/cvmtail-lab ./cmd/cvmtail-lab
+	GO="$(GO)" sh cmd/termshot/capture.sh
 
 # The suite of docs/benchmarks.md: cvmtail against raw ssh, sed, clush and parallel-ssh on real
 # sshd CVMs (needs root, like the end-to-end tests); prints the table with PASS/FAIL per target

@@ -67,6 +67,8 @@ type Context struct {
 	CVMTimezone string   `yaml:"cvm-timezone" cmd:"tail"`
 	Template    string   `yaml:"template" cmd:"tail"`
 	MergeWindow Duration `yaml:"merge-window" cmd:"tail"`
+	CVMColors   string   `yaml:"cvm-colors" cmd:"tail"`
+	Quiet       bool     `yaml:"quiet" cmd:"tail"`
 }
 
 // Setting is a context's value of one key, as the words one would type after its flag.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
@@ -27,7 +28,10 @@ type IOStreams struct {
 	// colorCapable is false for a terminal that would print colour escapes as text (a
 	// console of Windows before 10): --color auto stays off there.
 	colorCapable bool
-	termWidth    int
+	// colors256: the terminal shows 256 colours or more (TERM, COLORTERM), so that CVM
+	// names can take colours from a larger palette.
+	colors256 bool
+	termWidth int
 
 	readPassword func(ctx context.Context, prompt string) (string, error) // tests
 }
@@ -44,6 +48,7 @@ func System() *IOStreams {
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: stderrTTY,
 		noColor:   noColor,
+		colors256: has256Colors(os.Getenv("TERM"), os.Getenv("COLORTERM")),
 	}
 	io.colorCapable = !io.stdoutTTY || canShowColor(os.Stdout)
 	if io.stdoutTTY {
@@ -63,6 +68,17 @@ func stderrWriter(w io.Writer, tty bool) io.Writer {
 		return w
 	}
 	return termsafe.NewWriter(w)
+}
+
+// has256Colors tells from the environment whether the terminal shows 256 colours: a TERM
+// such as xterm-256color, screen-256color or tmux-256color, or a COLORTERM that announces
+// 24-bit colour (which every such terminal extends to the 256-colour codes).
+func has256Colors(term, colorterm string) bool {
+	switch strings.ToLower(colorterm) {
+	case "truecolor", "24bit":
+		return true
+	}
+	return strings.Contains(term, "256color")
 }
 
 func isTerminal(f *os.File) bool {
@@ -88,6 +104,12 @@ func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 func (s *IOStreams) SetStdinTTY(v bool)  { s.stdinTTY = v }
 func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
 func (s *IOStreams) SetStderrTTY(v bool) { s.stderrTTY = v }
+
+// Has256Colors tells whether the terminal shows 256 colours (or more).
+func (s *IOStreams) Has256Colors() bool { return s.colors256 }
+
+// SetHas256Colors records whether the terminal shows 256 colours (tests).
+func (s *IOStreams) SetHas256Colors(v bool) { s.colors256 = v }
 
 // SetNoColor records whether NO_COLOR is set (tests).
 func (s *IOStreams) SetNoColor(v bool) { s.noColor = v }

@@ -45,3 +45,25 @@ func TestColorEnabled(t *testing.T) {
 		})
 	}
 }
+
+func TestHas256Colors(t *testing.T) {
+	for _, tc := range []struct {
+		term, colorterm string
+		want            bool
+	}{
+		{"xterm-256color", "", true},
+		{"screen-256color", "", true},
+		{"tmux-256color", "", true},
+		{"xterm", "truecolor", true},
+		{"xterm", "24bit", true},
+		{"xterm-kitty", "TrueColor", true},
+		{"xterm", "", false},
+		{"linux", "", false},
+		{"vt100", "yes", false},
+		{"", "", false},
+	} {
+		if got := has256Colors(tc.term, tc.colorterm); got != tc.want {
+			t.Errorf("TERM=%q COLORTERM=%q: %v, want %v", tc.term, tc.colorterm, got, tc.want)
+		}
+	}
+}

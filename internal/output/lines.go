@@ -57,6 +57,10 @@ func (r *Renderer) appendLine(dst, line, ts []byte, logTime time.Time) []byte {
 	if r.opts.LogTime {
 		if logTime.IsZero() {
 			dst = append(dst, '-')
+			if r.opts.CVMWidth > 0 || r.opts.LogWidth > 0 {
+				// Aligned on a terminal: the prefix after it starts where it does after a time.
+				dst = append(dst, noLogTimePad...)
+			}
 		} else {
 			dst = logTime.UTC().AppendFormat(dst, TimeLayout)
 		}
@@ -77,6 +81,10 @@ func (r *Renderer) appendText(dst, s []byte) []byte {
 	}
 	return append(dst, s...)
 }
+
+// noLogTimePad follows the "-" of a line without a time of its own when the columns are
+// aligned: a UTC time in TimeLayout is always this long.
+var noLogTimePad = strings.Repeat(" ", len("2006-01-02T15:04:05.000Z")-1)
 
 const (
 	highlightOn  = "\x1b[1;31m" // bold red, as grep --color and stern do
@@ -178,16 +186,33 @@ func paint(on bool, s string, attrs ...color.Attribute) string {
 	return c.Sprint(s)
 }
 
+// TemplateOption adds to what TemplateFuncs and NewTemplate know of the run.
+type TemplateOption func(*templateOptions)
+
+type templateOptions struct {
+	cvmColors map[string]string
+}
+
+// WithCVMColors gives cvmcolor the run's colours (see AssignColors), so that it colours a
+// CVM as the text prefix does. Without it, a CVM's colour comes from a hash of its name.
+func WithCVMColors(colors map[string]string) TemplateOption {
+	return func(o *templateOptions) { o.cvmColors = colors }
+}
+
 // TemplateFuncs are the helpers of --template. With colour off, color and cvmcolor return
 // their text unchanged.
 //
 //	color "red" TEXT          TEXT in a colour (names: see ColorNames; "bold red" combines)
-//	cvmcolor CVM [TEXT]       TEXT (default CVM) in CVM's stable colour, as in the text prefix
+//	cvmcolor CVM [TEXT]       TEXT (default CVM) in CVM's colour, as in the text prefix
 //	upper, lower TEXT         case
 //	json TEXT                 TEXT as a JSON string; json . is the line's fields as one
 //	                          JSON object, in -o json's order
 //	pad N TEXT                TEXT padded with spaces to N columns
-func TemplateFuncs(colorOn bool) template.FuncMap {
+func TemplateFuncs(colorOn bool, opts ...TemplateOption) template.FuncMap {
+	var o templateOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return template.FuncMap{
 		"color": func(names, s string) (string, error) {
 			var attrs []color.Attribute
@@ -205,7 +230,10 @@ func TemplateFuncs(colorOn bool) template.FuncMap {
 			if len(text) > 0 {
 				s = strings.Join(text, " ")
 			}
-			return paint(colorOn, s, CVMColor(cvm), color.Bold)
+			if !colorOn {
+				return s
+			}
+			return sgrOn(cvmSGR(o.cvmColors, cvm)) + s + sgrOff
 		},
 		"upper": strings.ToUpper,
 		"lower": strings.ToLower,
@@ -260,8 +288,8 @@ func templateJSON(v any) (string, error) {
 // NewTemplate parses a --template text. The fields are those of -o json: .time, .cvm,
 // .address, .log, .path, .line, .log_time (each a string; log_time "" when the line has no
 // time of its own).
-func NewTemplate(text string, colorOn bool) (*template.Template, error) {
-	return template.New("template").Funcs(TemplateFuncs(colorOn)).Option("missingkey=error").Parse(text)
+func NewTemplate(text string, colorOn bool, opts ...TemplateOption) (*template.Template, error) {
+	return template.New("template").Funcs(TemplateFuncs(colorOn, opts...)).Option("missingkey=error").Parse(text)
 }
 
 // ProbeTemplate runs t once on a sample line, so that an unknown field or a misused helper

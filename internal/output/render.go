@@ -4,13 +4,11 @@ package output
 
 import (
 	"bytes"
-	"hash/fnv"
 	"regexp"
+	"strings"
 	"text/template"
 	"time"
 	"unicode/utf8"
-
-	"github.com/fatih/color"
 
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
@@ -40,25 +38,18 @@ type Options struct {
 	Highlight []*regexp.Regexp
 	// Template, when set, renders each line instead of Format (see NewTemplate).
 	Template *template.Template
+
+	// CVMColors is each CVM's colour (see AssignColors), decided once for the run. A CVM
+	// not in it gets its hash's colour of the 16-colour palette.
+	CVMColors map[string]string
+	// CVMWidth and LogWidth, when set (text on a terminal), pad the CVM and log names of
+	// the prefix to these widths (see ColumnWidths), so that the lines of every stream
+	// start in one column. Zero: one space between the fields, as into a pipe.
+	CVMWidth, LogWidth int
 }
 
 // TimeLayout is RFC 3339 in UTC with milliseconds.
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
-
-// palette holds the colours a CVM name hashes into; all readable on dark and light terminals.
-// Red is left out: it is the colour of --highlight matches (as with grep --color), and a red
-// CVM name would read as an error.
-var palette = []color.Attribute{
-	color.FgGreen, color.FgYellow, color.FgBlue, color.FgMagenta, color.FgCyan,
-	color.FgHiGreen, color.FgHiYellow, color.FgHiBlue, color.FgHiMagenta, color.FgHiCyan,
-}
-
-// CVMColor returns the stable colour of a CVM: its name hashed (FNV-1a) into the palette.
-func CVMColor(name string) color.Attribute {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(name))
-	return palette[h.Sum32()%uint32(len(palette))]
-}
 
 // Renderer renders the lines of one stream. Its prefix is computed once.
 type Renderer struct {
@@ -95,16 +86,41 @@ func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
 		r.prefix = b
 	case Text:
 		c, l := sanitizeName(cvm), sanitizeName(log)
+		cPad, lPad := padding(c, opts.CVMWidth), padding(l, opts.LogWidth)
 		if opts.Color {
-			cc := color.New(CVMColor(cvm), color.Bold)
-			cc.EnableColor()
-			lc := color.New(color.Faint)
-			lc.EnableColor()
-			c, l = cc.Sprint(c), lc.Sprint(l)
+			c = sgrOn(cvmSGR(opts.CVMColors, cvm)) + c + sgrOff
+			l = faintOn + l + faintOff
 		}
-		r.prefix = []byte(c + " " + l + " ")
+		r.prefix = []byte(c + cPad + " " + l + lPad + " ")
 	}
 	return r
+}
+
+// The log name is faint: the CVM's colour is what the eye looks for.
+const (
+	faintOn  = "\x1b[2m"
+	faintOff = "\x1b[22m"
+)
+
+// ColumnWidths are the widths of the CVM and log fields of text on a terminal: the widest
+// of the run's names as the prefix shows them (made one field, see sanitizeName), in runes.
+func ColumnWidths(cvms, logs []string) (cvmWidth, logWidth int) {
+	widest := func(names []string) int {
+		w := 0
+		for _, n := range names {
+			w = max(w, utf8.RuneCountInString(sanitizeName(n)))
+		}
+		return w
+	}
+	return widest(cvms), widest(logs)
+}
+
+// padding is the spaces that bring a name shown as s to width runes.
+func padding(s string, width int) string {
+	if n := width - utf8.RuneCountInString(s); n > 0 {
+		return strings.Repeat(" ", n)
+	}
+	return ""
 }
 
 // sanitizeName keeps a name one field of the prefix (termsafe.Name): no spaces, control

@@ -79,17 +79,6 @@ func TestColourIsStablePerCVMAndOnlyWhenAsked(t *testing.T) {
 	if prefixA != prefixB {
 		t.Errorf("same CVM, different colours: %q vs %q", prefixA, prefixB)
 	}
-	if name := "NTNX-A-CVM"; CVMColor(name) != CVMColor(strings.Clone(name)) {
-		t.Error("colour not stable")
-	}
-	// Twelve CVMs should not all share one colour.
-	seen := map[any]bool{}
-	for _, n := range []string{"c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12"} {
-		seen[CVMColor(n)] = true
-	}
-	if len(seen) < 4 {
-		t.Errorf("only %d colours for 12 CVMs", len(seen))
-	}
 	plain := NewRenderer(Options{Format: Text}, "NTNX-A-CVM", "", "genesis", "")
 	if out := string(plain.Append(nil, []byte("x\n"), t0)); strings.Contains(out, "\x1b") {
 		t.Errorf("colour without Color: %q", out)
@@ -117,5 +106,61 @@ func TestNamesFromOutsideCannotDriveTheTerminal(t *testing.T) {
 	got := string(r.Append(nil, []byte("l\x1bine\n"), t0))
 	if want := `cvm\x1b]52;c;aGk=\x07 lo\xc2\x9bg /p\x1b[2J 10.1.1.11 l\x1bine` + "\n"; got != want {
 		t.Errorf("template on a terminal %q, want %q", got, want)
+	}
+}
+
+func TestColumnWidthsCountRunesOfTheNamesAsShown(t *testing.T) {
+	cvm, log := ColumnWidths(
+		[]string{"NTNX-A-CVM", "NTNX-Ä-CVM-long", "a\xffb"},
+		[]string{"genesis", "stargate.INFO", "my\tlog.out"})
+	if cvm != 15 || log != 13 {
+		t.Errorf("widths %d, %d; want 15 (runes, not bytes), 13", cvm, log)
+	}
+	if cvm, _ := ColumnWidths([]string{"x\x1b[31my"}, nil); cvm != len("x_[31my") {
+		t.Errorf("width %d of a name shown as x_[31my", cvm)
+	}
+}
+
+func TestAlignedPrefix(t *testing.T) {
+	cvmW, logW := ColumnWidths([]string{"cvm1", "NTNX-Ä-CVM"}, []string{"genesis", "stargate.INFO"})
+	aligned := Options{Format: Text, CVMWidth: cvmW, LogWidth: logW}
+	tests := []struct {
+		name     string
+		opts     Options
+		cvm, log string
+		in, want string
+	}{
+		{"padded", aligned, "cvm1", "genesis", "x\n", "cvm1       genesis       x\n"},
+		{"widest needs none", aligned, "NTNX-Ä-CVM", "stargate.INFO", "x\n", "NTNX-Ä-CVM stargate.INFO x\n"},
+		{"into a pipe: one space", Options{Format: Text}, "cvm1", "genesis", "x\n", "cvm1 genesis x\n"},
+		{"colour stays on the name", Options{Format: Text, Color: true, CVMColors: map[string]string{"cvm1": "32;1"}, CVMWidth: cvmW, LogWidth: logW},
+			"cvm1", "genesis", "x\n", "\x1b[32;1mcvm1\x1b[0m       \x1b[2mgenesis\x1b[22m       x\n"},
+		{"timestamps first", Options{Format: Text, Timestamps: true, CVMWidth: cvmW, LogWidth: logW}, "cvm1", "genesis", "x\n",
+			"2026-11-22T09:00:00.123Z cvm1       genesis       x\n"},
+		{"json ignores widths", Options{Format: JSON, CVMWidth: 30, LogWidth: 30}, "cvm1", "genesis", "x\n",
+			`{"time":"2026-11-22T09:00:00.123Z","cvm":"cvm1","address":"","log":"genesis","path":"","line":"x"}` + "\n"},
+		{"raw ignores widths", Options{Format: Raw, CVMWidth: 30, LogWidth: 30}, "cvm1", "genesis", "x\n", "x\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewRenderer(tc.opts, tc.cvm, "", tc.log, "")
+			if got := string(r.Append(nil, []byte(tc.in), t0)); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAlignedLogTimeKeepsTheColumnForALineWithoutTime(t *testing.T) {
+	r := NewRenderer(Options{Format: Text, LogTime: true, CVMWidth: 4, LogWidth: 7}, "cvm1", "", "genesis", "")
+	lt := time.Date(2026, 11, 22, 9, 59, 58, 250e6, time.UTC)
+	got := string(r.AppendLines(nil, []byte("record\ntraceback\n"), t0, []time.Time{lt, {}}))
+	lines := strings.Split(got, "\n")
+	if i, j := strings.Index(lines[0], "cvm1"), strings.Index(lines[1], "cvm1"); i != j || i < 0 {
+		t.Errorf("the prefix moves: %q", got)
+	}
+	r = NewRenderer(Options{Format: Text, LogTime: true}, "cvm1", "", "genesis", "")
+	if got := string(r.AppendLines(nil, []byte("traceback\n"), t0, []time.Time{{}})); got != "- cvm1 genesis traceback\n" {
+		t.Errorf("into a pipe %q", got)
 	}
 }

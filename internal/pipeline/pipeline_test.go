@@ -116,20 +116,22 @@ func TestLogTimeInEveryFormat(t *testing.T) {
 func TestTemplateAndHighlight(t *testing.T) {
 	info := &tailer.StreamInfo{CVM: "c1", Address: "c1", Log: "acropolis.out", Path: "/logs/acropolis.out"}
 	data := lines("2026-11-22 09:59:58,250Z ERROR vm 42 failed", "plain \x1b line")
-	tpl, err := output.NewTemplate(`{{cvmcolor .cvm}} {{upper .log}} [{{.log_time}}] {{color "red" .line}}`, true)
+	// cvmcolor gives the CVM the colour the run assigned it, as the text prefix does.
+	colors := map[string]string{"c1": "38;5;29;1"}
+	tpl, err := output.NewTemplate(`{{cvmcolor .cvm}} {{upper .log}} [{{.log_time}}] {{color "red" .line}}`, true, output.WithCVMColors(colors))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, out := start(t, Config{
-		Render: output.Options{Format: output.Text, Color: true, Template: tpl},
+		Render: output.Options{Format: output.Text, Color: true, Template: tpl, CVMColors: colors},
 		Filter: filter.Config{Times: true},
 	})
 	if err := p.Lines(info, data, received); err != nil {
 		t.Fatal(err)
 	}
 	closeOK(t, p)
-	cc := fmt.Sprintf("\x1b[%d;1m", output.CVMColor("c1"))
-	ccOff := "\x1b[0;22m"
+	cc := "\x1b[38;5;29;1m"
+	ccOff := "\x1b[0m"
 	want := cc + "c1" + ccOff + " ACROPOLIS.OUT [2026-11-22T09:59:58.250Z] \x1b[31m2026-11-22 09:59:58,250Z ERROR vm 42 failed\x1b[0m\n" +
 		cc + "c1" + ccOff + " ACROPOLIS.OUT [] \x1b[31mplain \x1b line\x1b[0m\n"
 	if out.String() != want {

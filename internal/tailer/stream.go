@@ -306,9 +306,12 @@ func (s *stream) control(f frame) (finished bool, err error) {
 		if s.file.Optional && f.code == "ENOENT" {
 			// A glob selected it and this CVM has none: no failure. Without follow the
 			// agent's end frame follows and ends the stream; with it, wait quietly.
-			if !s.cfg.Follow && !s.skipped {
+			switch {
+			case !s.cfg.Follow && !s.skipped:
 				s.skipped = true
 				s.cfg.Events(Event{Kind: EventSkipped, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path, Err: ferr})
+			case s.cfg.Follow && s.lastErrCode != f.code:
+				s.cfg.Events(Event{Kind: EventWaiting, CVM: s.info.CVM, Log: s.info.Log, Path: s.info.Path, Err: ferr})
 			}
 			s.lastErrCode = f.code
 			break

@@ -96,6 +96,7 @@ const (
 	EventReconnected                  // a CVM is back
 	EventRotated                      // a file was rotated (or its symlink switched); following the new one
 	EventSkipped                      // an optional file is not on the CVM (without follow: the stream ended)
+	EventWaiting                      // an optional file is not on the CVM yet (follow): waited for quietly
 )
 
 // Event is a status report for stderr.

@@ -17,7 +17,7 @@ import (
 
 // tailKeys are the keys of a config context that set tail's flags (README, "Contexts").
 var tailKeys = []string{"lines", "color", "grep", "exclude", "highlight", "ignore-case", "level", "timestamps",
-	"log-time", "output", "output-dir", "lock-timeout", "cvm-timezone", "template", "merge-window"}
+	"log-time", "output", "output-dir", "lock-timeout", "cvm-timezone", "template", "merge-window", "cvm-colors", "quiet"}
 
 // Keys are the flags' names: each of tail's context keys is a flag of tail, and not one of
 // the CVM and SSH flags, which cmdutil applies itself.
@@ -80,6 +80,8 @@ func TestContextSetsTailFlags(t *testing.T) {
     lock-timeout: 1d
     cvm-timezone: Asia/Tokyo
     merge-window: 2s
+    cvm-colors: '32,38;5;208'
+    quiet: true
 `
 	o, err := parseWithConfig(t, ctx, "genesis")
 	if err != nil {
@@ -87,7 +89,8 @@ func TestContextSetsTailFlags(t *testing.T) {
 	}
 	r := o.Reading
 	if o.Lines != units.AllLines || o.Color != "never" || !o.Timestamps || o.Output != "json" ||
-		o.OutputDir != filepath.Join("/nonexistent", "capture") || o.LockTimeout != 24*time.Hour {
+		o.OutputDir != filepath.Join("/nonexistent", "capture") || o.LockTimeout != 24*time.Hour ||
+		!slices.Equal(o.cvmPalette, []string{"32", "38;5;208"}) || !o.Quiet {
 		t.Errorf("options %+v", o)
 	}
 	if !reflect.DeepEqual(r.Grep, []string{"a{1,3}", "ERROR"}) || !reflect.DeepEqual(r.Exclude, []string{"heartbeat"}) ||

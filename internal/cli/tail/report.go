@@ -25,6 +25,12 @@ type reporter struct {
 	skipped map[string][]string // log → CVMs that do not have it
 }
 
+// newReporter is the reporter of these options: rotation is said with -v, or when stderr
+// is not a terminal, and never with -q.
+func (o *Options) newReporter(l *stderrLog) *reporter {
+	return newReporter(l, (o.Verbose || !o.IO.IsStderrTTY()) && !o.Quiet)
+}
+
 func newReporter(l *stderrLog, showRotation bool) *reporter {
 	return &reporter{l: l, rotation: showRotation, hinted: map[string]bool{}, skipped: map[string][]string{}}
 }
@@ -49,10 +55,17 @@ func (r *reporter) event(ev tailer.Event) {
 		if r.rotation {
 			r.l.printf("cvmtail: %s: %s\n", where, msg)
 		}
+	case tailer.EventWaiting: // the start summary counts it; nothing to say
 	case tailer.EventSkipped:
 		r.mu.Lock()
 		r.skipped[ev.Log] = append(r.skipped[ev.Log], ev.CVM)
 		r.mu.Unlock()
+	case tailer.EventNotice:
+		// tail -F's own words in the fallback: rotation too.
+		if strings.Contains(msg, "following new file") && !r.rotation {
+			return
+		}
+		r.l.printf("cvmtail: %s: %s\n", where, msg)
 	default:
 		r.l.printf("cvmtail: %s: %s\n", where, msg)
 		if ev.Kind == tailer.EventFailed {

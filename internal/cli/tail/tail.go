@@ -45,13 +45,20 @@ type Options struct {
 	// LockTimeout bounds the wait for another run that captures the same streams.
 	LockTimeout time.Duration
 	Color       string
+	CVMColors   string         // --cvm-colors: the user's palette
+	Quiet       bool           // no informational notices on stderr
 	Reading     ReadingOptions // --grep, --level, --since, --template, --merge-window, ...
 
 	// Resolved by RunE.
-	Logs []catalog.Log
+	Logs       []catalog.Log
+	cvmPalette []string // from --cvm-colors; nil: the terminal's default
+	// Resolved by tailRun: the CVMs, known before the first line.
+	targets []cmdutil.Target
 
 	// Dial replaces the SSH layer in tests.
 	Dial tailer.Dialer
+	// startWait replaces startSummaryWait in tests.
+	startWait time.Duration
 }
 
 // NewCmdTail builds the command; runF replaces the run function in tests.
@@ -108,8 +115,14 @@ long line is cut early, with the same notice.
 
 A config context (--context) may set these flags as keys of the same names, each holding
 what one would type after the flag: lines, color, grep, exclude, highlight, ignore-case,
-level, timestamps, log-time, output, output-dir, lock-timeout, cvm-timezone, template and
-merge-window, besides the CVM and SSH flags. The command line wins.
+level, timestamps, log-time, output, output-dir, lock-timeout, cvm-timezone, template,
+merge-window, cvm-colors and quiet, besides the CVM and SSH flags. The command line wins.
+
+At a terminal: each CVM's name has its own colour for the run (--cvm-colors sets the list),
+the CVM and log columns are padded so that the log text starts in one column, and once
+following has started one stderr line says how many files on how many CVMs are followed and
+which are not (-q silences it). Into a pipe or a file, text is '<cvm> <log> <line>' with
+single spaces.
 
 Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
 stdout closed by its reader); 1 when some stream or CVM failed for good while others
@@ -163,11 +176,13 @@ when stopped by SIGINT/SIGTERM.`,
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "also say when a file is rotated (said anyway when stderr is not a terminal)")
 	fl.BoolVarP(&opts.Follow, "follow", "f", false, "follow the files as they grow, as tail -f does: the default; not with --no-follow")
 	cmdutil.DurationVar(fl, &opts.Duration, "duration", 0, "stop after `D` (30s, 15m, 2h, 1d) and exit 0")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no informational notices on stderr: the line that says what is followed (on a terminal), rotations, waiting for another capture; warnings and errors still show")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "put the UTC time each line was received first (RFC 3339, milliseconds)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
 	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log (a path: DIR/<cvm>/paths/<path>.log); a restarted capture resumes where it stopped")
 	cmdutil.DurationVar(fl, &opts.LockTimeout, "lock-timeout", time.Minute, "with --output-dir: wait up to `D` for another cvmtail capturing the same streams to finish")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
+	fl.StringVar(&opts.CVMColors, "cvm-colors", "", "the colours CVM names take, as `LIST`: comma-separated SGR codes or colour names, used as given (e.g. '32,36,1;35,38;5;208' or 'green,bold hiblue'); default: 10 colours, 22 on a 256-colour terminal; never red, which is --highlight's")
 	addReadingFlags(cmd, &opts.Reading)
 	cmdutil.AddTargetFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
@@ -176,6 +191,7 @@ when stopped by SIGINT/SIGTERM.`,
 		cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions(
 		[]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("cvm-colors", cobra.NoFileCompletions)
 	return cmd
 }
 
@@ -240,6 +256,15 @@ func (o *Options) validate() error {
 	default:
 		return cmdutil.Usagef("invalid --color %q: use auto, always or never", o.Color)
 	}
+	o.cvmPalette = nil
+	if o.CVMColors != "" {
+		p, err := output.ParsePalette(o.CVMColors)
+		if err != nil {
+			return cmdutil.UsageWithHint(fmt.Errorf("invalid --cvm-colors %q: %w", o.CVMColors, err),
+				"give colours separated by commas, each SGR codes or colour names: --cvm-colors '32,36,1;35,38;5;208' or --cvm-colors 'green,bold hiblue'")
+		}
+		o.cvmPalette = p
+	}
 	if err := o.Reading.validate(o.Factory.Now, o.Output); err != nil {
 		return err
 	}
@@ -276,6 +301,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 		}
 	}
 	errLog := &stderrLog{w: opts.IO.ErrOut}
+	opts.targets = targets
 	pcfg, err := opts.pipelineConfig(ctx, errLog)
 	if err != nil {
 		return err
@@ -284,14 +310,14 @@ func tailRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return cmdutil.UsageWithHint(fmt.Errorf("--output-dir: %w", err), "choose a directory you can write to")
 	}
-	rep := newReporter(errLog, opts.Verbose || !opts.IO.IsStderrTTY())
+	rep := opts.newReporter(errLog)
 	cfg := opts.engineConfig(targets, rep)
 	cfg.Resume = p.Resume()
 	if err := openCaptures(ctx, p, cfg, errLog); err != nil {
 		return err
 	}
 
-	end := follow(ctx, opts, cfg, dialer, p)
+	end := follow(ctx, opts, cfg, dialer, p, opts.startSummary(&cfg, errLog))
 	rep.finish()
 	if end.captureErr != nil {
 		errLog.printf("cvmtail: %s\n", end.captureErr)
@@ -325,8 +351,18 @@ func openCaptures(ctx context.Context, p *pipeline.Pipeline, cfg tailer.Config, 
 }
 
 // pipelineConfig turns the output and reading options into the pipeline's plain config.
+// Every CVM of the run (o.targets) is known here, before the first line: their colours are
+// assigned once, so that they differ and do not depend on which stream starts first.
 func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeline.Config, error) {
 	r := &o.Reading
+	var cvms []string
+	for _, t := range o.targets {
+		cvms = append(cvms, t.Name)
+	}
+	palette := o.cvmPalette
+	if palette == nil {
+		palette = output.DefaultPalette(o.IO.Has256Colors())
+	}
 	render := output.Options{
 		Format:     output.Format(o.Output),
 		Color:      o.IO.ColorEnabled(o.Color),
@@ -334,10 +370,20 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 		Timestamps: o.Timestamps,
 		LogTime:    r.LogTime,
 		Highlight:  r.highlight,
+		CVMColors:  output.AssignColors(cvms, palette),
+	}
+	if render.Format == output.Text && o.IO.IsStdoutTTY() && r.Template == "" {
+		// On a terminal the log text starts in one column; into a pipe or a file, text
+		// stays "<cvm> <log> <line>" with single spaces (CLI.md).
+		var logs []string
+		for _, l := range o.Logs {
+			logs = append(logs, l.Name)
+		}
+		render.CVMWidth, render.LogWidth = output.ColumnWidths(cvms, logs)
 	}
 	if r.Template != "" {
-		// Parsed again now that the colour is known: its colour helpers depend on it.
-		tpl, err := output.NewTemplate(r.Template, render.Color)
+		// Parsed again now that the colours are known: its colour helpers depend on them.
+		tpl, err := output.NewTemplate(r.Template, render.Color, output.WithCVMColors(render.CVMColors))
 		if err != nil {
 			return pipeline.Config{}, templateError(err)
 		}
@@ -359,6 +405,9 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 		},
 		LockWait: o.LockTimeout,
 		LockWaiting: func(path, holder string) {
+			if o.Quiet {
+				return
+			}
 			errLog.printf("cvmtail: %s is being captured by another cvmtail (%s); waiting up to %s for it to finish\n", path, holder, o.LockTimeout)
 		},
 		Context: ctx,
@@ -396,9 +445,25 @@ type ending struct {
 	readerGone bool  // the reader of stdout went away
 }
 
+// startSummary prepares the line that says what is followed, for a run that follows with a
+// terminal on stderr and without --quiet (nil otherwise); it hooks into cfg's events.
+func (o *Options) startSummary(cfg *tailer.Config, errLog *stderrLog) *startSummary {
+	if o.NoFollow || o.Quiet || !o.IO.IsStderrTTY() {
+		return nil
+	}
+	s := newStartSummary(cfg.Targets, cfg.Files, func(line string) { errLog.printf("cvmtail: %s\n", line) })
+	events := cfg.Events
+	cfg.Events = func(ev tailer.Event) {
+		events(ev) // a failure's own line comes before the summary that counts it
+		s.event(ev)
+	}
+	return s
+}
+
 // follow follows the logs until every stream ends, --duration is reached, the reader of stdout
 // goes away or ctx is done (a signal), whichever comes first, then closes the pipeline.
-func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer.Dialer, p *pipeline.Pipeline) ending {
+// summary, when not nil, is printed once following has started.
+func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer.Dialer, p *pipeline.Pipeline, summary *startSummary) ending {
 	// Ctrl-C must stop cvmtail even when stdout does not drain (a paused pager): the writer
 	// gets a moment to show what is queued, then is abandoned, which unblocks the streams.
 	stopAbort := context.AfterFunc(ctx, func() { time.AfterFunc(writerGrace, p.Abort) })
@@ -428,8 +493,20 @@ func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer
 			}()
 		}
 	}
+	var sink tailer.Sink = p
+	if summary != nil {
+		sink = summary.sink(p)
+		wait := opts.startWait
+		if wait <= 0 {
+			wait = startSummaryWait
+		}
+		summary.start(wait)
+	}
 	var end ending
-	end.res, end.runErr = tailer.Run(runCtx, cfg, dialer, p)
+	end.res, end.runErr = tailer.Run(runCtx, cfg, dialer, sink)
+	if summary != nil {
+		summary.stop() // said nothing yet: the run ended before it started following
+	}
 	end.stdoutErr, end.captureErr = p.Close()
 	end.readerGone = readerGone.Load()
 	return end

@@ -10,13 +10,13 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/prism"
+	"github.com/cvmtail/cvmtail/internal/tableprinter"
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
@@ -230,33 +230,16 @@ func writeTable(w io.Writer, cvms []prism.CVM, wide, tty bool) error {
 	if wide {
 		header = append(header, "CLUSTER_UUID", "HYPERVISOR_ADDRESS", "NODE_STATUS", "HYPERVISOR_STATE", "HOST_TYPE", "NAT")
 	}
-	var b strings.Builder
-	if tty {
-		b.WriteString(strings.Join(header, "\t") + "\n")
-	}
+	t := tableprinter.New(w, tty, header...)
+	t.EmptyAs = "-"
 	for _, c := range cvms {
 		fields := []string{c.Name, c.Address, c.Cluster, c.Host, c.State}
 		if wide {
 			fields = append(fields, c.ClusterUUID, c.HypervisorAddress, c.NodeStatus, c.HypervisorState, c.HostType, nat(c))
 		}
-		for i, f := range fields {
-			// "-" keeps the columns in place for `read` and awk, which merge empty tab fields.
-			if f = clean(f); f == "" {
-				f = "-"
-			}
-			fields[i] = f
-		}
-		b.WriteString(strings.Join(fields, "\t") + "\n")
+		t.Row(fields...)
 	}
-	if !tty {
-		_, err := io.WriteString(w, b.String())
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	if _, err := io.WriteString(tw, b.String()); err != nil {
-		return err
-	}
-	return tw.Flush()
+	return t.Flush()
 }
 
 // nat is the NAT address and port as one column: "203.0.113.5:2201", or the address alone

@@ -9,7 +9,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -19,6 +18,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/sshx"
+	"github.com/cvmtail/cvmtail/internal/tableprinter"
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
@@ -175,11 +175,11 @@ func printCatalog(w io.Writer, entries []catalog.Entry, format string, tty bool)
 		}
 		return writeJSON(w, out)
 	}
-	t := newTable(w, tty, "NAME", "PATH", "DESCRIPTION")
+	t := tableprinter.New(w, tty, "NAME", "PATH", "DESCRIPTION")
 	for _, e := range entries {
-		t.row(e.Name, e.Path, e.Description)
+		t.Row(e.Name, e.Path, e.Description)
 	}
-	return t.flush()
+	return t.Flush()
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -187,46 +187,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
-}
-
-// table prints rows aligned under a header on a terminal, and as tab-separated lines
-// without a header into a pipe (for cut, awk and sort).
-type table struct {
-	w   io.Writer
-	tw  *tabwriter.Writer
-	tty bool
-	err error
-}
-
-func newTable(w io.Writer, tty bool, header ...string) *table {
-	t := &table{w: w, tty: tty}
-	if tty {
-		t.tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		t.row(header...)
-	}
-	return t
-}
-
-func (t *table) row(fields ...string) {
-	if t.err != nil {
-		return
-	}
-	for i, f := range fields {
-		fields[i] = escapeField(f)
-	}
-	line := strings.Join(fields, "\t") + "\n"
-	if t.tty {
-		_, t.err = io.WriteString(t.tw, line)
-	} else {
-		_, t.err = io.WriteString(t.w, line)
-	}
-}
-
-func (t *table) flush() error {
-	if t.err == nil && t.tty {
-		t.err = t.tw.Flush()
-	}
-	return t.err
 }
 
 // escapeField shows control characters (a tab or newline in a file name, an ESC, a C1

@@ -473,23 +473,6 @@ func TestRemoteTerminalFitsItsWidth(t *testing.T) {
 	}
 }
 
-func TestCutMiddle(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"abcdefghij", 10, "abcdefghij"},
-		{"abcdefghijk", 10, "abcd…ghijk"},
-		{"ünïcödé-name", 7, "ünï…ame"},
-	} {
-		if got := cutMiddle(tc.in, tc.n); got != tc.want || utf8.RuneCountInString(got) > tc.n {
-			t.Errorf("cutMiddle(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
-		}
-	}
-}
-
 func TestRemoteJSON(t *testing.T) {
 	f, out, _ := newTestFactory()
 	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "json",

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/ssh"
 
@@ -19,6 +18,8 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/shquote"
 	"github.com/cvmtail/cvmtail/internal/sshx"
+	"github.com/cvmtail/cvmtail/internal/tableprinter"
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // RemoteFile is one log file found on a CVM.
@@ -458,19 +459,19 @@ func printRemote(w io.Writer, results []cvmListing, format string, tty bool, wid
 	if tty {
 		for _, row := range rows {
 			for i := range row {
-				row[i] = escapeField(row[i]) // measured as shown
+				row[i] = termsafe.Field(row[i]) // measured as shown
 			}
 		}
 		rows = append([][]string{header}, rows...)
-		alignRight(rows, remoteSizeColumn)
-		fitWidth(rows, width, remoteNameColumn, remoteTargetColumn)
+		tableprinter.AlignRight(rows, remoteSizeColumn)
+		tableprinter.FitWidth(rows, width, remoteNameColumn, remoteTargetColumn)
 		header, rows = rows[0], rows[1:]
 	}
-	t := newTable(w, tty, header...)
+	t := tableprinter.New(w, tty, header...)
 	for _, row := range rows {
-		t.row(row...)
+		t.Row(row...)
 	}
-	return t.flush()
+	return t.Flush()
 }
 
 // The columns of printRemote's table.
@@ -479,80 +480,6 @@ const (
 	remoteSizeColumn   = 2
 	remoteTargetColumn = 4
 )
-
-// tableGap is the space between two columns of a table on a terminal (newTable's padding).
-const tableGap = 2
-
-// minCutWidth is as narrow as fitWidth cuts a column: "stargate…3.log" still says which.
-const minCutWidth = 16
-
-// alignRight pads column col of every row on the left to the column's width.
-func alignRight(rows [][]string, col int) {
-	w := 0
-	for _, r := range rows {
-		w = max(w, utf8.RuneCountInString(r[col]))
-	}
-	for _, r := range rows {
-		r[col] = strings.Repeat(" ", w-utf8.RuneCountInString(r[col])) + r[col]
-	}
-}
-
-// fitWidth cuts the values of the columns cuttable in the middle, the widest column
-// first and never below minCutWidth, until the rows fit in width columns of a terminal.
-// The last column needs no gap after it.
-func fitWidth(rows [][]string, width int, cuttable ...int) {
-	if width <= 0 || len(rows) == 0 {
-		return
-	}
-	widths := make([]int, len(rows[0]))
-	for _, r := range rows {
-		for i, v := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(v))
-		}
-	}
-	total := tableGap * (len(widths) - 1)
-	for _, w := range widths {
-		total += w
-	}
-	for total > width {
-		widest := -1
-		for _, c := range cuttable {
-			if widths[c] > minCutWidth && (widest < 0 || widths[c] > widths[widest]) {
-				widest = c
-			}
-		}
-		if widest < 0 {
-			break // as narrow as it goes: the terminal wraps the rest
-		}
-		// Down to the next widest first, so that one long column does not lose it all.
-		next := minCutWidth
-		for _, c := range cuttable {
-			if c != widest && widths[c] > next {
-				next = widths[c]
-			}
-		}
-		cut := min(total-width, max(widths[widest]-next, 1))
-		widths[widest] -= cut
-		total -= cut
-	}
-	for _, r := range rows {
-		for _, c := range cuttable {
-			r[c] = cutMiddle(r[c], widths[c])
-		}
-	}
-}
-
-// cutMiddle shortens s to n runes by putting … in place of its middle: the start and the
-// end of a log file's name (the service, the date and the pid) are what tell it apart.
-func cutMiddle(s string, n int) string {
-	runes := []rune(s)
-	if len(runes) <= n || n < 3 {
-		return s
-	}
-	head := (n - 1) / 2
-	tail := n - 1 - head
-	return string(runes[:head]) + "…" + string(runes[len(runes)-tail:])
-}
 
 // humanSize is ls -h's style: 512B, 4.0K, 12M, 1.5G.
 func humanSize(n int64) string {

@@ -587,3 +587,105 @@ func testNamesAreOnlyNames(t *testing.T, py pythons.Python) {
 		}
 	}
 }
+
+func TestDownAtStartIsRetriedLikeADrop(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.out")
+	writeFile(t, p, numbered("x", 1, 30))
+	up, down := local(t), local(t)
+	writeFile(t, p+".up", "up 1\n")
+	down.Drop() // refuses connections from the start, as a CVM whose sshd is stopped
+	cl := cluster{"up": up, "down": down}
+	rec := newRecorder()
+	cfg := baseConfig(rec, []tailer.Target{{Name: "up", Address: "up"}, {Name: "down", Address: "down"}},
+		[]tailer.File{{Name: "x", Path: p}})
+	cfg.RetryUnreached = true
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan tailer.Result)
+	go func() { res, _ := tailer.Run(ctx, cfg, cl.dialer(), rec); done <- res }()
+	waitFor(t, "the CVM up", 5*time.Second, func() bool { return len(rec.get(key("up", "x"))) == 10 })
+	waitFor(t, "retries", 5*time.Second, func() bool { return down.Dials() >= 3 })
+	ev := rec.eventText()
+	if n := strings.Count(ev, fmt.Sprintf("%d down ", tailer.EventUnreachable)); n != 1 {
+		t.Errorf("want one unreachable event while retrying, got:\n%s", ev)
+	}
+	if strings.Contains(ev, fmt.Sprintf("%d down ", tailer.EventFailed)) {
+		t.Errorf("the CVM down at start failed for good:\n%s", ev)
+	}
+	appendFile(t, p, numbered("x", 31, 35))
+	down.Up()
+	// Reached: its file starts with the usual backlog (-n 10), then follows.
+	waitFor(t, "the backlog once reached", 10*time.Second, func() bool { return len(rec.get(key("down", "x"))) == 10 })
+	appendFile(t, p, numbered("x", 36, 40))
+	waitFor(t, "new lines", 10*time.Second, func() bool { return len(rec.get(key("down", "x"))) == 15 })
+	cancel()
+	res := <-done
+	equal(t, "down at start", rec.get(key("down", "x")), want("x", 26, 40))
+	ev = rec.eventText()
+	if strings.Count(ev, fmt.Sprintf("%d down ", tailer.EventUnreachable)) != 1 || strings.Count(ev, fmt.Sprintf("%d down ", tailer.EventReached)) != 1 {
+		t.Errorf("want one unreachable and one reached event, got:\n%s", ev)
+	}
+	if res.Failed != 0 {
+		t.Errorf("%d streams failed, want none", res.Failed)
+	}
+}
+
+func TestDownAtStartFailsForGoodWhenRetryingCannotHelp(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.out")
+	writeFile(t, p, "x\n")
+	for _, tc := range []struct {
+		name      string
+		follow    bool
+		retry     bool
+		permanent bool
+	}{
+		{"not following", false, true, false},
+		{"following without RetryUnreached (--duration)", true, false, false},
+		{"a refusal retrying cannot fix", true, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			down := local(t)
+			down.Drop()
+			rec := newRecorder()
+			cfg := baseConfig(rec, []tailer.Target{{Name: "down", Address: "down"}}, []tailer.File{{Name: "x", Path: p}})
+			cfg.Follow, cfg.RetryUnreached = tc.follow, tc.retry
+			cfg.Retryable = func(error) bool { return !tc.permanent }
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res, err := tailer.Run(ctx, cfg, cluster{"down": down}.dialer(), rec)
+			if ctx.Err() != nil {
+				t.Fatalf("still retrying after 10 s (%d dials)", down.Dials())
+			}
+			if err == nil || res.Failed != 1 || down.Dials() != 1 {
+				t.Errorf("err %v, %d failed, %d dials; want every stream failed after one dial", err, res.Failed, down.Dials())
+			}
+			if n := strings.Count(rec.eventText(), fmt.Sprintf("%d down ", tailer.EventFailed)); n != 1 {
+				t.Errorf("want one failure, got:\n%s", rec.eventText())
+			}
+		})
+	}
+}
+
+func TestStopWhileRetryingADownCVMIsQuick(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.out")
+	writeFile(t, p, "x\n")
+	down := local(t)
+	down.Drop()
+	rec := newRecorder()
+	cfg := baseConfig(rec, []tailer.Target{{Name: "down", Address: "down"}}, []tailer.File{{Name: "x", Path: p}})
+	cfg.RetryUnreached = true
+	cfg.BackoffMin, cfg.BackoffMax = 30*time.Second, 30*time.Second // a stop must not wait it out
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _, _ = tailer.Run(ctx, cfg, cluster{"down": down}.dialer(), rec); close(done) }()
+	waitFor(t, "the unreachable event", 5*time.Second, func() bool {
+		return strings.Contains(rec.eventText(), fmt.Sprintf("%d down ", tailer.EventUnreachable))
+	})
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run still retrying 2 s after the stop")
+	}
+}

@@ -97,6 +97,8 @@ const (
 	EventRotated                      // a file was rotated (or its symlink switched); following the new one
 	EventSkipped                      // an optional file is not on the CVM (without follow: the stream ended)
 	EventWaiting                      // an optional file is not on the CVM yet (follow): waited for quietly
+	EventUnreachable                  // a CVM could not be reached at start (follow); retrying as after a drop
+	EventReached                      // a CVM found unreachable at start is reached at last
 )
 
 // Event is a status report for stderr.
@@ -123,6 +125,10 @@ type Config struct {
 	// Retryable tells whether a failed dial is worth retrying after a connection was lost
 	// (a network error is; a refused key or changed host key is not). Default: retry.
 	Retryable func(error) bool
+	// RetryUnreached, with Follow, retries a CVM that cannot be reached at start (refused,
+	// timed out, no route) as a dropped connection is, instead of failing it for good;
+	// what Retryable says is not worth retrying still fails it.
+	RetryUnreached bool
 	// Backoff bounds between reconnect attempts (defaults 1s and 30s).
 	BackoffMin, BackoffMax time.Duration
 	// StopGrace is how long a stopping stream waits for the CVM to confirm the channel

@@ -124,10 +124,17 @@ following has started one stderr line says how many files on how many CVMs are f
 which are not (-q silences it). Into a pipe or a file, text is '<cvm> <log> <line>' with
 single spaces.
 
+A CVM that drops is reconnected with backoff (1s doubling to 30s), each file resuming
+after its last delivered byte. One down when following starts (refused, timed out, no
+route) is retried the same way and starts with the -n backlog once reached; with
+--no-follow or --duration it fails for good instead.
+
 Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
 stdout closed by its reader); 1 when some stream or CVM failed for good while others
-delivered; 2 for usage or configuration errors; 3 when nothing could be done; 130/143
-when stopped by SIGINT/SIGTERM.`,
+delivered: what retrying cannot fix (a refused key, an unknown or changed host key, a
+missing file without follow, no permission), or, with --no-follow or --duration, a CVM
+unreachable at start; 2 for usage or configuration errors; 3 when nothing could be done;
+130/143 when stopped by SIGINT/SIGTERM.`,
 		Example: `  # follow genesis on three CVMs
   cvmtail tail genesis --cvm 10.1.1.11,10.1.1.12,10.1.1.13
 
@@ -421,7 +428,11 @@ func (o *Options) engineConfig(targets []cmdutil.Target, rep *reporter) tailer.C
 		Follow:    !o.NoFollow,
 		Now:       o.Factory.Now,
 		Retryable: retryable,
-		Events:    rep.event,
+		// A CVM down at start is waited for like one that dropped (an upgrade reboots them
+		// one by one), but not by a run that must end on its own: --duration (cron) keeps
+		// failing it for good, so that its status says the CVM was missed.
+		RetryUnreached: !o.NoFollow && o.Duration == 0,
+		Events:         rep.event,
 	}
 	for _, t := range targets {
 		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})

@@ -22,8 +22,11 @@ import (
 type cvmRun struct {
 	run    *runState
 	cfg    *Config
-	target Target
+	target Target // its Name; the address it is reached at is the pool's
 	pool   *pool
+	ctx    context.Context
+	stop   context.CancelFunc // stops this CVM alone (Engine.Remove) or with the run
+	done   chan struct{}      // closed once every stream has stopped
 
 	streams []*stream
 

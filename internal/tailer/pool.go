@@ -31,6 +31,8 @@ type pool struct {
 	failed    error // a dial failure for good; every later call gets it
 	closed    bool
 	noPython  bool // an agent command said the CVM has no Python: use the tail fallback
+	// gen counts address changes (retarget): a dial to an address given up is not used.
+	gen int
 }
 
 type pooledConn struct {
@@ -174,12 +176,24 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, back 
 			}
 		}
 		var client Client
+		p.mu.Lock()
+		address, gen := p.target.Address, p.gen // after the wait: retarget may have changed it
+		p.mu.Unlock()
 		err := ctx.Err()
 		if err == nil {
-			client, err = p.dialer.Dial(ctx, p.target.Address)
+			client, err = p.dialer.Dial(ctx, address)
 		}
 		p.mu.Lock()
 		p.dialing = nil
+		if p.gen != gen && ctx.Err() == nil && !p.closed {
+			// The address changed while dialling: dial the new one.
+			p.mu.Unlock()
+			if client != nil {
+				_ = client.Close()
+			}
+			close(call.done)
+			continue
+		}
 		if err != nil {
 			call.err = p.dialFailed(ctx, err)
 			p.mu.Unlock()
@@ -291,6 +305,35 @@ func (p *pool) lost(pc *pooledConn) bool {
 		p.backoff = p.cfg.BackoffMin
 	}
 	return first
+}
+
+// address is where the CVM is reached now.
+func (p *pool) address() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.target.Address
+}
+
+// retarget makes the CVM reached at a new address: its connections are closed, and the
+// channels that notice reconnect there at once, as after a drop the user was told of
+// already (no "connection lost" line; "reconnected" once back).
+func (p *pool) retarget(address string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.target.Address == address {
+		return
+	}
+	p.target.Address = address
+	p.gen++
+	for _, c := range p.conns {
+		c.dead = true
+		_ = c.client.Close()
+	}
+	if p.connected {
+		p.down = true
+	}
+	p.backoff = p.cfg.BackoffMin
+	p.nextDial = time.Now()
 }
 
 // setNoPython records that the CVM has no Python; hasNoPython tells.

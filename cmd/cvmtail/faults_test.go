@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -482,4 +483,140 @@ func TestSecurityNoSecretInOutputOrArguments(t *testing.T) {
 	if len(procs) == 0 {
 		t.Error("no remote process seen: the test proves nothing")
 	}
+}
+
+// TestFaultRollingRestart is an AOS upgrade as cvmtail sees it: the CVMs go down one after
+// the other (sshd killed for a few seconds) while every CVM's log keeps being written, and
+// one is rotated while its CVM is down. tail starts while the first is down, as one started
+// during an upgrade does. Every line of every file arrives exactly once, in order.
+func TestFaultRollingRestart(t *testing.T) {
+	const down = 3 * time.Second
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 4})
+	const rotating = 2 // the CVM whose log is rotated while it is down
+	var (
+		mu      sync.Mutex
+		written = make([]int, len(cl.CVMs)) // the last line number written to each CVM
+	)
+	for i, c := range cl.CVMs {
+		c.Write(t, "genesis.out", seq(1, 20))
+		written[i] = 20
+	}
+	cl.CVMs[0].Kill(t) // the upgrade has begun
+	r := start(t, append([]string{"tail", "genesis", "-n", "all"}, cl.Args()...)...)
+	prefix := func(c *sshdcvm.CVM) string { return c.Addr + " genesis " }
+	upTo := func(i, n int) func([]string) bool {
+		return func(l []string) bool { return len(numbers(t, l, prefix(cl.CVMs[i]))) >= n }
+	}
+	for i := range cl.CVMs[1:] {
+		r.WaitLines("backlog", 20*time.Second, upTo(i+1, 20))
+	}
+	waitStderr(t, r, "the CVM down at start", 20*time.Second, cl.CVMs[0].Addr+": unreachable (", 1)
+
+	// The logs keep being written, on every CVM, down or not.
+	stop := make(chan struct{})
+	writerDone := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				writerDone <- nil
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			for i, c := range cl.CVMs {
+				if err := appendLine(c.Path("genesis.out"), written[i]+1); err != nil {
+					mu.Unlock()
+					writerDone <- err
+					return
+				}
+				written[i]++
+			}
+			mu.Unlock()
+		}
+	}()
+	lastWritten := func(i int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return written[i]
+	}
+
+	var slowest time.Duration
+	for i, c := range cl.CVMs {
+		killed := time.Now()
+		if i > 0 {
+			c.Kill(t)
+			waitStderr(t, r, "the lost connection", 20*time.Second, c.Addr+": connection lost", 1)
+		}
+		if i == rotating {
+			time.Sleep(down / 2)
+			mu.Lock()
+			must(t, os.Rename(c.Path("genesis.out"), c.Path("genesis.out.20261202-010000")))
+			c.Write(t, "genesis.out", "")
+			mu.Unlock()
+		}
+		time.Sleep(time.Until(killed.Add(down)))
+		c.Restart(t)
+		restarted := time.Now()
+		// Back once every line written before the restart has arrived.
+		r.WaitLines("the CVM back after its restart", 60*time.Second, upTo(i, lastWritten(i)))
+		slowest = max(slowest, time.Since(restarted))
+	}
+	close(stop)
+	must(t, <-writerDone)
+	// A line repeated or delivered late would come before a marker appended now.
+	want := make([][]int, len(cl.CVMs))
+	for i, c := range cl.CVMs {
+		n := lastWritten(i) + 1
+		c.Append(t, "genesis.out", seq(n, n))
+		want[i] = span(1, n)
+	}
+	for i := range cl.CVMs {
+		r.WaitLines("the marker lines", 20*time.Second, upTo(i, len(want[i])))
+	}
+	_ = r.Cmd().Process.Signal(os.Interrupt)
+	if code := r.Wait(3 * time.Second); code != 130 {
+		t.Errorf("exit %d, want 130", code)
+	}
+	var got, wantAll []int
+	for i, c := range cl.CVMs {
+		// Each CVM's numbers, offset so that one table row counts duplicates across all.
+		for _, n := range numbers(t, r.Lines(), prefix(c)) {
+			got = append(got, i*1_000_000+n)
+		}
+		for _, n := range want[i] {
+			wantAll = append(wantAll, i*1_000_000+n)
+		}
+	}
+	table(t, fmt.Sprintf("rolling restart: 4 CVMs, sshd of each down %s in turn (the first at start) while written, one rotated while down", down), got, wantAll, slowest)
+	stderr := r.Stderr()
+	for i, c := range cl.CVMs {
+		exactly(t, c.Addr, numbers(t, r.Lines(), prefix(c)), want[i])
+		downLine, backLine := c.Addr+": connection lost", c.Addr+": reconnected"
+		if i == 0 {
+			downLine, backLine = c.Addr+": unreachable (", c.Addr+": reached"
+		}
+		if strings.Count(stderr, downLine) != 1 || strings.Count(stderr, backLine) != 1 {
+			t.Errorf("%s: want one %q and one %q line, got:\n%s", c.Addr, downLine, backLine, stderr)
+		}
+	}
+	if strings.Contains(stderr, "missing") || strings.Contains(stderr, "failed") {
+		t.Errorf("stderr says lines may be missing:\n%s", stderr)
+	}
+	noLeftovers(t, cl)
+}
+
+// appendLine appends "L<n>" to an existing file (its owner stays the SSH user).
+func appendLine(path string, n int) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "L%d\n", n)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -20,6 +20,13 @@ import (
 // with CVM addresses mapped onto the cluster's CVMs, in order.
 func startPrism(t *testing.T, cl *sshdcvm.Cluster, hosts []string) (*prismsim.Server, string) {
 	t.Helper()
+	srv, ca, _ := startPrismSim(t, cl, hosts)
+	return srv, ca
+}
+
+// startPrismSim is startPrism, with the simulator, for a test that changes the cluster.
+func startPrismSim(t *testing.T, cl *sshdcvm.Cluster, hosts []string) (*prismsim.Server, string, *prismsim.Sim) {
+	t.Helper()
 	mapping := map[string]string{}
 	for i, a := range []string{"10.20.1.31", "10.20.1.32", "10.20.1.33", "10.20.2.31"} {
 		if i < len(cl.CVMs) {
@@ -42,7 +49,7 @@ func startPrism(t *testing.T, cl *sshdcvm.Cluster, hosts []string) (*prismsim.Se
 	}
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	must(t, os.WriteFile(ca, srv.CAPEM, 0o644))
-	return srv, ca
+	return srv, ca, sim
 }
 
 // sshArgs drops --cvm from the cluster's flags: Prism chooses the CVMs.

@@ -53,26 +53,10 @@ func PrismCVMs(ctx context.Context, f *Factory, o *TargetOptions) ([]prism.CVM, 
 // prismCVMs resolves the CVMs and reports on stderr what was left out; failed is how many
 // clusters could not be listed.
 func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string) (list []prism.CVM, failed int, err error) {
-	addr, err := prism.NormalizeAddress(o.Prism)
-	if err != nil {
-		return nil, 0, UsageWithHint(fmt.Errorf("invalid --prism: %w", err), "give HOST or HOST:PORT, e.g. --prism 10.1.1.10")
-	}
-	user := o.Username
-	if user == "" {
-		user = getenv(f, "CVMTAIL_USERNAME")
-	}
-	if user == "" {
-		user = "admin"
-	}
-	clusters := clusterSelection(o.Clusters)
-	trust, err := tlsTrust(o)
+	addr, key, anywhere, err := prismSelection(f, o, want)
 	if err != nil {
 		return nil, 0, err
 	}
-	key := cacheKey{Prism: addr, User: user, Clusters: clusters, TLS: trust}
-	// --cvm without --cluster finds its CVMs in whichever cluster holds them: on a PC with
-	// several clusters, in the inventory of all of them (see listFromPrism).
-	anywhere := len(clusters) == 0 && len(want) > 0
 	// The settings are checked before the cache is used: a cached list must not hide a
 	// missing password file or a broken CA bundle until it expires.
 	password, err := knownPassword(f, o, key)
@@ -117,6 +101,75 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 	return list, entry.failed, nil
 }
 
+// prismSelection is which Prism, user, clusters and trust the flags choose (the cache key),
+// and whether --cvm is to be found in any cluster.
+func prismSelection(f *Factory, o *TargetOptions, want []string) (addr string, key cacheKey, anywhere bool, err error) {
+	addr, err = prism.NormalizeAddress(o.Prism)
+	if err != nil {
+		return "", key, false, UsageWithHint(fmt.Errorf("invalid --prism: %w", err), "give HOST or HOST:PORT, e.g. --prism 10.1.1.10")
+	}
+	user := o.Username
+	if user == "" {
+		user = getenv(f, "CVMTAIL_USERNAME")
+	}
+	if user == "" {
+		user = "admin"
+	}
+	clusters := clusterSelection(o.Clusters)
+	trust, err := tlsTrust(o)
+	if err != nil {
+		return "", key, false, err
+	}
+	key = cacheKey{Prism: addr, User: user, Clusters: clusters, TLS: trust}
+	// --cvm without --cluster finds its CVMs in whichever cluster holds them: on a PC with
+	// several clusters, in the inventory of all of them (see listFromPrism).
+	anywhere = len(clusters) == 0 && len(want) > 0
+	return addr, key, anywhere, nil
+}
+
+// RefreshTargets asks Prism again for the CVMs that ResolveTargets found through it (tail
+// --refresh-interval): never from the cache and never at a prompt (a password typed at the
+// start is used again), and without the notices said at the start. useNAT addresses them
+// as UseNAT does, without its warnings. A cluster that could not be listed is an error: its
+// CVMs must not look as if they had left.
+func RefreshTargets(ctx context.Context, f *Factory, o *TargetOptions, useNAT bool) ([]Target, error) {
+	want := splitList(o.CVMs)
+	addr, key, anywhere, err := prismSelection(f, o, want)
+	if err != nil {
+		return nil, err
+	}
+	password := o.typed
+	if password == "" {
+		if password, err = knownPassword(f, o, key); err != nil {
+			return nil, err
+		}
+	}
+	if password == "" {
+		return nil, fmt.Errorf("no Prism password to ask %s again with (the CVM list came from the cache, so none was typed); set CVMTAIL_PASSWORD or --password-file", key.Prism)
+	}
+	entry, err := listFromPrism(ctx, f, o, key, password, anywhere)
+	if err != nil {
+		return nil, err
+	}
+	if entry.failed > 0 {
+		return nil, fmt.Errorf("prism %s: %d cluster(s) could not be listed", key.Prism, entry.failed)
+	}
+	list, err := filterCVMs(entry.CVMs, want, addr, anywhere)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Target, 0, len(list))
+	for _, c := range list {
+		t := Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State,
+			NATAddress: c.NATAddress, NATPort: c.NATPort}
+		if useNAT {
+			t, _ = natTarget(t)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // tlsTrust says how Prism's certificate is checked, for the cache key, and checks that a
 // --ca-cert bundle is readable and holds a certificate.
 func tlsTrust(o *TargetOptions) (string, error) {
@@ -150,6 +203,9 @@ func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, p
 			return nil, err
 		}
 		entry, err := listFromPrism(ctx, f, o, key, pw, anywhere)
+		if err == nil {
+			o.typed = pw
+		}
 		var authErr *prism.AuthError
 		if !errors.As(err, &authErr) || attempt == maxPasswordTries {
 			if err != nil && errors.As(err, &authErr) {

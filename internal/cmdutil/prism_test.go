@@ -673,3 +673,52 @@ func TestPrismCVMsPartialExit(t *testing.T) {
 		t.Errorf("PrismCVMs = %d CVMs, exit %d; want alpha's 3 and exit 1", len(list), ExitCode(err))
 	}
 }
+
+// Asked again while tail follows: never the cache, never a prompt (the password typed at
+// the start serves again), nothing said, and a list with a cluster missing is an error,
+// not a list of CVMs that left.
+func TestRefreshTargets(t *testing.T) {
+	ctx := context.Background()
+	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
+	e.env = map[string]string{}
+	e.f.IOStreams.SetStdinTTY(true)
+	prompts := 0
+	e.f.IOStreams.SetPasswordReader(func(context.Context, string) (string, error) {
+		prompts++
+		return prismsim.DefaultPassword, nil
+	})
+	o := e.opts()
+	if _, err := ResolveTargets(ctx, e.f, o); err != nil {
+		t.Fatal(err)
+	}
+	said := e.stderr.String()
+	e.sim.SetHostListed("NTNX-21AB0001-A", false)
+	calls := e.sim.Total()
+	got, err := RefreshTargets(ctx, e.f, o, false)
+	if err != nil || len(got) != 2 || got[0].Name != "NTNX-21AB0001-B-CVM" {
+		t.Fatalf("RefreshTargets = %+v, %v; want B and C", got, err)
+	}
+	if e.sim.Total() == calls || prompts != 1 || e.stderr.String() != said {
+		t.Errorf("%d requests, %d prompts, stderr %q; want Prism asked, no second prompt, nothing said",
+			e.sim.Total()-calls, prompts, strings.TrimPrefix(e.stderr.String(), said))
+	}
+	e.sim.SetHostState("NTNX-21AB0001-B", prismsim.HostState{NATAddress: "192.0.2.7", NATPort: 2222})
+	if got, err := RefreshTargets(ctx, e.f, o, true); err != nil || got[0].Address != "192.0.2.7:2222" {
+		t.Errorf("with --use-nat: %+v, %v", got, err)
+	}
+
+	// A start served from the cache typed no password: refreshing cannot ask for one.
+	o2 := e.opts()
+	if _, err := ResolveTargets(ctx, e.f, o2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RefreshTargets(ctx, e.f, o2, false); err == nil || prompts != 1 || !strings.Contains(err.Error(), "CVMTAIL_PASSWORD") {
+		t.Errorf("refresh without a password: %v, %d prompts", err, prompts)
+	}
+
+	pc := newPrismEnv(t, prismsim.Options{Fail: map[string][]int{
+		"/api/clustermgmt/v4.0/config/clusters/00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02/hosts": {500}}})
+	if got, err := RefreshTargets(ctx, pc.f, pc.opts(clusters("alpha-pe01", "bravo-pe02")), false); err == nil {
+		t.Errorf("a cluster could not be listed: %+v, want an error", got)
+	}
+}

@@ -83,14 +83,9 @@ func UseNAT(f *Factory, targets []Target) []Target {
 	out := make([]Target, len(targets))
 	var missing []string
 	for i, t := range targets {
-		out[i] = t
-		switch {
-		case t.NATAddress == "":
+		var ok bool
+		if out[i], ok = natTarget(t); !ok {
 			missing = append(missing, t.Name)
-		case t.NATPort == 0:
-			out[i].Address = t.NATAddress
-		default:
-			out[i].Address = net.JoinHostPort(t.NATAddress, strconv.Itoa(t.NATPort))
 		}
 	}
 	switch {
@@ -103,6 +98,19 @@ func UseNAT(f *Factory, targets []Target) []Target {
 		}
 	}
 	return out
+}
+
+// natTarget is t reached at its NAT address and port; false when Prism gives none.
+func natTarget(t Target) (Target, bool) {
+	switch {
+	case t.NATAddress == "":
+		return t, false
+	case t.NATPort == 0:
+		t.Address = t.NATAddress
+	default:
+		t.Address = net.JoinHostPort(t.NATAddress, strconv.Itoa(t.NATPort))
+	}
+	return t, true
 }
 
 // DialSSH dials a target's Address: "host:port" (a NAT address, see UseNAT) on that port,

@@ -32,6 +32,9 @@ type TargetOptions struct {
 	Insecure     bool
 	CACert       string
 	Refresh      bool
+
+	// typed is the password typed at the prompt, for asking Prism again (RefreshTargets).
+	typed string
 }
 
 // AddTargetFlags registers the CVM-choosing flags (targetFlags) on cmd.

@@ -69,6 +69,8 @@ type Context struct {
 	MergeWindow Duration `yaml:"merge-window" cmd:"tail"`
 	CVMColors   string   `yaml:"cvm-colors" cmd:"tail"`
 	Quiet       bool     `yaml:"quiet" cmd:"tail"`
+	// How often a following tail asks Prism for the cluster's CVMs again (0: never).
+	RefreshInterval Duration `yaml:"refresh-interval" cmd:"tail"`
 }
 
 // Setting is a context's value of one key, as the words one would type after its flag.

@@ -22,13 +22,17 @@ import (
 type cvmRun struct {
 	run    *runState
 	cfg    *Config
-	target Target
+	target Target // its Name; the address it is reached at is the pool's
 	pool   *pool
+	ctx    context.Context
+	stop   context.CancelFunc // stops this CVM alone (Engine.Remove) or with the run
+	done   chan struct{}      // closed once every stream has stopped
 
 	streams []*stream
 
 	mu        sync.Mutex
 	cvmFailed bool
+	downSaid  bool // EventUnreachable was sent
 }
 
 // runState is what the CVMs of one Run share.
@@ -145,12 +149,16 @@ const (
 	sessionGiveUp             // stopped, or the CVM failed for good (reported)
 )
 
-// session opens a channel, telling the user when it brought the CVM back, and failing
-// the CVM when it cannot be reached for good.
+// session opens a channel, telling the user when it brought the CVM back (or reached it
+// at last) and when it is found down at start, and failing the CVM when it cannot be
+// reached for good.
 func (c *cvmRun) session(ctx context.Context) (Session, *pooledConn, sessionNext) {
-	sess, pc, reconnected, err := c.pool.session(ctx)
-	if reconnected {
+	sess, pc, back, err := c.pool.session(ctx)
+	switch back {
+	case reconnected:
 		c.cfg.Events(Event{Kind: EventReconnected, CVM: c.target.Name})
+	case reached:
+		c.cfg.Events(Event{Kind: EventReached, CVM: c.target.Name})
 	}
 	var re *retryError
 	switch {
@@ -159,6 +167,15 @@ func (c *cvmRun) session(ctx context.Context) (Session, *pooledConn, sessionNext
 	case ctx.Err() != nil:
 		return nil, nil, sessionGiveUp
 	case errors.As(err, &re):
+		if re.unreached {
+			c.mu.Lock()
+			first := !c.downSaid
+			c.downSaid = true
+			c.mu.Unlock()
+			if first {
+				c.cfg.Events(Event{Kind: EventUnreachable, CVM: c.target.Name, Err: re.err})
+			}
+		}
 		return nil, nil, sessionRetry
 	}
 	c.failCVM(err)

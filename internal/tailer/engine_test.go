@@ -20,17 +20,21 @@ import (
 type recorder struct {
 	mu     sync.Mutex
 	lines  map[string][]string
+	addr   map[string]string // the address of each stream's last lines
 	events []tailer.Event
 	bad    []string
 }
 
-func newRecorder() *recorder { return &recorder{lines: map[string][]string{}} }
+func newRecorder() *recorder {
+	return &recorder{lines: map[string][]string{}, addr: map[string]string{}}
+}
 
 func key(cvm, log string) string { return cvm + "|" + log }
 
 func (r *recorder) Lines(info *tailer.StreamInfo, data []byte, _ time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.addr[key(info.CVM, info.Log)] = info.Address
 	if len(data) == 0 || data[len(data)-1] != '\n' {
 		r.bad = append(r.bad, fmt.Sprintf("%s: chunk without final newline: %.40q", info.CVM, data))
 	}
@@ -587,3 +591,190 @@ func testNamesAreOnlyNames(t *testing.T, py pythons.Python) {
 		}
 	}
 }
+
+func TestDownAtStartIsRetriedLikeADrop(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.out")
+	writeFile(t, p, numbered("x", 1, 30))
+	up, down := local(t), local(t)
+	writeFile(t, p+".up", "up 1\n")
+	down.Drop() // refuses connections from the start, as a CVM whose sshd is stopped
+	cl := cluster{"up": up, "down": down}
+	rec := newRecorder()
+	cfg := baseConfig(rec, []tailer.Target{{Name: "up", Address: "up"}, {Name: "down", Address: "down"}},
+		[]tailer.File{{Name: "x", Path: p}})
+	cfg.RetryUnreached = true
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan tailer.Result)
+	go func() { res, _ := tailer.Run(ctx, cfg, cl.dialer(), rec); done <- res }()
+	waitFor(t, "the CVM up", 5*time.Second, func() bool { return len(rec.get(key("up", "x"))) == 10 })
+	waitFor(t, "retries", 5*time.Second, func() bool { return down.Dials() >= 3 })
+	ev := rec.eventText()
+	if n := strings.Count(ev, fmt.Sprintf("%d down ", tailer.EventUnreachable)); n != 1 {
+		t.Errorf("want one unreachable event while retrying, got:\n%s", ev)
+	}
+	if strings.Contains(ev, fmt.Sprintf("%d down ", tailer.EventFailed)) {
+		t.Errorf("the CVM down at start failed for good:\n%s", ev)
+	}
+	appendFile(t, p, numbered("x", 31, 35))
+	down.Up()
+	// Reached: its file starts with the usual backlog (-n 10), then follows.
+	waitFor(t, "the backlog once reached", 10*time.Second, func() bool { return len(rec.get(key("down", "x"))) == 10 })
+	appendFile(t, p, numbered("x", 36, 40))
+	waitFor(t, "new lines", 10*time.Second, func() bool { return len(rec.get(key("down", "x"))) == 15 })
+	cancel()
+	res := <-done
+	equal(t, "down at start", rec.get(key("down", "x")), want("x", 26, 40))
+	ev = rec.eventText()
+	if strings.Count(ev, fmt.Sprintf("%d down ", tailer.EventUnreachable)) != 1 || strings.Count(ev, fmt.Sprintf("%d down ", tailer.EventReached)) != 1 {
+		t.Errorf("want one unreachable and one reached event, got:\n%s", ev)
+	}
+	if res.Failed != 0 {
+		t.Errorf("%d streams failed, want none", res.Failed)
+	}
+}
+
+func TestDownAtStartFailsForGoodWhenRetryingCannotHelp(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.out")
+	writeFile(t, p, "x\n")
+	for _, tc := range []struct {
+		name      string
+		follow    bool
+		retry     bool
+		permanent bool
+	}{
+		{"not following", false, true, false},
+		{"following without RetryUnreached (--duration)", true, false, false},
+		{"a refusal retrying cannot fix", true, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			down := local(t)
+			down.Drop()
+			rec := newRecorder()
+			cfg := baseConfig(rec, []tailer.Target{{Name: "down", Address: "down"}}, []tailer.File{{Name: "x", Path: p}})
+			cfg.Follow, cfg.RetryUnreached = tc.follow, tc.retry
+			cfg.Retryable = func(error) bool { return !tc.permanent }
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			res, err := tailer.Run(ctx, cfg, cluster{"down": down}.dialer(), rec)
+			if ctx.Err() != nil {
+				t.Fatalf("still retrying after 10 s (%d dials)", down.Dials())
+			}
+			if err == nil || res.Failed != 1 || down.Dials() != 1 {
+				t.Errorf("err %v, %d failed, %d dials; want every stream failed after one dial", err, res.Failed, down.Dials())
+			}
+			if n := strings.Count(rec.eventText(), fmt.Sprintf("%d down ", tailer.EventFailed)); n != 1 {
+				t.Errorf("want one failure, got:\n%s", rec.eventText())
+			}
+		})
+	}
+}
+
+func TestStopWhileRetryingADownCVMIsQuick(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.out")
+	writeFile(t, p, "x\n")
+	down := local(t)
+	down.Drop()
+	rec := newRecorder()
+	cfg := baseConfig(rec, []tailer.Target{{Name: "down", Address: "down"}}, []tailer.File{{Name: "x", Path: p}})
+	cfg.RetryUnreached = true
+	cfg.BackoffMin, cfg.BackoffMax = 30*time.Second, 30*time.Second // a stop must not wait it out
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _, _ = tailer.Run(ctx, cfg, cluster{"down": down}.dialer(), rec); close(done) }()
+	waitFor(t, "the unreachable event", 5*time.Second, func() bool {
+		return strings.Contains(rec.eventText(), fmt.Sprintf("%d down ", tailer.EventUnreachable))
+	})
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run still retrying 2 s after the stop")
+	}
+}
+
+func TestEngineAddsRemovesAndMovesCVMsWhileFollowing(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.out")
+	writeFile(t, p, numbered("x", 1, 20))
+	moving := local(t) // one CVM, reached at b-old, then at b-new
+	cl := cluster{"a": local(t), "b-old": moving, "b-new": moving, "c": local(t)}
+	var mu sync.Mutex
+	dials := map[string]int{}
+	dialer := tailer.DialerFunc(func(ctx context.Context, addr string) (tailer.Client, error) {
+		mu.Lock()
+		dials[addr]++
+		mu.Unlock()
+		return cl.dialer().Dial(ctx, addr)
+	})
+	rec := newRecorder()
+	cfg := baseConfig(rec, []tailer.Target{{Name: "a", Address: "a"}, {Name: "b", Address: "b-old"}}, []tailer.File{{Name: "x", Path: p}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, err := tailer.Start(ctx, cfg, dialer, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the backlogs", 5*time.Second, func() bool {
+		return len(rec.get(key("a", "x"))) == 10 && len(rec.get(key("b", "x"))) == 10
+	})
+
+	// A CVM that appears starts with its backlog.
+	if err := e.Add(tailer.Target{Name: "c", Address: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Add(tailer.Target{Name: "c", Address: "c"}); err == nil {
+		t.Error("a CVM added twice")
+	}
+	waitFor(t, "the new CVM's backlog", 5*time.Second, func() bool { return len(rec.get(key("c", "x"))) == 10 })
+
+	// A CVM that vanishes is stopped; the others go on.
+	if !e.Remove("a") || e.Remove("a") {
+		t.Error("Remove: want true, then false")
+	}
+	waitFor(t, "the vanished CVM's connection closed", 5*time.Second, func() bool { return cl["a"].Conns() == 1 && connsClosed(cl["a"]) })
+	appendFile(t, p, numbered("x", 21, 25))
+	waitFor(t, "lines after the removal", 5*time.Second, func() bool {
+		return len(rec.get(key("b", "x"))) == 15 && len(rec.get(key("c", "x"))) == 15
+	})
+
+	// A CVM whose address changed is reached there, resuming its file.
+	if err := e.Update(tailer.Target{Name: "b", Address: "b-new"}); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, numbered("x", 26, 30))
+	waitFor(t, "lines from the new address", 10*time.Second, func() bool { return len(rec.get(key("b", "x"))) == 20 })
+	appendFile(t, p, numbered("x", 31, 31)) // a repeated or late line would come before it
+	waitFor(t, "the marker", 5*time.Second, func() bool {
+		return len(rec.get(key("b", "x"))) >= 21 && len(rec.get(key("c", "x"))) >= 21
+	})
+	cancel()
+	res, _ := e.Wait()
+	equal(t, "vanished CVM", rec.get(key("a", "x")), want("x", 11, 20))
+	equal(t, "moved CVM", rec.get(key("b", "x")), want("x", 11, 31))
+	equal(t, "new CVM", rec.get(key("c", "x")), want("x", 11, 31))
+	rec.mu.Lock()
+	if got := rec.addr[key("b", "x")]; got != "b-new" {
+		t.Errorf("the moved CVM's lines carry address %q, want b-new", got)
+	}
+	rec.mu.Unlock()
+	mu.Lock()
+	if dials["b-new"] != 1 {
+		t.Errorf("dials %v, want one to the new address", dials)
+	}
+	mu.Unlock()
+	ev := rec.eventText()
+	if strings.Contains(ev, fmt.Sprintf("%d b ", tailer.EventConnLost)) || strings.Count(ev, fmt.Sprintf("%d b ", tailer.EventReconnected)) != 1 {
+		t.Errorf("want one reconnected event for the moved CVM and no lost one:\n%s", ev)
+	}
+	if res.Failed != 0 || res.Streams != 3 {
+		t.Errorf("result %+v, want 3 streams, none failed", res)
+	}
+	if err := e.Add(tailer.Target{Name: "d", Address: "d"}); err != tailer.ErrEnded {
+		t.Errorf("Add after the end: %v, want ErrEnded", err)
+	}
+}
+
+// connsClosed tells whether every connection to l has been closed.
+func connsClosed(l *tailertest.Local) bool { return l.OpenConns() == 0 }

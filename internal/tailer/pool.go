@@ -25,11 +25,14 @@ type pool struct {
 	dialing   *dialCall     // non-nil while a dial is under way; others wait for it
 	connected bool          // a connection has succeeded at least once
 	down      bool          // the last connection dropped and no new one is up yet
+	unreached bool          // never connected, and retrying (Config.RetryUnreached)
 	backoff   time.Duration
 	nextDial  time.Time
 	failed    error // a dial failure for good; every later call gets it
 	closed    bool
 	noPython  bool // an agent command said the CVM has no Python: use the tail fallback
+	// gen counts address changes (retarget): a dial to an address given up is not used.
+	gen int
 }
 
 type pooledConn struct {
@@ -52,8 +55,12 @@ type cvmError struct{ err error }
 func (e *cvmError) Error() string { return e.err.Error() }
 func (e *cvmError) Unwrap() error { return e.err }
 
-// retryError is a dial failure while reconnecting: the caller tries again.
-type retryError struct{ err error }
+// retryError is a dial failure while reconnecting, or while trying to reach a CVM that
+// was down at start (unreached): the caller tries again.
+type retryError struct {
+	err       error
+	unreached bool
+}
 
 func (e *retryError) Error() string { return e.err.Error() }
 func (e *retryError) Unwrap() error { return e.err }
@@ -74,19 +81,28 @@ func channelRefused(err error) bool {
 // (A connection that has channels and refuses another is full: MaxSessions.)
 const maxFreshRefusals = 3
 
-// session opens a channel on one of the CVM's connections, dialing when needed. reconnected
-// is true when this call brought the CVM back after a lost connection: the caller says so.
-func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, reconnected bool, err error) {
+// comeback says whether a session call brought its CVM back: the caller tells the user.
+type comeback int
+
+const (
+	notBack     comeback = iota
+	reconnected          // after a lost connection
+	reached              // for the first time, after it was unreachable at start
+)
+
+// session opens a channel on one of the CVM's connections, dialing when needed. back says
+// whether this call brought the CVM back.
+func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, back comeback, err error) {
 	freshRefusals := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, false, err
+			return nil, nil, notBack, err
 		}
 		p.mu.Lock()
 		if p.failed != nil {
 			err := p.failed
 			p.mu.Unlock()
-			return nil, nil, false, err
+			return nil, nil, notBack, err
 		}
 		p.prune()
 		pc = nil
@@ -104,7 +120,7 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, recon
 				p.mu.Lock()
 				pc.used = true
 				p.mu.Unlock()
-				return s, pc, reconnected, nil
+				return s, pc, back, nil
 			}
 			p.mu.Lock()
 			pc.sessions--
@@ -122,7 +138,7 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, recon
 				// Gone before its first channel: wait as after a failed dial.
 				err = p.dialFailed(ctx, err)
 				p.mu.Unlock()
-				return nil, nil, false, err
+				return nil, nil, notBack, err
 			}
 			p.mu.Unlock()
 			continue
@@ -133,10 +149,10 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, recon
 			select {
 			case <-call.done:
 			case <-ctx.Done():
-				return nil, nil, false, ctx.Err()
+				return nil, nil, notBack, ctx.Err()
 			}
 			if call.err != nil {
-				return nil, nil, false, call.err
+				return nil, nil, notBack, call.err
 			}
 			continue
 		}
@@ -144,7 +160,7 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, recon
 			p.failed = &cvmError{errors.New("the CVM refuses to open a session channel (sshd's MaxSessions, or a ForceCommand or no-pty/no-exec restriction)")}
 			err := p.failed
 			p.mu.Unlock()
-			return nil, nil, false, err
+			return nil, nil, notBack, err
 		}
 		wait := time.Until(p.nextDial)
 		call := &dialCall{done: make(chan struct{})}
@@ -160,32 +176,47 @@ func (p *pool) session(ctx context.Context) (sess Session, pc *pooledConn, recon
 			}
 		}
 		var client Client
+		p.mu.Lock()
+		address, gen := p.target.Address, p.gen // after the wait: retarget may have changed it
+		p.mu.Unlock()
 		err := ctx.Err()
 		if err == nil {
-			client, err = p.dialer.Dial(ctx, p.target.Address)
+			client, err = p.dialer.Dial(ctx, address)
 		}
 		p.mu.Lock()
 		p.dialing = nil
+		if p.gen != gen && ctx.Err() == nil && !p.closed {
+			// The address changed while dialling: dial the new one.
+			p.mu.Unlock()
+			if client != nil {
+				_ = client.Close()
+			}
+			close(call.done)
+			continue
+		}
 		if err != nil {
 			call.err = p.dialFailed(ctx, err)
 			p.mu.Unlock()
 			close(call.done)
-			return nil, nil, false, call.err
+			return nil, nil, notBack, call.err
 		}
 		if p.closed {
 			p.mu.Unlock()
 			_ = client.Close()
 			call.err = context.Canceled
 			close(call.done)
-			return nil, nil, false, call.err
+			return nil, nil, notBack, call.err
 		}
 		conn := &pooledConn{client: client}
 		p.conns = append(p.conns, conn)
 		p.backoff = p.cfg.BackoffMin
-		if p.down {
-			reconnected = true
+		switch {
+		case p.unreached:
+			back = reached
+		case p.down:
+			back = reconnected
 		}
-		p.down = false
+		p.down, p.unreached = false, false
 		p.connected = true
 		p.mu.Unlock()
 		close(call.done)
@@ -218,21 +249,34 @@ func (p *pool) dialFailed(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if !p.connected || !p.cfg.Retryable(err) {
-		// Never reached, or refused for a reason waiting will not fix.
+	retryUnreached := p.cfg.RetryUnreached && p.cfg.Follow
+	if (!p.connected && !retryUnreached) || !p.cfg.Retryable(err) {
+		// Never reached (and not to be retried), or refused for a reason waiting will not fix.
 		if p.failed == nil {
 			p.failed = &cvmError{err}
 		}
 		return p.failed
 	}
-	// Lost and not back yet: wait longer next time, with jitter so CVMs do not retry in step.
+	if !p.connected && !p.unreached {
+		// Down at start: the first retry comes after BackoffMin, as after a drop.
+		p.unreached = true
+		p.backoff = p.cfg.BackoffMin
+		p.nextDial = time.Now().Add(jittered(p.backoff))
+		return &retryError{err: err, unreached: true}
+	}
+	// Lost (or down at start) and not back yet: wait longer next time, with jitter so CVMs
+	// do not retry in step.
 	p.backoff *= 2
 	if p.backoff > p.cfg.BackoffMax {
 		p.backoff = p.cfg.BackoffMax
 	}
-	jitter := time.Duration(rand.Int64N(int64(p.backoff)/5 + 1))
-	p.nextDial = time.Now().Add(p.backoff - p.backoff/10 + jitter)
-	return &retryError{err}
+	p.nextDial = time.Now().Add(jittered(p.backoff))
+	return &retryError{err: err, unreached: p.unreached}
+}
+
+// jittered is d give or take 10%.
+func jittered(d time.Duration) time.Duration {
+	return d - d/10 + time.Duration(rand.Int64N(int64(d)/5+1))
 }
 
 // release returns a channel's slot to its connection.
@@ -261,6 +305,35 @@ func (p *pool) lost(pc *pooledConn) bool {
 		p.backoff = p.cfg.BackoffMin
 	}
 	return first
+}
+
+// address is where the CVM is reached now.
+func (p *pool) address() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.target.Address
+}
+
+// retarget makes the CVM reached at a new address: its connections are closed, and the
+// channels that notice reconnect there at once, as after a drop the user was told of
+// already (no "connection lost" line; "reconnected" once back).
+func (p *pool) retarget(address string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.target.Address == address {
+		return
+	}
+	p.target.Address = address
+	p.gen++
+	for _, c := range p.conns {
+		c.dead = true
+		_ = c.client.Close()
+	}
+	if p.connected {
+		p.down = true
+	}
+	p.backoff = p.cfg.BackoffMin
+	p.nextDial = time.Now()
 }
 
 // setNoPython records that the CVM has no Python; hasNoPython tells.

@@ -270,11 +270,12 @@ func FuzzFrameReader(f *testing.F) {
 func testGroup(cfg *Config, sink Sink, n int) (*agentGroup, []*stream) {
 	cfg.defaults()
 	run := &runState{cancel: func() {}}
-	c := &cvmRun{run: run, cfg: cfg, target: Target{Name: "cvm", Address: "cvm"}}
+	t := Target{Name: "cvm", Address: "cvm"}
+	c := &cvmRun{run: run, cfg: cfg, target: t, pool: newPool(t, nil, cfg)}
 	budget := newLineBudget(LineBudget)
 	for i := 1; i <= n; i++ {
 		s := &stream{cfg: cfg, cvm: c, id: i, sink: sink, file: File{Name: fmt.Sprint("f", i), Path: fmt.Sprint("/f", i)}}
-		s.info = StreamInfo{CVM: "cvm", Log: s.file.Name, Path: s.file.Path}
+		s.info = StreamInfo{CVM: "cvm", Address: "cvm", Log: s.file.Name, Path: s.file.Path}
 		s.lb.budget = budget
 		c.streams = append(c.streams, s)
 	}

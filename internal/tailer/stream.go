@@ -144,10 +144,12 @@ func (lb *lineBuffer) reset() {
 // of mostly idle streams share a few buffers instead of keeping one each.
 var lineBufs sync.Pool
 
-// beginSession readies the stream for a new session: bytes come again from deliveredOffset.
+// beginSession readies the stream for a new session: bytes come again from deliveredOffset,
+// from the address the CVM is reached at now (Engine.Update may have changed it).
 func (s *stream) beginSession() {
 	s.lb.reset()
 	s.recvOffset = s.deliveredOffset
+	s.info.Address = s.cvm.pool.address()
 }
 
 func (s *stream) notice(msg string) {

@@ -97,6 +97,8 @@ const (
 	EventRotated                      // a file was rotated (or its symlink switched); following the new one
 	EventSkipped                      // an optional file is not on the CVM (without follow: the stream ended)
 	EventWaiting                      // an optional file is not on the CVM yet (follow): waited for quietly
+	EventUnreachable                  // a CVM could not be reached at start (follow); retrying as after a drop
+	EventReached                      // a CVM found unreachable at start is reached at last
 )
 
 // Event is a status report for stderr.
@@ -123,6 +125,10 @@ type Config struct {
 	// Retryable tells whether a failed dial is worth retrying after a connection was lost
 	// (a network error is; a refused key or changed host key is not). Default: retry.
 	Retryable func(error) bool
+	// RetryUnreached, with Follow, retries a CVM that cannot be reached at start (refused,
+	// timed out, no route) as a dropped connection is, instead of failing it for good;
+	// what Retryable says is not worth retrying still fails it.
+	RetryUnreached bool
 	// Backoff bounds between reconnect attempts (defaults 1s and 30s).
 	BackoffMin, BackoffMax time.Duration
 	// StopGrace is how long a stopping stream waits for the CVM to confirm the channel
@@ -194,76 +200,206 @@ var ErrSinkClosed = errors.New("output closed")
 // Run follows cfg.Files on every cfg.Targets CVM until ctx is done, or, without Follow,
 // until every backlog is delivered. It returns when every channel and connection is closed.
 func Run(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (Result, error) {
+	e, err := Start(ctx, cfg, dialer, sink)
+	if err != nil {
+		return Result{}, err
+	}
+	return e.Wait()
+}
+
+// Engine is a run whose CVMs may change while it follows (a cluster gaining, losing or
+// renumbering CVMs): Start it, Add, Remove or Update targets, then Wait. A target is known
+// by its Name.
+type Engine struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	cfg    *Config
+	dialer Dialer
+	sink   Sink
+	run    *runState
+	budget *lineBudget
+
+	mu      sync.Mutex
+	all     []*cvmRun          // every CVM of the run, for the Result
+	byName  map[string]*cvmRun // the CVMs followed now
+	running int
+	over    bool          // no CVM runs any more: the run has ended
+	ended   chan struct{} // closed once over
+}
+
+// ErrEnded is returned by Add and Update once every CVM of the run has stopped.
+var ErrEnded = errors.New("the run has ended")
+
+// Start starts following cfg.Files on every cfg.Targets CVM, as Run does, and returns at once.
+func Start(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (*Engine, error) {
 	cfg.defaults()
 	if len(cfg.Targets) == 0 || len(cfg.Files) == 0 {
-		return Result{}, errors.New("nothing to follow")
+		return nil, errors.New("nothing to follow")
 	}
 	if len(cfg.Files) > maxStreamID {
-		return Result{}, fmt.Errorf("%d files: at most %d", len(cfg.Files), maxStreamID)
+		return nil, fmt.Errorf("%d files: at most %d", len(cfg.Files), maxStreamID)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	run := &runState{cancel: cancel}
-	budget := newLineBudget(LineBudget)
+	e := &Engine{ctx: ctx, cancel: cancel, cfg: &cfg, dialer: dialer, sink: sink,
+		budget: newLineBudget(LineBudget), byName: map[string]*cvmRun{}, ended: make(chan struct{})}
+	e.run = &runState{cancel: cancel}
 	var cvms []*cvmRun
 	for _, t := range cfg.Targets {
-		c := &cvmRun{run: run, cfg: &cfg, target: t, pool: newPool(t, dialer, &cfg)}
-		for i, f := range cfg.Files {
-			s := &stream{cfg: &cfg, cvm: c, id: i + 1, file: f, sink: sink,
-				info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path}}
-			s.lb.budget = budget
-			if cfg.Resume != nil {
-				ident, off, ok := cfg.Resume(s.info)
-				switch {
-				case !ok || ident == "":
-				case !validIdent(ident) || off < 0 || off > maxNumber:
-					// It goes into a command on the CVM: only what a CVM could have sent.
-					cfg.Events(Event{Kind: EventNotice, CVM: t.Name, Log: f.Name, Path: f.Path,
-						Err: fmt.Errorf("resume point %s at %d is not a file identity and offset: ignored", quote([]byte(ident)), off)})
-				default:
-					s.ident, s.deliveredOffset = ident, off
-				}
-			}
-			c.streams = append(c.streams, s)
+		if e.byName[t.Name] != nil {
+			cancel()
+			return nil, fmt.Errorf("two targets named %s", t.Name)
 		}
+		c := e.newCVM(t)
+		e.byName[t.Name] = c
 		cvms = append(cvms, c)
 	}
-
-	var wg sync.WaitGroup
+	e.mu.Lock()
 	for _, c := range cvms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.runAll(ctx)
-		}()
+		e.launch(c)
 	}
-	// Once stopping, a CVM gets StopGrace to confirm its channels closed; then the
-	// connections are closed under the streams, so that an unresponsive CVM cannot hold up
-	// Ctrl-C (a channel read only returns once the peer confirms the close).
-	allDone := make(chan struct{})
-	forced := make(chan struct{})
-	go func() {
-		defer close(forced)
-		select {
-		case <-allDone:
-			return
-		case <-ctx.Done():
-		}
-		t := time.NewTimer(cfg.StopGrace)
-		defer t.Stop()
-		select {
-		case <-allDone:
-		case <-t.C:
-			for _, c := range cvms {
-				c.pool.closeAll()
+	e.mu.Unlock()
+	return e, nil
+}
+
+// newCVM prepares the streams of one CVM, each at its resume point when cfg.Resume has one.
+func (e *Engine) newCVM(t Target) *cvmRun {
+	cfg := e.cfg
+	c := &cvmRun{run: e.run, cfg: cfg, target: t, pool: newPool(t, e.dialer, cfg), done: make(chan struct{})}
+	c.ctx, c.stop = context.WithCancel(e.ctx)
+	for i, f := range cfg.Files {
+		s := &stream{cfg: cfg, cvm: c, id: i + 1, file: f, sink: e.sink,
+			info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path}}
+		s.lb.budget = e.budget
+		if cfg.Resume != nil {
+			ident, off, ok := cfg.Resume(s.info)
+			switch {
+			case !ok || ident == "":
+			case !validIdent(ident) || off < 0 || off > maxNumber:
+				// It goes into a command on the CVM: only what a CVM could have sent.
+				cfg.Events(Event{Kind: EventNotice, CVM: t.Name, Log: f.Name, Path: f.Path,
+					Err: fmt.Errorf("resume point %s at %d is not a file identity and offset: ignored", quote([]byte(ident)), off)})
+			default:
+				s.ident, s.deliveredOffset = ident, off
 			}
 		}
+		c.streams = append(c.streams, s)
+	}
+	return c
+}
+
+// launch runs c, with e.mu held. Once c is stopped (the run, or Remove), it gets StopGrace
+// to confirm its channels closed; then its connections are closed under the streams, so
+// that an unresponsive CVM cannot hold up Ctrl-C (a channel read only returns once the peer
+// confirms the close).
+func (e *Engine) launch(c *cvmRun) {
+	e.all = append(e.all, c)
+	e.running++
+	go func() {
+		c.runAll(c.ctx)
+		c.pool.closeAll()
+		close(c.done)
+		e.mu.Lock()
+		e.running--
+		if e.running == 0 && !e.over {
+			e.over = true
+			close(e.ended)
+		}
+		e.mu.Unlock()
 	}()
-	wg.Wait()
-	close(allDone)
-	<-forced
+	go func() {
+		select {
+		case <-c.done:
+			return
+		case <-c.ctx.Done():
+		}
+		t := time.NewTimer(e.cfg.StopGrace)
+		defer t.Stop()
+		select {
+		case <-c.done:
+		case <-t.C:
+			c.pool.closeAll()
+		}
+	}()
+}
+
+// Add follows the files on one more CVM, from the usual backlog (or its resume point).
+func (e *Engine) Add(t Target) error {
+	e.mu.Lock()
+	over, known := e.over, e.byName[t.Name] != nil
+	e.mu.Unlock()
+	switch {
+	case over:
+		return ErrEnded
+	case known:
+		return fmt.Errorf("%s is followed already", t.Name)
+	}
+	c := e.newCVM(t) // may wait for a capture's lock: not under e.mu
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.over:
+		c.stop()
+		return ErrEnded
+	case e.byName[t.Name] != nil:
+		c.stop()
+		return fmt.Errorf("%s is followed already", t.Name)
+	}
+	e.byName[t.Name] = c
+	e.launch(c)
+	return nil
+}
+
+// Remove stops following a CVM (its channels are closed, its streams end without failing).
+// It returns false when no CVM of that name is followed.
+func (e *Engine) Remove(name string) bool {
+	e.mu.Lock()
+	c := e.byName[name]
+	delete(e.byName, name)
+	e.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	c.stop()
+	return true
+}
+
+// Update reaches a followed CVM at a new address: its connection is dropped and made again
+// there, each file resuming after its last delivered byte, as after a lost connection.
+func (e *Engine) Update(t Target) error {
+	e.mu.Lock()
+	c := e.byName[t.Name]
+	over := e.over
+	e.mu.Unlock()
+	switch {
+	case over:
+		return ErrEnded
+	case c == nil:
+		return fmt.Errorf("%s is not followed", t.Name)
+	}
+	select {
+	case <-c.done:
+		// Stopped for good at its old address (e.g. refused there): start it afresh.
+		e.mu.Lock()
+		if e.byName[t.Name] == c {
+			delete(e.byName, t.Name)
+		}
+		e.mu.Unlock()
+		return e.Add(t)
+	default:
+	}
+	c.pool.retarget(t.Address)
+	return nil
+}
+
+// Wait waits until every CVM has stopped: ctx done, every stream ended, or the sink
+// refused. It returns when every channel and connection is closed.
+func (e *Engine) Wait() (Result, error) {
+	<-e.ended
+	e.cancel()
 	var res Result
+	e.mu.Lock()
+	cvms := append([]*cvmRun(nil), e.all...)
+	e.mu.Unlock()
 	for _, c := range cvms {
 		c.pool.closeAll()
 		c.mu.Lock()
@@ -281,9 +417,9 @@ func Run(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (Result, err
 		}
 		c.mu.Unlock()
 	}
-	run.mu.Lock()
-	sinkErr := run.sinkErr
-	run.mu.Unlock()
+	e.run.mu.Lock()
+	sinkErr := e.run.sinkErr
+	e.run.mu.Unlock()
 	if sinkErr != nil {
 		return res, sinkErr
 	}

@@ -17,7 +17,8 @@ import (
 
 // tailKeys are the keys of a config context that set tail's flags (README, "Contexts").
 var tailKeys = []string{"lines", "color", "grep", "exclude", "highlight", "ignore-case", "level", "timestamps",
-	"log-time", "output", "output-dir", "lock-timeout", "cvm-timezone", "template", "merge-window", "cvm-colors", "quiet"}
+	"log-time", "output", "output-dir", "lock-timeout", "cvm-timezone", "template", "merge-window", "cvm-colors", "quiet",
+	"refresh-interval"}
 
 // Keys are the flags' names: each of tail's context keys is a flag of tail, and not one of
 // the CVM and SSH flags, which cmdutil applies itself.
@@ -82,6 +83,7 @@ func TestContextSetsTailFlags(t *testing.T) {
     merge-window: 2s
     cvm-colors: '32,38;5;208'
     quiet: true
+    refresh-interval: 1m
 `
 	o, err := parseWithConfig(t, ctx, "genesis")
 	if err != nil {
@@ -90,7 +92,7 @@ func TestContextSetsTailFlags(t *testing.T) {
 	r := o.Reading
 	if o.Lines != units.AllLines || o.Color != "never" || !o.Timestamps || o.Output != "json" ||
 		o.OutputDir != filepath.Join("/nonexistent", "capture") || o.LockTimeout != 24*time.Hour ||
-		!slices.Equal(o.cvmPalette, []string{"32", "38;5;208"}) || !o.Quiet {
+		!slices.Equal(o.cvmPalette, []string{"32", "38;5;208"}) || !o.Quiet || o.RefreshInterval != time.Minute {
 		t.Errorf("options %+v", o)
 	}
 	if !reflect.DeepEqual(r.Grep, []string{"a{1,3}", "ERROR"}) || !reflect.DeepEqual(r.Exclude, []string{"heartbeat"}) ||

@@ -51,6 +51,13 @@ func (r *reporter) event(ev tailer.Event) {
 		r.l.printf("cvmtail: %s: connection lost (%s); reconnecting\n", where, msg)
 	case tailer.EventReconnected:
 		r.l.printf("cvmtail: %s: reconnected\n", where)
+	case tailer.EventUnreachable:
+		// Down at start is retried like a drop (an upgrade reboots CVMs one at a time); a
+		// mistyped address or port would retry for ever, so its way forward is said too.
+		r.l.printf("cvmtail: %s: unreachable (%s); retrying until it answers\n", where, msg)
+		r.hint(ev.Err)
+	case tailer.EventReached:
+		r.l.printf("cvmtail: %s: reached; following its files\n", where)
 	case tailer.EventRotated:
 		if r.rotation {
 			r.l.printf("cvmtail: %s: %s\n", where, msg)

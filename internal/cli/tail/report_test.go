@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cvmtail/cvmtail/internal/sshx"
@@ -64,5 +65,28 @@ func TestReporterSumsUpSkippedFiles(t *testing.T) {
 	r.finish()
 	if want := "cvmtail: skipped, not on the CVM: stargate.ERROR (1 CVM), stargate.FATAL (2 CVMs)\n"; b.String() != want {
 		t.Errorf("stderr %q, want %q", b.String(), want)
+	}
+}
+
+func TestReporterSaysDownAtStartAndReachedOnce(t *testing.T) {
+	var b bytes.Buffer
+	r := newReporter(&stderrLog{w: &b}, false)
+	for _, cvm := range []string{"NTNX-A-CVM", "NTNX-B-CVM"} {
+		err := &sshx.DialError{Host: cvm, Addr: "127.0.0.12:22", Err: syscall.ECONNREFUSED}
+		r.event(tailer.Event{Kind: tailer.EventUnreachable, CVM: cvm, Err: err})
+	}
+	r.event(tailer.Event{Kind: tailer.EventReached, CVM: "NTNX-A-CVM"})
+	out := b.String()
+	for _, want := range []string{
+		"cvmtail: NTNX-A-CVM: unreachable (connect to 127.0.0.12:22: connection refused); retrying until it answers\n",
+		"cvmtail: NTNX-B-CVM: unreachable (",
+		"cvmtail: NTNX-A-CVM: reached; following its files\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "cvmtail: hint: check the address and that sshd listens on port 22"); n != 1 {
+		t.Errorf("%d hints, want one for both CVMs:\n%s", n, out)
 	}
 }

@@ -42,6 +42,7 @@ const (
 	stateFollowing                    // delivered lines
 	stateWaiting                      // its file is missing (or unreadable for now); the engine waits for it
 	stateFailed                       // failed for good, alone or with its CVM
+	stateRetrying                     // its CVM was unreachable at start: retried as after a drop
 )
 
 func newStartSummary(targets []tailer.Target, files []tailer.File, print func(string)) *startSummary {
@@ -96,20 +97,29 @@ func (s *startSummary) event(ev tailer.Event) {
 			s.set(streamID{ev.CVM, ev.Log, ev.Path}, stateFailed)
 			return
 		}
-		s.mu.Lock()
-		var ids []streamID
-		for id := range s.state {
-			if id.cvm == ev.CVM {
-				ids = append(ids, id)
-			}
-		}
-		s.mu.Unlock()
-		for _, id := range ids {
+		for _, id := range s.ofCVM(ev.CVM) {
 			s.set(id, stateFailed)
 		}
 	case tailer.EventNotice, tailer.EventWaiting:
 		s.set(streamID{ev.CVM, ev.Log, ev.Path}, stateWaiting)
+	case tailer.EventUnreachable:
+		for _, id := range s.ofCVM(ev.CVM) {
+			s.set(id, stateRetrying)
+		}
 	}
+}
+
+// ofCVM lists the streams of one CVM.
+func (s *startSummary) ofCVM(cvm string) []streamID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []streamID
+	for id := range s.state {
+		if id.cvm == cvm {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 func (s *startSummary) set(id streamID, to streamState) {
@@ -119,7 +129,7 @@ func (s *startSummary) set(id streamID, to streamState) {
 	case !ok, from == to, from == stateFailed:
 		s.mu.Unlock()
 		return
-	case to == stateWaiting && from != statePending:
+	case (to == stateWaiting || to == stateRetrying) && from != statePending:
 		s.mu.Unlock()
 		return // a notice once following (a rotation) says nothing of how it started
 	}
@@ -173,6 +183,7 @@ func (s *startSummary) line() (string, bool) {
 	}{
 		{stateWaiting, "waiting to appear"},
 		{statePending, "quiet or still connecting"},
+		{stateRetrying, "unreachable, retrying"},
 		{stateFailed, "failed"},
 	} {
 		if count[c.st] > 0 {

@@ -181,7 +181,8 @@ func TestRunPrintsTheStartSummaryOnAFollowingTerminal(t *testing.T) {
 	}
 	missing := filepath.Join(dir, "later.out")
 	f, _, _ := testFactory()
-	want := "cvmtail: 4 files on 2 CVMs: 1 following, 1 waiting to appear (c1/later.out), 2 failed (cvm-down)\n"
+	// A CVM down at start is retried while following: counted as such, not as failed.
+	want := "cvmtail: 4 files on 2 CVMs: 1 following, 1 waiting to appear (c1/later.out), 2 unreachable, retrying (cvm-down)\n"
 	errOut := &lockedBuffer{seen: make(chan struct{}), want: want}
 	seen := errOut.seen
 	f.IOStreams.ErrOut = errOut
@@ -218,7 +219,7 @@ func TestRunPrintsTheStartSummaryOnAFollowingTerminal(t *testing.T) {
 	if strings.Count(stderr, "files on") != 1 {
 		t.Errorf("the summary is one line, once:\n%s", stderr)
 	}
-	// The failure's own line comes first.
+	// The CVM's own line comes first.
 	if i, j := strings.Index(stderr, "connection refused"), strings.Index(stderr, want); i < 0 || i > j {
 		t.Errorf("stderr:\n%s", stderr)
 	}
@@ -265,5 +266,18 @@ func TestQuietSilencesNoticesNotWarnings(t *testing.T) {
 	}
 	if o, err := parse(t, "genesis", "--cvm", "x", "-q"); err != nil || !o.Quiet {
 		t.Errorf("-q: %v, %+v", err, o)
+	}
+}
+
+func TestStartSummaryCountsCVMsDownAtStart(t *testing.T) {
+	var got []string
+	s := summaryFor([]string{"a", "b"}, []string{"genesis"}, &got)
+	s.start(time.Hour)
+	defer s.stop()
+	delivers(s, "a", "genesis")
+	s.event(tailer.Event{Kind: tailer.EventUnreachable, CVM: "b", Err: errors.New("connection refused")})
+	want := "2 files on 2 CVMs: 1 following, 1 unreachable, retrying (b)"
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("summary %q, want %q", got, want)
 	}
 }

@@ -49,6 +49,9 @@ type Options struct {
 	Quiet       bool           // no informational notices on stderr
 	Reading     ReadingOptions // --grep, --level, --since, --template, --merge-window, ...
 
+	// RefreshInterval is how often a following run asks Prism for the CVMs again; 0: never.
+	RefreshInterval time.Duration
+
 	// Resolved by RunE.
 	Logs       []catalog.Log
 	cvmPalette []string // from --cvm-colors; nil: the terminal's default
@@ -116,7 +119,8 @@ long line is cut early, with the same notice.
 A config context (--context) may set these flags as keys of the same names, each holding
 what one would type after the flag: lines, color, grep, exclude, highlight, ignore-case,
 level, timestamps, log-time, output, output-dir, lock-timeout, cvm-timezone, template,
-merge-window, cvm-colors and quiet, besides the CVM and SSH flags. The command line wins.
+merge-window, cvm-colors, quiet and refresh-interval, besides the CVM and SSH flags. The
+command line wins.
 
 At a terminal: each CVM's name has its own colour for the run (--cvm-colors sets the list),
 the CVM and log columns are padded so that the log text starts in one column, and once
@@ -124,10 +128,23 @@ following has started one stderr line says how many files on how many CVMs are f
 which are not (-q silences it). Into a pipe or a file, text is '<cvm> <log> <line>' with
 single spaces.
 
+A CVM that drops is reconnected with backoff (1s doubling to 30s), each file resuming
+after its last delivered byte. One down when following starts (refused, timed out, no
+route) is retried the same way and starts with the -n backlog once reached; with
+--no-follow or --duration it fails for good instead.
+
+Cluster changes (--prism, following): Prism is asked for the CVMs again every
+--refresh-interval (default 5m; 0: never). A CVM that appears (a node added, one back from
+maintenance) is followed from its -n backlog, one no longer listed is stopped with a line on
+stderr, and one whose address changed is reconnected there, each file resuming as after a
+drop. When Prism cannot be asked, nothing changes; that is said once, until it answers.
+
 Exit status: 0 when every stream ran to its end (--no-follow done, --duration reached,
 stdout closed by its reader); 1 when some stream or CVM failed for good while others
-delivered; 2 for usage or configuration errors; 3 when nothing could be done; 130/143
-when stopped by SIGINT/SIGTERM.`,
+delivered: what retrying cannot fix (a refused key, an unknown or changed host key, a
+missing file without follow, no permission), or, with --no-follow or --duration, a CVM
+unreachable at start; 2 for usage or configuration errors; 3 when nothing could be done;
+130/143 when stopped by SIGINT/SIGTERM.`,
 		Example: `  # follow genesis on three CVMs
   cvmtail tail genesis --cvm 10.1.1.11,10.1.1.12,10.1.1.13
 
@@ -181,6 +198,7 @@ when stopped by SIGINT/SIGTERM.`,
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, raw, or none (with --output-dir)")
 	fl.StringVar(&opts.OutputDir, "output-dir", "", "also append each stream to `DIR`/<cvm>/<log>.log (a path: DIR/<cvm>/paths/<path>.log); a restarted capture resumes where it stopped")
 	cmdutil.DurationVar(fl, &opts.LockTimeout, "lock-timeout", time.Minute, "with --output-dir: wait up to `D` for another cvmtail capturing the same streams to finish")
+	cmdutil.DurationVar(fl, &opts.RefreshInterval, "refresh-interval", defaultRefreshInterval, "with --prism, while following: ask Prism for the cluster's CVMs again every `D`, following a CVM that appears from its backlog, stopping one that leaves, reconnecting one whose address changed; 0: never")
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
 	fl.StringVar(&opts.CVMColors, "cvm-colors", "", "the colours CVM names take, as `LIST`: comma-separated SGR codes or colour names, used as given (e.g. '32,36,1;35,38;5;208' or 'green,bold hiblue'); default: 10 colours, 22 on a 256-colour terminal; never red, which is --highlight's")
 	addReadingFlags(cmd, &opts.Reading)
@@ -241,6 +259,9 @@ func (o *Options) validate() error {
 	}
 	if o.LockTimeout < 0 {
 		return cmdutil.Usagef("invalid --lock-timeout %s: use 0 or a positive duration such as 1m", o.LockTimeout)
+	}
+	if o.RefreshInterval < 0 {
+		return cmdutil.Usagef("invalid --refresh-interval %s: use 0 (never) or a positive duration such as 5m", o.RefreshInterval)
 	}
 	switch o.Output {
 	case "text", "json", "raw":
@@ -317,7 +338,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 
-	end := follow(ctx, opts, cfg, dialer, p, opts.startSummary(&cfg, errLog))
+	end := follow(ctx, opts, cfg, dialer, p, opts.startSummary(&cfg, errLog), errLog)
 	rep.finish()
 	if end.captureErr != nil {
 		errLog.printf("cvmtail: %s\n", end.captureErr)
@@ -421,7 +442,11 @@ func (o *Options) engineConfig(targets []cmdutil.Target, rep *reporter) tailer.C
 		Follow:    !o.NoFollow,
 		Now:       o.Factory.Now,
 		Retryable: retryable,
-		Events:    rep.event,
+		// A CVM down at start is waited for like one that dropped (an upgrade reboots them
+		// one by one), but not by a run that must end on its own: --duration (cron) keeps
+		// failing it for good, so that its status says the CVM was missed.
+		RetryUnreached: !o.NoFollow && o.Duration == 0,
+		Events:         rep.event,
 	}
 	for _, t := range targets {
 		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})
@@ -463,7 +488,7 @@ func (o *Options) startSummary(cfg *tailer.Config, errLog *stderrLog) *startSumm
 // follow follows the logs until every stream ends, --duration is reached, the reader of stdout
 // goes away or ctx is done (a signal), whichever comes first, then closes the pipeline.
 // summary, when not nil, is printed once following has started.
-func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer.Dialer, p *pipeline.Pipeline, summary *startSummary) ending {
+func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer.Dialer, p *pipeline.Pipeline, summary *startSummary, errLog *stderrLog) ending {
 	// Ctrl-C must stop cvmtail even when stdout does not drain (a paused pager): the writer
 	// gets a moment to show what is queued, then is abandoned, which unblocks the streams.
 	stopAbort := context.AfterFunc(ctx, func() { time.AfterFunc(writerGrace, p.Abort) })
@@ -503,7 +528,14 @@ func follow(ctx context.Context, opts *Options, cfg tailer.Config, dialer tailer
 		summary.start(wait)
 	}
 	var end ending
-	end.res, end.runErr = tailer.Run(runCtx, cfg, dialer, sink)
+	e, err := tailer.Start(runCtx, cfg, dialer, sink)
+	if err != nil {
+		end.runErr = err
+	} else {
+		stopRefresh := opts.startRefresher(runCtx, e, cfg.Targets, errLog)
+		end.res, end.runErr = e.Wait()
+		stopRefresh()
+	}
 	if summary != nil {
 		summary.stop() // said nothing yet: the run ended before it started following
 	}

@@ -45,6 +45,14 @@ type world struct {
 	cvmNames           map[string]string // host extId -> its CVM's own name (v4.3 /cvms)
 
 	errors map[string]exchange // fixture name -> exchange
+
+	unlisted map[string]*unlistedHost // host name -> what SetHostListed took out
+}
+
+// unlistedHost is a host taken out of every family's list, kept to be put back.
+type unlistedHost struct {
+	v2, v3 []obj
+	v4     map[string][]obj // cluster extId -> the host
 }
 
 func mustJSON(name string) any {

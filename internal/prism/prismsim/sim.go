@@ -94,6 +94,7 @@ type Sim struct {
 	calls      map[string]int
 	basicLogin int
 	sessions   map[string]bool
+	down       bool // SetDown: every connection is dropped unanswered
 }
 
 // New builds a simulator.
@@ -193,12 +194,24 @@ func (s *Sim) ExpireSessions() {
 	s.sessions = map[string]bool{}
 }
 
+// SetDown makes the simulator drop every request unanswered, as a Prism that went away
+// (an upgrade restarting it) does, until SetDown(false).
+func (s *Sim) SetDown(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
+}
+
 // ServeHTTP answers one API call.
 func (s *Sim) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	s.mu.Lock()
 	s.calls[path]++
+	down := s.down
 	s.mu.Unlock()
+	if down {
+		panic(http.ErrAbortHandler) // the connection closes without an answer
+	}
 
 	if d := s.opts.Delay; d > 0 {
 		t := time.NewTimer(d)

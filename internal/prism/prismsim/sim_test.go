@@ -175,3 +175,35 @@ func TestV2EnumSpelling(t *testing.T) {
 		}
 	}
 }
+
+// A host taken out of the lists is gone from every family, and comes back when put back.
+func TestSetHostListed(t *testing.T) {
+	pc := New(Options{Mode: PC, APIs: V4 | V3})
+	pe := New(Options{Mode: PE, APIs: V2})
+	count := func() (v2, v3, v4 int) {
+		rec, _ := do(t, pe, http.MethodGet, "/PrismGateway/services/rest/v2.0/hosts", "", true)
+		v2 = strings.Count(rec.Body.String(), `"NTNX-21AB0001-B"`)
+		rec, _ = do(t, pc, http.MethodPost, "/api/nutanix/v3/hosts/list", `{"kind":"host"}`, true)
+		v3 = strings.Count(rec.Body.String(), `"NTNX-21AB0001-B"`)
+		rec, _ = do(t, pc, http.MethodGet, "/api/clustermgmt/v4.0/config/clusters/00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01/hosts", "", true)
+		v4 = strings.Count(rec.Body.String(), `"NTNX-21AB0001-B"`)
+		return
+	}
+	v2, v3, v4 := count()
+	if v2 == 0 || v3 == 0 || v4 == 0 {
+		t.Fatalf("the fixture host is not listed: v2 %d, v3 %d, v4 %d", v2, v3, v4)
+	}
+	for _, s := range []*Sim{pc, pe} {
+		s.SetHostListed("NTNX-21AB0001-B", false)
+		s.SetHostListed("NTNX-21AB0001-B", false) // twice: still one host to put back
+	}
+	if a, b, c := count(); a+b+c != 0 {
+		t.Errorf("unlisted host still listed: v2 %d, v3 %d, v4 %d", a, b, c)
+	}
+	for _, s := range []*Sim{pc, pe} {
+		s.SetHostListed("NTNX-21AB0001-B", true)
+	}
+	if a, b, c := count(); a != v2 || b != v3 || c != v4 {
+		t.Errorf("listed again: v2 %d, v3 %d, v4 %d, want %d, %d, %d", a, b, c, v2, v3, v4)
+	}
+}

@@ -130,6 +130,57 @@ func (s *Sim) SetHostState(host string, st HostState) {
 	}
 }
 
+// SetHostListed takes a host (by its current host name) out of every API family's host
+// list, as when a node is removed from the cluster, or, with listed, puts it back (at the
+// end of the lists), as when it is added again: a test changes the cluster while a client
+// follows it.
+func (s *Sim) SetHostListed(host string, listed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.w
+	if listed {
+		u := w.unlisted[host]
+		if u == nil {
+			return
+		}
+		delete(w.unlisted, host)
+		w.v2Hosts = append(w.v2Hosts, u.v2...)
+		w.v3Hosts = append(w.v3Hosts, u.v3...)
+		for id, hs := range u.v4 {
+			w.v4Hosts[id] = append(w.v4Hosts[id], hs...)
+		}
+		return
+	}
+	if w.unlisted == nil {
+		w.unlisted = map[string]*unlistedHost{}
+	}
+	if w.unlisted[host] != nil {
+		return
+	}
+	u := &unlistedHost{v4: map[string][]obj{}}
+	take := func(hosts []obj, name func(obj) string, into *[]obj) []obj {
+		var keep []obj
+		for _, h := range hosts {
+			if name(h) == host {
+				*into = append(*into, h)
+				continue
+			}
+			keep = append(keep, h)
+		}
+		return keep
+	}
+	w.v2Hosts = take(w.v2Hosts, func(h obj) string { return str(h, "name") }, &u.v2)
+	w.v3Hosts = take(w.v3Hosts, func(h obj) string { return str(h, "status", "name") }, &u.v3)
+	for id, hosts := range w.v4Hosts {
+		var taken []obj
+		w.v4Hosts[id] = take(hosts, func(h obj) string { return str(h, "hostName") }, &taken)
+		if len(taken) > 0 {
+			u.v4[id] = taken
+		}
+	}
+	w.unlisted[host] = u
+}
+
 // SetClusterAvailable marks a cluster (by name) as reachable by Prism Central or not: v4
 // config.isAvailable, v3 status.resources.config.is_available. Its hosts are still
 // served, as the PC last knew them: a client is to leave them out.

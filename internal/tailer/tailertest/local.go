@@ -58,6 +58,22 @@ func (l *Local) Conns() int {
 	return len(l.conns)
 }
 
+// OpenConns counts connections not closed yet.
+func (l *Local) OpenConns() int {
+	l.mu.Lock()
+	conns := append([]*Conn(nil), l.conns...)
+	l.mu.Unlock()
+	n := 0
+	for _, c := range conns {
+		select {
+		case <-c.closed:
+		default:
+			n++
+		}
+	}
+	return n
+}
+
 // Drop breaks every open connection, as a network failure or a CVM reboot would, and makes
 // new connections fail until Up.
 func (l *Local) Drop() {

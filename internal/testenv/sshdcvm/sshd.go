@@ -27,6 +27,9 @@ func (c *CVM) sshdConfig(opts Options) string {
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	line("# sshdcvm: CVM %d of a test cluster", c.Index)
 	line("ListenAddress %s:%d", c.Addr, c.cl.Port)
+	for _, a := range c.Extra {
+		line("ListenAddress %s:%d", a, c.cl.Port)
+	}
 	line("HostKey %s", filepath.Join(c.dir, "ssh_host_ed25519_key"))
 	line("PidFile %s", filepath.Join(c.dir, "sshd.pid"))
 	line("AuthorizedKeysFile %s", filepath.Join(c.cl.dir, "authorized_keys"))
@@ -271,7 +274,9 @@ func (cl *Cluster) writeKnownHosts() error {
 		if len(fields) < 2 {
 			return fmt.Errorf("%s: malformed host public key", c.Addr)
 		}
-		fmt.Fprintf(&b, "[%s]:%d %s %s\n", c.Addr, cl.Port, fields[0], fields[1])
+		for _, a := range append([]string{c.Addr}, c.Extra...) {
+			fmt.Fprintf(&b, "[%s]:%d %s %s\n", a, cl.Port, fields[0], fields[1])
+		}
 	}
 	return os.WriteFile(cl.KnownHosts, b.Bytes(), 0o644)
 }

@@ -68,6 +68,9 @@ type Options struct {
 	OldCVM      []int    // indexes of CVMs that emulate an old CentOS 7 CVM (no python, tail ignores a closed output)
 	User        string   // SSH user (default nutanix); created when missing
 	SSHDConfig  []string // extra sshd_config lines, appended last (so Match blocks work)
+	// ExtraAddrs are more loopback addresses a CVM (by index) listens on, with the same host
+	// key: one CVM reached at a new address, its files unchanged.
+	ExtraAddrs map[int][]string
 }
 
 // Cluster is a set of running CVMs sharing one SSH port, client key and known_hosts file.
@@ -90,6 +93,8 @@ type CVM struct {
 	Old     bool   // emulates an old CentOS 7 CVM
 	LogDir  string // host directory this CVM sees as LogRoot
 	SSHDLog string // sshd's own log (LogLevel VERBOSE), for debugging
+
+	Extra []string // Options.ExtraAddrs: more addresses it listens on
 
 	cl     *Cluster
 	dir    string
@@ -194,7 +199,7 @@ func start(t testing.TB, opts Options) (*Cluster, error) {
 	}
 
 	for i, addr := range addrs {
-		c := &CVM{Index: i, Addr: addr, Old: slices.Contains(opts.OldCVM, i), cl: cl}
+		c := &CVM{Index: i, Addr: addr, Extra: opts.ExtraAddrs[i], Old: slices.Contains(opts.OldCVM, i), cl: cl}
 		c.dir = filepath.Join(dir, fmt.Sprintf("cvm%d", i+1))
 		c.LogDir = filepath.Join(c.dir, "logs")
 		c.SSHDLog = filepath.Join(c.dir, "sshd.log")

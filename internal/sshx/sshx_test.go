@@ -894,6 +894,8 @@ func TestDialPortWinsOverConfiguredPorts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DialPort: %v", err)
 	}
+	// The server records a login after its handshake returns, which may be after ours.
+	waitFor(t, "the server to record the login", func() bool { return len(srv.Logins()) > 0 })
 	_ = c.Close()
 	if len(srv.Logins()) != 1 {
 		t.Errorf("%d logins, want 1", len(srv.Logins()))

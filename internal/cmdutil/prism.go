@@ -20,10 +20,11 @@ const prismTimeout = 30 * time.Second
 // resolvePrism resolves CVMs through Prism (or its cache) and keeps those named by --cvm.
 // Clusters whose hosts could not be listed were reported; the others' CVMs are used.
 func resolvePrism(ctx context.Context, f *Factory, o *TargetOptions, cvms []string) ([]Target, error) {
-	list, _, err := prismCVMs(ctx, f, o, cvms)
+	list, failed, err := prismCVMs(ctx, f, o, cvms)
 	if err != nil {
 		return nil, err
 	}
+	o.unlisted = failed
 	out := make([]Target, 0, len(list))
 	for _, c := range list {
 		out = append(out, Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State,

@@ -667,10 +667,16 @@ func TestNoticesAndPartialLists(t *testing.T) {
 
 func TestPrismCVMsPartialExit(t *testing.T) {
 	e := newPrismEnv(t, prismsim.Options{Fail: map[string][]int{
-		"/api/clustermgmt/v4.0/config/clusters/00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02/hosts": {500}}})
+		"/api/clustermgmt/v4.0/config/clusters/00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02/hosts": {500, 500}}})
 	list, err := PrismCVMs(context.Background(), e.f, e.opts(clusters("alpha-pe01", "bravo-pe02")))
 	if ExitCode(err) != ExitPartial || len(list) != 3 {
 		t.Errorf("PrismCVMs = %d CVMs, exit %d; want alpha's 3 and exit 1", len(list), ExitCode(err))
+	}
+	// tail and logs --remote follow the CVMs listed, and end with exit 1 for the rest.
+	o := e.opts(clusters("alpha-pe01", "bravo-pe02"))
+	targets, err := ResolveTargets(context.Background(), e.f, o)
+	if err != nil || len(targets) != 3 || o.UnlistedClusters() != 1 {
+		t.Errorf("ResolveTargets = %d targets, %v, %d clusters unlisted; want 3, nil, 1", len(targets), err, o.UnlistedClusters())
 	}
 }
 

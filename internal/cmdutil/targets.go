@@ -35,7 +35,15 @@ type TargetOptions struct {
 
 	// typed is the password typed at the prompt, for asking Prism again (RefreshTargets).
 	typed string
+	// unlisted is how many selected clusters ResolveTargets could not list (reported on
+	// stderr): their CVMs are not among the targets.
+	unlisted int
 }
+
+// UnlistedClusters is how many of the selected clusters the last ResolveTargets could not
+// list through Prism (each reported on stderr): what they hold failed for good, so a run
+// that delivered the others' lines ends with exit status 1.
+func (o *TargetOptions) UnlistedClusters() int { return o.unlisted }
 
 // AddTargetFlags registers the CVM-choosing flags (targetFlags) on cmd.
 func AddTargetFlags(cmd *cobra.Command, o *TargetOptions) {

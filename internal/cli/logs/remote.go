@@ -354,11 +354,13 @@ func remoteRun(ctx context.Context, opts *Options) error {
 	if err := quietOnClosedPipe(printRemote(opts.IO.Out, results, opts.Output, opts.IO.IsStdoutTTY(), width)); err != nil {
 		return err
 	}
+	// A cluster Prism could not list (said when resolving) is CVMs not listed either.
+	unlisted := opts.Targets.UnlistedClusters()
 	switch {
 	case failed > 0 && failed == len(results):
 		return &cmdutil.NothingDoneError{Err: fmt.Errorf("no CVM could be listed (%d failed)", failed)}
-	case failed > 0:
-		return &cmdutil.PartialError{Failed: failed}
+	case failed > 0 || unlisted > 0:
+		return &cmdutil.PartialError{Failed: failed + unlisted}
 	}
 	return nil
 }

@@ -344,7 +344,12 @@ func tailRun(ctx context.Context, opts *Options) error {
 		errLog.printf("cvmtail: %s\n", end.captureErr)
 		return &cmdutil.SilentError{Code: cmdutil.ExitPartial}
 	}
-	return end.status(ctx)
+	err = end.status(ctx)
+	if n := opts.Targets.UnlistedClusters(); err == nil && n > 0 && ctx.Err() == nil && !end.readerGone {
+		// The CVMs of a cluster Prism could not list were never followed (said at the start).
+		return &cmdutil.PartialError{Failed: n}
+	}
+	return err
 }
 
 // openCaptures opens every stream's capture (--output-dir) before anything is followed,

@@ -195,15 +195,18 @@ func (p *Pipeline) Lines(info *tailer.StreamInfo, data []byte, received time.Tim
 	if p.render.Format == output.None {
 		return nil
 	}
-	if err := p.emit(st, data, logTimes, received); err != nil {
+	if err := p.emit(st, info, data, logTimes, received); err != nil {
 		return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
 	}
 	return nil
 }
 
 // emit renders kept lines and hands them to the writer, or line by line to the merger.
-func (p *Pipeline) emit(st *stream, data []byte, logTimes []time.Time, received time.Time) error {
+func (p *Pipeline) emit(st *stream, info *tailer.StreamInfo, data []byte, logTimes []time.Time, received time.Time) error {
 	r := st.renderer
+	if info.File != "" {
+		r.SetFile(info.File)
+	}
 	switch {
 	case p.merge != nil:
 		var one []byte

@@ -29,6 +29,7 @@ type cvmRun struct {
 
 	mu        sync.Mutex
 	cvmFailed bool
+	saidNoPy  bool // that --since and --until need Python was said (once per CVM)
 }
 
 // runState is what the CVMs of one Run share.

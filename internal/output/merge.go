@@ -13,6 +13,12 @@ import (
 // apart by lines of another stream. Memory is bounded: when the held lines exceed MaxLines
 // or MaxBytes, the earliest is released at once, in the caller's goroutine, which also
 // carries the Writer's backpressure back to the streams.
+//
+// History (--since over rotated files) arrives in bursts, each CVM at its own pace, hours
+// of log in seconds: a stream marked catching up (CatchingUp) holds back every line later
+// than its own last one, however long they have waited, until it gets past them, ends its
+// history, or sends nothing for a window. So the histories of all CVMs come out in time
+// order, within the bounds above.
 type Merger struct {
 	w      *Writer
 	window time.Duration
@@ -27,6 +33,8 @@ type Merger struct {
 	seq     uint64
 	last    map[any]*entry // each stream's last entry, while held
 	lastKey map[any]time.Time
+	// Streams catching up (reading history): when each last gave a line.
+	catching map[any]time.Time
 
 	stop chan struct{}
 	done chan struct{}
@@ -76,7 +84,8 @@ func NewMerger(w *Writer, window time.Duration, now func() time.Time) *Merger {
 		now = time.Now
 	}
 	m := &Merger{w: w, window: window, now: now, maxLines: MergeMaxLines, maxBytes: MergeMaxBytes,
-		last: map[any]*entry{}, lastKey: map[any]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
+		last: map[any]*entry{}, lastKey: map[any]time.Time{}, catching: map[any]time.Time{},
+		stop: make(chan struct{}), done: make(chan struct{})}
 	tick := window / 4
 	if tick < 5*time.Millisecond {
 		tick = 5 * time.Millisecond
@@ -101,6 +110,33 @@ func (m *Merger) loop(tick time.Duration) {
 	}
 }
 
+// CatchingUp says whether stream's next lines come from its history (see Merger).
+func (m *Merger) CatchingUp(stream any, on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, was := m.catching[stream]
+	switch {
+	case on && !was:
+		m.catching[stream] = m.now()
+	case !on && was:
+		delete(m.catching, stream)
+	}
+}
+
+// heldBack tells whether a stream still catching up has not reached key yet.
+func (m *Merger) heldBack(key, now time.Time) bool {
+	for s, lastAt := range m.catching {
+		if now.Sub(lastAt) >= m.window {
+			delete(m.catching, s) // quiet for a window: its history is done, or it is stuck
+			continue
+		}
+		if m.lastKey[s].Before(key) {
+			return true
+		}
+	}
+	return false
+}
+
 // Add holds one rendered output line of stream (any comparable identity). logTime is the
 // line's own time, zero for a continuation line, which then joins its stream's held record
 // (or, once that is released, follows it with the same time).
@@ -115,6 +151,9 @@ func (m *Merger) Add(stream any, logTime time.Time, rendered []byte) error {
 		}
 	}
 	now := m.now()
+	if _, ok := m.catching[stream]; ok {
+		m.catching[stream] = now
+	}
 	key := logTime
 	if key.IsZero() {
 		key = m.lastKey[stream]
@@ -147,12 +186,13 @@ func (m *Merger) releaseOverflow() error {
 // releaseDue releases, in log-time order, everything up to the latest line whose hold is
 // over, so that no line waits longer than the window.
 func (m *Merger) releaseDue() error {
-	deadline := m.now().Add(-m.window)
+	now := m.now()
+	deadline := now.Add(-m.window)
 	var out []byte
 	for len(m.arrival) > 0 {
 		e := m.arrival[0]
 		if !e.released {
-			if e.arrived.After(deadline) {
+			if e.arrived.After(deadline) || len(m.catching) > 0 && m.heldBack(e.key, now) {
 				break
 			}
 			for !e.released {

@@ -209,6 +209,8 @@ func (p *Pipeline) emit(st *stream, info *tailer.StreamInfo, data []byte, logTim
 	}
 	switch {
 	case p.merge != nil:
+		// Lines of a rotated file are history: the merge waits for the other CVMs' to catch up.
+		p.merge.CatchingUp(st.key, info.File != "" && info.File != info.Path)
 		var one []byte
 		for i := 0; len(data) > 0; i++ {
 			n := strings.IndexByte(string(data), '\n') + 1 // no copy: the compiler converts in place

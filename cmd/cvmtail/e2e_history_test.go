@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,94 @@ func TestE2EHistorySinceUntilAndHandOver(t *testing.T) {
 			}
 			noLeftovers(t, cl)
 		})
+	}
+}
+
+// With --merge-window, the histories of all CVMs come out in time order, however fast each
+// CVM reads its own; --grep applies to them as to live lines.
+func TestE2EHistoryMergeWindowAndGrep(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 3})
+	base := time.Now().UTC().Add(-10 * time.Hour).Truncate(time.Hour)
+	type rec struct {
+		at   time.Time
+		line string
+	}
+	var all []rec
+	for i, c := range cl.CVMs {
+		// CVM i writes minute 3k+i: one global sequence across the three histories, and
+		// CVM 0's history is much larger, so it would come first without the merge.
+		var gens [][3]any
+		for g := 0; g < 4; g++ {
+			name := fmt.Sprintf("genesis.out.2026120%d-000000", g+1)
+			switch g {
+			case 0:
+				name += ".xz"
+			case 1:
+				name += ".gz"
+			case 3:
+				name = "genesis.out"
+			}
+			gens = append(gens, [3]any{name, g * 40, (g + 1) * 40})
+		}
+		for _, g := range gens {
+			name, from, to := g[0].(string), g[1].(int), g[2].(int)
+			var b bytes.Buffer
+			for k := from; k < to; k++ {
+				at := base.Add(time.Duration(3*k+i) * time.Minute)
+				l := fmt.Sprintf("%s INFO node_manager.py:42 event %d", at.Format("2006-01-02 15:04:05,000Z"), 3*k+i)
+				fmt.Fprintln(&b, l)
+				if i == 0 {
+					for p := 0; p < 3000; p++ { // bulk that --grep drops: it takes CVM 0 longer
+						fmt.Fprintf(&b, "%s DEBUG node_manager.py:43 noise %d\n", at.Format("2006-01-02 15:04:05,000Z"), p)
+					}
+				}
+				if 3*k+i >= 30 {
+					all = append(all, rec{at, c.Addr + " genesis " + l})
+				}
+			}
+			data := b.Bytes()
+			switch {
+			case strings.HasSuffix(name, ".gz"):
+				var z bytes.Buffer
+				w := gzip.NewWriter(&z)
+				_, _ = w.Write(data)
+				_ = w.Close()
+				data = z.Bytes()
+			case strings.HasSuffix(name, ".xz"):
+				cmd := exec.Command("xz", "-c")
+				cmd.Stdin = bytes.NewReader(data)
+				out, err := cmd.Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				data = out
+			}
+			if err := os.WriteFile(c.Path(name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			last := base.Add(time.Duration(3*(to-1)+i) * time.Minute)
+			if err := os.Chtimes(c.Path(name), last, last); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].at.Before(all[b].at) })
+	var want []string
+	for _, r := range all {
+		want = append(want, r.line)
+	}
+	r := start(t, append([]string{"tail", "genesis", "--since-time", base.Add(30 * time.Minute).Format(time.RFC3339),
+		"--no-follow", "--merge-window", "100ms", "--grep", " event "}, cl.Args()...)...)
+	if code := r.Wait(60 * time.Second); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, r.Stderr())
+	}
+	got := r.TextLines()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		for i := range want {
+			if i >= len(got) || got[i] != want[i] {
+				t.Fatalf("line %d: got %q, want %q (%d lines, want %d)", i, got[min(i, len(got)-1)], want[i], len(got), len(want))
+			}
+		}
+		t.Fatalf("%d lines, want %d", len(got), len(want))
 	}
 }

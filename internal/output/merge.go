@@ -123,6 +123,15 @@ func (m *Merger) CatchingUp(stream any, on bool) {
 	}
 }
 
+// Expect marks stream as catching up before its first line: the others' lines wait for it
+// up to wait (the start of a history can take seconds: connecting, skipping the start of a
+// compressed file).
+func (m *Merger) Expect(stream any, wait time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.catching[stream] = m.now().Add(wait - m.window) // quiet for a window after wait: given up
+}
+
 // heldBack tells whether a stream still catching up has not reached key yet.
 func (m *Merger) heldBack(key, now time.Time) bool {
 	for s, lastAt := range m.catching {

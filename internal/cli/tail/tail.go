@@ -326,6 +326,11 @@ func tailRun(ctx context.Context, opts *Options) error {
 	rep := opts.newReporter(errLog)
 	cfg := opts.engineConfig(targets, rep)
 	cfg.Resume = p.Resume()
+	if !cfg.Since.IsZero() {
+		// Histories start at their own pace (a connection, a compressed file's start to skip):
+		// --merge-window orders them once every CVM's has begun, or after historyStartWait.
+		p.ExpectBacklog(cfg.Targets, cfg.Files, historyStartWait)
+	}
 	if err := openCaptures(ctx, p, cfg, errLog); err != nil {
 		return err
 	}
@@ -338,6 +343,9 @@ func tailRun(ctx context.Context, opts *Options) error {
 	}
 	return end.status(ctx)
 }
+
+// historyStartWait is how long --merge-window with --since waits for a stream's first line.
+const historyStartWait = 10 * time.Second
 
 // openCaptures opens every stream's capture (--output-dir) before anything is followed,
 // waiting for another run that captures the same streams. A signal while waiting ends the

@@ -109,7 +109,9 @@ syslog-style lines (and RFC 3339 without an offset) are in the CVM's local time,
 --cvm-timezone (default UTC). A glog or syslog line has no year: it is the latest year that
 does not put the line more than a day in the future. --log-time shows the parsed time
 normalised to UTC; --merge-window D holds lines up to D and prints them in log-time order
-across CVMs, each line without a time kept with the record before it.
+across CVMs, each line without a time kept with the record before it. A backlog (--since's
+history, or lines stamped before the run) is held until every CVM's has got as far (with
+--since each CVM's start is waited for up to 10s), so the histories come out in time order.
 
 Capture (--output-dir DIR): each stream is appended to its own file, DIR/<cvm>/<log>.log
 for a catalog name, DIR/<cvm>/paths/<path>.log for a path (the path mirrored), with a

@@ -517,6 +517,8 @@ class Stream(object):
                     self.history_frame(self.src_name, src.pos, self.src_st.st_size)
                 sent, eof = self.pump()
             except Exception as e:  # a corrupt or truncated file: what was read is sent
+                if isinstance(e, (OSError, IOError)) and e.errno == errno.EPIPE:
+                    raise  # stdout closed: the agent ends
                 self.frame("W", text("history file %s: %s; skipped the rest" % (self.src_name, e)))
                 sent, eof = False, True
             if not eof:

@@ -123,6 +123,29 @@ func TestE2EHistorySinceUntilAndHandOver(t *testing.T) {
 				t.Errorf("stderr %q", s)
 			}
 
+			// The same window into one file per CVM, as a cron job would keep it.
+			if py.Name == "system" {
+				dir := t.TempDir()
+				r := start(t, append([]string{"tail", "genesis", "--since-time", since, "--until", until, "--no-follow",
+					"--output-dir", dir, "-o", "none"}, cl.Args()...)...)
+				if code := r.Wait(60 * time.Second); code != 0 {
+					t.Fatalf("--output-dir: exit status %d; stderr:\n%s", code, r.Stderr())
+				}
+				for _, c := range cl.CVMs {
+					data, err := os.ReadFile(filepath.Join(dir, c.Addr, "genesis.log"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var w []string
+					for _, l := range window(c.Addr, 30, 150) {
+						w = append(w, l[strings.IndexByte(l, ' ')+1:]+"\n")
+					}
+					if string(data) != strings.Join(w, "") {
+						t.Errorf("%s: captured %d bytes, want the %d lines of the window", c.Addr, len(data), len(w))
+					}
+				}
+			}
+
 			// Following: the history, then the live file, rotated meanwhile.
 			r = start(t, append([]string{"tail", "genesis", "--since-time", base.Add(100 * time.Minute).Format(time.RFC3339), "-o", "raw"}, cl.Args()...)...)
 			total := 0

@@ -17,11 +17,13 @@ import (
 // History (--since over rotated files) arrives in bursts, each CVM at its own pace, hours
 // of log in seconds: a stream marked catching up (CatchingUp) holds back every line later
 // than its own last one, however long they have waited, until it gets past them, ends its
-// history, or sends nothing for a window. So the histories of all CVMs come out in time
+// history, or sends nothing for a window (at least a second: a loaded CVM or network
+// pauses). So the histories of all CVMs come out in time
 // order, within the bounds above.
 type Merger struct {
 	w      *Writer
 	window time.Duration
+	quiet  time.Duration // a stream catching up that sends nothing this long holds no more
 	now    func() time.Time
 
 	maxLines, maxBytes int
@@ -83,7 +85,7 @@ func NewMerger(w *Writer, window time.Duration, now func() time.Time) *Merger {
 	if now == nil {
 		now = time.Now
 	}
-	m := &Merger{w: w, window: window, now: now, maxLines: MergeMaxLines, maxBytes: MergeMaxBytes,
+	m := &Merger{w: w, window: window, quiet: max(window, time.Second), now: now, maxLines: MergeMaxLines, maxBytes: MergeMaxBytes,
 		last: map[any]*entry{}, lastKey: map[any]time.Time{}, catching: map[any]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	tick := window / 4
@@ -110,17 +112,18 @@ func (m *Merger) loop(tick time.Duration) {
 	}
 }
 
-// CatchingUp says whether stream's next lines come from its history (see Merger).
+// CatchingUp says whether stream's next lines come from its history (see Merger); on also
+// says the stream is busy now, when its lines are filtered out before they reach the merge.
 func (m *Merger) CatchingUp(stream any, on bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, was := m.catching[stream]
-	switch {
-	case on && !was:
-		m.catching[stream] = m.now()
-	case !on && was:
-		delete(m.catching, stream)
+	if on {
+		if at, ok := m.catching[stream]; !ok || at.Before(m.now()) {
+			m.catching[stream] = m.now()
+		}
+		return
 	}
+	delete(m.catching, stream)
 }
 
 // Expect marks stream as catching up before its first line: the others' lines wait for it
@@ -129,14 +132,14 @@ func (m *Merger) CatchingUp(stream any, on bool) {
 func (m *Merger) Expect(stream any, wait time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.catching[stream] = m.now().Add(wait - m.window) // quiet for a window after wait: given up
+	m.catching[stream] = m.now().Add(wait - m.quiet) // quiet after wait: given up
 }
 
 // heldBack tells whether a stream still catching up has not reached key yet.
 func (m *Merger) heldBack(key, now time.Time) bool {
 	for s, lastAt := range m.catching {
-		if now.Sub(lastAt) >= m.window {
-			delete(m.catching, s) // quiet for a window: its history is done, or it is stuck
+		if now.Sub(lastAt) >= m.quiet {
+			delete(m.catching, s) // quiet: its history is done, or it is stuck
 			continue
 		}
 		if m.lastKey[s].Before(key) {

@@ -200,6 +200,10 @@ func (p *Pipeline) stream(info *tailer.StreamInfo) *stream {
 // capture or stdout failed) wraps tailer.ErrSinkClosed: the engine then stops every stream.
 func (p *Pipeline) Lines(info *tailer.StreamInfo, data []byte, received time.Time) error {
 	st := p.stream(info)
+	if p.merge != nil && (st.catching || info.File != "" && info.File != info.Path) {
+		// Busy reading history, even when --grep keeps none of these lines.
+		p.merge.CatchingUp(st.key, true)
+	}
 	var logTimes []time.Time
 	if st.filter != nil {
 		data, logTimes = st.filter.Apply(data, received)

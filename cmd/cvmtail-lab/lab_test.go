@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cvmtail/cvmtail/internal/lab"
+	"github.com/cvmtail/cvmtail/internal/logtime"
 	"github.com/cvmtail/cvmtail/internal/testenv/binrun"
 )
 
@@ -332,5 +333,63 @@ func TestLabContextWorksForEveryCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSinceReadsTheLabsRotatedHistory is issue 18's "done when": on the lab, --since 2h
+// --no-follow returns the two hours, most of them from rotated and compressed files.
+func TestSinceReadsTheLabsRotatedHistory(t *testing.T) {
+	l := startLab(t, lab.Config{Rate: 1, Backlog: 20})
+	began := time.Now()
+	r := startCvmtail(t, append([]string{"tail", "genesis", "stargate.INFO", "--since", "2h", "--no-follow", "-o", "json"}, l.Args()...)...)
+	if code := r.Wait(60 * time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, r.Stderr())
+	}
+	type stream struct{ cvm, log string }
+	first, last := map[stream]time.Time{}, map[stream]time.Time{}
+	files := map[stream]map[string]bool{}
+	for _, s := range r.TextLines() {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		k := stream{m["cvm"], m["log"]}
+		if files[k] == nil {
+			files[k] = map[string]bool{}
+		}
+		files[k][filepath.Base(m["file"])] = true
+		st, ok := logtime.Parse([]byte(m["line"]), began, nil)
+		if !ok {
+			continue
+		}
+		at := st.Time
+		if first[k].IsZero() {
+			first[k] = at
+		}
+		last[k] = at
+	}
+	for _, c := range l.CVMs {
+		for _, log := range []string{"genesis", "stargate.INFO"} {
+			k := stream{c.Name, log}
+			// The first line is within a line interval (10s) after two hours ago.
+			if age := began.Sub(first[k]); age > 2*time.Hour+time.Minute || age < 2*time.Hour-time.Minute {
+				t.Errorf("%s %s: first line at %v, %v ago; want about 2h", c.Name, log, first[k], age)
+			}
+			if began.Sub(last[k]) > 5*time.Minute {
+				t.Errorf("%s %s: last line at %v", c.Name, log, last[k])
+			}
+			compressed := 0
+			for f := range files[k] {
+				if strings.HasSuffix(f, ".xz") || strings.HasSuffix(f, ".gz") {
+					compressed++
+				}
+			}
+			if len(files[k]) < 4 || compressed == 0 {
+				t.Errorf("%s %s: lines from %v; want rotated and compressed files too", c.Name, log, files[k])
+			}
+		}
+	}
+	if s := r.Stderr(); s != "" {
+		t.Errorf("stderr %q", s)
 	}
 }

@@ -36,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.Rate, "rate", 5, "lines per second per log file")
 	fs.DurationVar(&cfg.RotateEvery, "rotate-every", 2*time.Minute, "about how often each log rotates (0: never)")
 	fs.IntVar(&cfg.Backlog, "backlog", 200, "lines per log file written at start")
+	fs.DurationVar(&cfg.History, "history", 3*time.Hour, "how far back the rotated (and compressed) history written at start reaches, for --since (0: none)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: cvmtail-lab [flags]
 
@@ -67,6 +68,9 @@ Flags:
 	}
 	if cfg.Backlog == 0 {
 		cfg.Backlog = -1 // lab.Config's zero means the default
+	}
+	if cfg.History <= 0 {
+		cfg.History = -1 // idem
 	}
 	if cfg.Rate == 0 {
 		cfg.Rate = 1e-9 // idem: asked for silence

@@ -74,7 +74,7 @@ func TestBench(t *testing.T) {
 	rep := &report{}
 	rep.machine = machine()
 
-	// CVMTAIL_BENCH_ONLY=bulk,latency,fanout,remote,many runs a part (while tuning).
+	// CVMTAIL_BENCH_ONLY=bulk,latency,fanout,remote,many,history runs a part (while tuning).
 	only := os.Getenv("CVMTAIL_BENCH_ONLY")
 	want := func(part string) bool { return only == "" || strings.Contains(","+only+",", ","+part+",") }
 	if want("bulk") {
@@ -93,6 +93,9 @@ func TestBench(t *testing.T) {
 	if want("many") {
 		many(t, cl, rep, false)
 		many(t, cl, rep, true)
+	}
+	if want("history") {
+		history(t, cl, rep)
 	}
 
 	rep.print(os.Stdout)

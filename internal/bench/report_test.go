@@ -26,6 +26,7 @@ type report struct {
 	fan     fanRow
 	remote  *remoteRow
 	many    []manyRow
+	history []histRow
 }
 
 // Targets (issues 7 and 13), on the same run's ratios.
@@ -41,6 +42,8 @@ const (
 	targetRemoteRSS   = 16 << 20
 	targetRemoteCPU   = 1.5
 	targetCPUPerM     = 2 * time.Second // cvmtail's CPU per million lines, 224 streams
+	// --since over a rotation history (issue 18): the first line of a window in plain files.
+	targetHistoryFirstLine = 2 * time.Second
 )
 
 func passFail(ok bool) string {
@@ -115,6 +118,12 @@ func (r *report) verdicts() []verdict {
 		ratio := a.Seconds() / max(tl.Seconds(), 1e-9)
 		v = append(v, verdict{"on the CVM: agent CPU per 100 MB delivered, × tail -F",
 			fmt.Sprintf("%.2f× (%.0f ms vs %.0f ms)", ratio, ms(a), ms(tl)), fmt.Sprintf("≤ %.1f×", targetRemoteCPU), a > 0 && ratio <= targetRemoteCPU})
+	}
+	if len(r.history) > 0 {
+		h := r.history[0]
+		v = append(v, verdict{"--since 2h over a rotation history: time to the first line (plain files)",
+			fmt.Sprintf("%.0f ms", ms(h.firstLine)), fmt.Sprintf("< %.0f s", targetHistoryFirstLine.Seconds()),
+			h.firstLine > 0 && h.firstLine < targetHistoryFirstLine && h.got == h.want})
 	}
 	for _, m := range r.many {
 		kind := "reading"
@@ -202,6 +211,15 @@ func (r *report) markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %d / %d | %s | %s | %d processes, %s | %.0f ms | %d | %d |\n", kind, m.lines, m.written, perM, mib(m.maxRSS),
 			m.remoteProcs, mib(m.remoteRSS), ms(m.teardown), m.exit, m.left)
+	}
+	if len(r.history) > 0 {
+		fmt.Fprintf(&b, "\n### --since over a rotation history: %d CVMs, each %d MiB in xz and gzip generations and %d MiB plain over %v\n\n",
+			histCVMs, histMiB(), histMiB(), histSpan)
+		b.WriteString("| asked | window per CVM | read on the CVM (rchar) | sent (wchar) | read / window | first line | all lines | from |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, h := range r.history {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f× | %.0f ms | %.2f s | %s |\n", h.what, mib(h.window), mib(h.read), mib(h.sent),
+				float64(h.read)/float64(max(h.window, 1)), ms(h.firstLine), h.total.Seconds(), h.files)
+		}
 	}
 	b.WriteString("\n### Targets\n\n| target | got | wanted | |\n|---|---|---|---|\n")
 	for _, v := range r.verdicts() {

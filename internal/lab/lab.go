@@ -54,6 +54,10 @@ type Config struct {
 	RotateEvery time.Duration
 	// Backlog lines per file written at start (default 200; negative: none).
 	Backlog int
+	// History is how far back the rotated history written at start reaches, before the
+	// backlog: a line per file every 10s, a generation every 30 minutes, all but the newest
+	// three compressed (default 3h; negative: none).
+	History time.Duration
 	// Grace is how long a command may outlive its SSH channel before its process group is
 	// killed (default 500ms).
 	Grace time.Duration
@@ -220,7 +224,7 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 		}
 		env := &msgEnv{self: c.Address, peers: peers, hypervisor: hypervisors, cvms: cfg.CVMs}
 		host := strings.ToLower(c.Name)
-		logs, err := newCVMLogs(c.LogDir, host, env, uint64(i+1), cfg.Rate, cfg.RotateEvery, cfg.Backlog, now)
+		logs, err := newCVMLogs(c.LogDir, host, env, uint64(i+1), cfg.Rate, cfg.RotateEvery, cfg.Backlog, cfg.History, now)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.LogDir, err)
 		}
@@ -275,6 +279,9 @@ func (cfg *Config) defaults() error {
 	}
 	if cfg.Backlog == 0 {
 		cfg.Backlog = 200
+	}
+	if cfg.History == 0 {
+		cfg.History = 3 * time.Hour
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = 500 * time.Millisecond

@@ -223,9 +223,23 @@ func TestRotateGlog(t *testing.T) {
 	if _, err := l.Rotate(context.Background(), 0, "genesis.out"); err != nil {
 		t.Fatal(err)
 	}
+	// As Scavenger leaves them: the newest three generations plain, the older ones (the
+	// history written at start) compressed.
 	old, _ := filepath.Glob(filepath.Join(dir, "genesis.out.2*"))
-	if len(old) != 1 {
-		t.Errorf("after rotating genesis.out: %v, want one genesis.out.<time>", old)
+	var plain, packed []string
+	for _, p := range old {
+		if strings.HasSuffix(p, ".xz") || strings.HasSuffix(p, ".gz") {
+			packed = append(packed, p)
+		} else {
+			plain = append(plain, p)
+		}
+	}
+	var rotatedAt time.Time
+	if len(plain) > 0 {
+		rotatedAt, _ = time.Parse("20060102-150405", strings.TrimPrefix(filepath.Base(plain[len(plain)-1]), "genesis.out."))
+	}
+	if len(plain) != 3 || time.Since(rotatedAt).Abs() > time.Minute || len(packed) < 3 {
+		t.Errorf("after rotating genesis.out: %v, want three genesis.out.<time>, the last one now, and older ones compressed", old)
 	}
 }
 

@@ -3,19 +3,33 @@
 package lab
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 )
 
-// keepGenerations is how many rotated files of each log the lab keeps, so that a lab left
-// running for days stays small.
-const keepGenerations = 4
+// Like Scavenger, the lab keeps keepGenerations uncompressed rotated files of each log and
+// compresses older ones (.xz for .out files, .gz for glog's), keeping keepCompressed of
+// those, so that a lab left running for days stays small.
+const (
+	keepGenerations = 3
+	keepCompressed  = 32
+)
+
+// historyStep and historyGeneration shape the history written at start: a line per file
+// every historyStep, a rotation every historyGeneration.
+const (
+	historyStep       = 10 * time.Second
+	historyGeneration = 30 * time.Minute
+)
 
 // logFile is one log the lab writes.
 type logFile interface {
@@ -69,10 +83,12 @@ func (l *plainLog) write(t time.Time, n int) error {
 func (l *plainLog) rotate(t time.Time) error {
 	l.f.Close()
 	p := filepath.Join(l.dir, l.name)
-	if err := os.Rename(p, p+"."+t.UTC().Format("20060102-150405")); err != nil {
+	rotated := p + "." + t.UTC().Format("20060102-150405")
+	if err := os.Rename(p, rotated); err != nil {
 		return err
 	}
-	prune(l.dir, l.name+".2*")
+	_ = os.Chtimes(rotated, t, t) // its last write, also when the lab writes history
+	scavenge(l.dir, l.name+".2*", xzOrGzip)
 	return l.open()
 }
 
@@ -82,14 +98,73 @@ func (l *plainLog) id() string { return l.name }
 
 func (l *plainLog) current() string { return filepath.Join(l.dir, l.name) }
 
-// prune removes all but the newest keepGenerations files matching pattern.
-func prune(dir, pattern string) {
-	old, _ := filepath.Glob(filepath.Join(dir, pattern))
-	sort.Strings(old) // timestamps in the names sort by time
-	for len(old) > keepGenerations {
-		os.Remove(old[0])
-		old = old[1:]
+// scavenge compresses all but the newest keepGenerations plain files matching pattern and
+// removes all but the newest keepCompressed compressed ones, as Scavenger does on a CVM.
+func scavenge(dir, pattern string, compress func(string) error) {
+	names, _ := filepath.Glob(filepath.Join(dir, pattern))
+	sort.Strings(names) // timestamps in the names sort by time
+	var plain, packed []string
+	for _, n := range names {
+		if strings.HasSuffix(n, ".gz") || strings.HasSuffix(n, ".xz") {
+			packed = append(packed, n)
+		} else {
+			plain = append(plain, n)
+		}
 	}
+	for len(plain) > keepGenerations {
+		if compress(plain[0]) == nil {
+			packed = append(packed, plain[0]) // its name sorts among the others' well enough
+		}
+		plain = plain[1:]
+	}
+	sort.Strings(packed)
+	for len(packed) > keepCompressed {
+		os.Remove(packed[0])
+		packed = packed[1:]
+	}
+}
+
+// xzOrGzip compresses a rotated .out file as recent AOS does, with xz, or with gzip where
+// the machine has no xz.
+func xzOrGzip(path string) error {
+	xz, err := exec.LookPath("xz")
+	if err != nil {
+		return gzipFile(path)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	// xz keeps the mtime; -k is not used: the original goes, as Scavenger's does.
+	if out, err := exec.Command(xz, "-q", "-T1", "--", path).CombinedOutput(); err != nil {
+		return fmt.Errorf("xz %s: %v: %s", path, err, out)
+	}
+	return os.Chtimes(path+".xz", st.ModTime(), st.ModTime())
+}
+
+// gzipFile compresses path into path.gz, keeping its mtime, and removes it.
+func gzipFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, _ = w.Write(data)
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path+".gz", b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Chtimes(path+".gz", st.ModTime(), st.ModTime()); err != nil {
+		return err
+	}
+	return os.Remove(path)
 }
 
 // pythonFormat is genesis's and acropolis's Python logging format:
@@ -199,7 +274,7 @@ func (l *glogLog) file(level string, t time.Time) (*os.File, error) {
 	if err := os.Rename(tmp, link); err != nil {
 		return nil, err
 	}
-	prune(l.dir, fmt.Sprintf("%s.%s.nutanix.log.%s.2*", l.svc, l.host, level))
+	scavenge(l.dir, fmt.Sprintf("%s.%s.nutanix.log.%s.2*", l.svc, l.host, level), gzipFile)
 	return f, nil
 }
 
@@ -245,6 +320,9 @@ func (l *glogLog) write(t time.Time, n int) error {
 // is full and points the symlink at it.
 func (l *glogLog) rotate(t time.Time) error {
 	l.close()
+	for _, f := range l.files {
+		_ = os.Chtimes(f.Name(), t, t) // its last write, also when the lab writes history
+	}
 	l.files = map[string]*os.File{}
 	if !t.After(l.started.Add(time.Second)) {
 		t = l.started.Add(time.Second) // a new name, even for rotations in the same second
@@ -290,13 +368,19 @@ type rotated struct {
 
 // newCVMLogs creates the log directory's files with backlog lines each.
 func newCVMLogs(dir, host string, env *msgEnv, seed uint64, rate float64, rotateEvery time.Duration,
-	backlog int, now time.Time) (*cvmLogs, error) {
+	backlog int, history time.Duration, now time.Time) (*cvmLogs, error) {
 	r := rand.New(rand.NewPCG(seed, 0x1ab))
 	c := &cvmLogs{rate: rate, rotateEvery: rotateEvery, r: r, rotations: make(chan rotation)}
 	// Pids as a CVM would show them, stable per CVM.
 	pid := func() int { return 3000 + r.IntN(60000) }
 	// The backlog looks as if the lab had been running for a while.
 	start := now.Add(-time.Duration(float64(backlog)/max(rate, 0.1)*float64(time.Second)) - time.Minute)
+	// Before the backlog, the history: rotated generations, the older ones compressed, as a
+	// CVM that has been up for a while has them (cvmtail tail --since reads them).
+	first := start
+	if history > 0 {
+		first = start.Add(-history)
+	}
 	plain := []struct {
 		name   string
 		format lineFormat
@@ -324,12 +408,18 @@ func newCVMLogs(dir, host string, env *msgEnv, seed uint64, rate float64, rotate
 		{"curator", curatorTemplates},
 	}
 	for _, g := range glogs {
-		l, err := newGlogLog(dir, g.svc, host, pid(), r, env, g.ts, start)
+		l, err := newGlogLog(dir, g.svc, host, pid(), r, env, g.ts, first)
 		if err != nil {
 			c.close()
 			return nil, err
 		}
 		c.files = append(c.files, l)
+	}
+	if history > 0 {
+		if err := c.writeHistory(first, start); err != nil {
+			c.close()
+			return nil, err
+		}
 	}
 	if backlog > 0 {
 		step := now.Sub(start) / time.Duration(backlog)
@@ -344,6 +434,29 @@ func newCVMLogs(dir, host string, env *msgEnv, seed uint64, rate float64, rotate
 		}
 	}
 	return c, nil
+}
+
+// writeHistory writes a line per file every historyStep from first to start, rotating every
+// historyGeneration (staggered per file) and at start, where the backlog begins.
+func (c *cvmLogs) writeHistory(first, start time.Time) error {
+	for i, f := range c.files {
+		next := first.Add(historyGeneration - time.Duration(i)*time.Minute)
+		for t := first; t.Before(start); t = t.Add(historyStep) {
+			if !t.Before(next) {
+				if err := f.rotate(t); err != nil {
+					return err
+				}
+				next = t.Add(historyGeneration)
+			}
+			if err := f.write(t, 1); err != nil {
+				return err
+			}
+		}
+		if err := f.rotate(start); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // run appends lines at the configured rate and rotates now and then, until ctx ends.

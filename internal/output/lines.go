@@ -248,7 +248,7 @@ func TemplateFuncs(colorOn bool, opts ...TemplateOption) template.FuncMap {
 }
 
 // TemplateFields are the fields of --template, in -o json's order.
-var TemplateFields = []string{"time", "log_time", "cvm", "address", "log", "path", "line"}
+var TemplateFields = []string{"time", "log_time", "cvm", "address", "log", "path", "file", "line"}
 
 // TemplateHelpers lists the helpers of --template, sorted.
 func TemplateHelpers() []string {
@@ -286,8 +286,8 @@ func templateJSON(v any) (string, error) {
 }
 
 // NewTemplate parses a --template text. The fields are those of -o json: .time, .cvm,
-// .address, .log, .path, .line, .log_time (each a string; log_time "" when the line has no
-// time of its own).
+// .address, .log, .path, .file, .line, .log_time (each a string; log_time "" when the line
+// has no time of its own; file is path, or with --since the rotated file the line is from).
 func NewTemplate(text string, colorOn bool, opts ...TemplateOption) (*template.Template, error) {
 	return template.New("template").Funcs(TemplateFuncs(colorOn, opts...)).Option("missingkey=error").Parse(text)
 }
@@ -296,6 +296,7 @@ func NewTemplate(text string, colorOn bool, opts ...TemplateOption) (*template.T
 // is reported when the flags are read rather than on every line.
 func ProbeTemplate(t *template.Template) error {
 	fields := map[string]string{"time": "2026-11-22T10:00:00.000Z", "cvm": "cvm", "address": "10.0.0.1",
-		"log": "genesis", "path": "/home/nutanix/data/logs/genesis.out", "line": "line", "log_time": ""}
+		"log": "genesis", "path": "/home/nutanix/data/logs/genesis.out", "file": "/home/nutanix/data/logs/genesis.out",
+		"line": "line", "log_time": ""}
 	return t.Execute(io.Discard, fields)
 }

@@ -13,9 +13,17 @@ import (
 // apart by lines of another stream. Memory is bounded: when the held lines exceed MaxLines
 // or MaxBytes, the earliest is released at once, in the caller's goroutine, which also
 // carries the Writer's backpressure back to the streams.
+//
+// History (--since over rotated files) arrives in bursts, each CVM at its own pace, hours
+// of log in seconds: a stream marked catching up (CatchingUp) holds back every line later
+// than its own last one, however long they have waited, until it gets past them, ends its
+// history, or sends nothing for a window (at least a second: a loaded CVM or network
+// pauses). So the histories of all CVMs come out in time
+// order, within the bounds above.
 type Merger struct {
 	w      *Writer
 	window time.Duration
+	quiet  time.Duration // a stream catching up that sends nothing this long holds no more
 	now    func() time.Time
 
 	maxLines, maxBytes int
@@ -27,6 +35,8 @@ type Merger struct {
 	seq     uint64
 	last    map[any]*entry // each stream's last entry, while held
 	lastKey map[any]time.Time
+	// Streams catching up (reading history): when each last gave a line.
+	catching map[any]time.Time
 
 	stop chan struct{}
 	done chan struct{}
@@ -75,8 +85,9 @@ func NewMerger(w *Writer, window time.Duration, now func() time.Time) *Merger {
 	if now == nil {
 		now = time.Now
 	}
-	m := &Merger{w: w, window: window, now: now, maxLines: MergeMaxLines, maxBytes: MergeMaxBytes,
-		last: map[any]*entry{}, lastKey: map[any]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
+	m := &Merger{w: w, window: window, quiet: max(window, time.Second), now: now, maxLines: MergeMaxLines, maxBytes: MergeMaxBytes,
+		last: map[any]*entry{}, lastKey: map[any]time.Time{}, catching: map[any]time.Time{},
+		stop: make(chan struct{}), done: make(chan struct{})}
 	tick := window / 4
 	if tick < 5*time.Millisecond {
 		tick = 5 * time.Millisecond
@@ -101,6 +112,43 @@ func (m *Merger) loop(tick time.Duration) {
 	}
 }
 
+// CatchingUp says whether stream's next lines come from its history (see Merger); on also
+// says the stream is busy now, when its lines are filtered out before they reach the merge.
+func (m *Merger) CatchingUp(stream any, on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if on {
+		if at, ok := m.catching[stream]; !ok || at.Before(m.now()) {
+			m.catching[stream] = m.now()
+		}
+		return
+	}
+	delete(m.catching, stream)
+}
+
+// Expect marks stream as catching up before its first line: the others' lines wait for it
+// up to wait (the start of a history can take seconds: connecting, skipping the start of a
+// compressed file).
+func (m *Merger) Expect(stream any, wait time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.catching[stream] = m.now().Add(wait - m.quiet) // quiet after wait: given up
+}
+
+// heldBack tells whether a stream still catching up has not reached key yet.
+func (m *Merger) heldBack(key, now time.Time) bool {
+	for s, lastAt := range m.catching {
+		if now.Sub(lastAt) >= m.quiet {
+			delete(m.catching, s) // quiet: its history is done, or it is stuck
+			continue
+		}
+		if m.lastKey[s].Before(key) {
+			return true
+		}
+	}
+	return false
+}
+
 // Add holds one rendered output line of stream (any comparable identity). logTime is the
 // line's own time, zero for a continuation line, which then joins its stream's held record
 // (or, once that is released, follows it with the same time).
@@ -115,6 +163,9 @@ func (m *Merger) Add(stream any, logTime time.Time, rendered []byte) error {
 		}
 	}
 	now := m.now()
+	if _, ok := m.catching[stream]; ok {
+		m.catching[stream] = now
+	}
 	key := logTime
 	if key.IsZero() {
 		key = m.lastKey[stream]
@@ -147,12 +198,13 @@ func (m *Merger) releaseOverflow() error {
 // releaseDue releases, in log-time order, everything up to the latest line whose hold is
 // over, so that no line waits longer than the window.
 func (m *Merger) releaseDue() error {
-	deadline := m.now().Add(-m.window)
+	now := m.now()
+	deadline := now.Add(-m.window)
 	var out []byte
 	for len(m.arrival) > 0 {
 		e := m.arrival[0]
 		if !e.released {
-			if e.arrived.After(deadline) {
+			if e.arrived.After(deadline) || len(m.catching) > 0 && m.heldBack(e.key, now) {
 				break
 			}
 			for !e.released {

@@ -99,3 +99,73 @@ func TestMergerIsBounded(t *testing.T) {
 		t.Errorf("released out of order: %q", out.String()[:20])
 	}
 }
+
+// History arrives hours at a time, each CVM at its own pace: a stream catching up holds the
+// others' later lines, past the window, until it gets there.
+func TestMergerWaitsForStreamsCatchingUp(t *testing.T) {
+	var out syncBuf
+	w := NewWriter(&out)
+	m := NewMerger(w, 100*time.Millisecond, nil)
+	m.CatchingUp("fast", true)
+	m.CatchingUp("slow", true)
+	for k := range 10 {
+		if err := m.Add("fast", at(k), []byte(fmt.Sprintf("fast %d\n", k))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The slow CVM's history comes a line every 40ms, well within the window each, the
+	// whole taking four windows.
+	for k := range 10 {
+		time.Sleep(40 * time.Millisecond)
+		if err := m.Add("slow", at(k), []byte(fmt.Sprintf("slow %d\n", k))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.CatchingUp("slow", false)
+	m.CatchingUp("fast", false)
+	if err := m.Add("slow", at(20), []byte("slow live\n")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := out.String(); !strings.HasSuffix(got, "slow live\n") {
+		t.Errorf("a live line waited past the window once nobody was catching up: %q", got)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	for k := range 10 {
+		fmt.Fprintf(&want, "fast %d\nslow %d\n", k, k)
+	}
+	want.WriteString("slow live\n")
+	if out.String() != want.String() {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want.String())
+	}
+}
+
+// A stream that stops sending while catching up (its history ended without a live line,
+// or its CVM hangs) holds the others for one window only.
+func TestMergerCatchingUpStreamGoneQuietHoldsOneWindow(t *testing.T) {
+	var out syncBuf
+	w := NewWriter(&out)
+	defer w.Close()
+	m := NewMerger(w, 100*time.Millisecond, nil)
+	defer m.Close()
+	m.CatchingUp("quiet", true)
+	if err := m.Add("quiet", at(1), []byte("quiet 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := m.Add("other", at(5), []byte("other 5\n")); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(out.String(), "other 5") {
+		if time.Since(start) > 2*time.Second {
+			t.Fatal("held for more than 2s by a quiet stream, with a 100ms window")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

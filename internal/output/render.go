@@ -57,14 +57,16 @@ type Renderer struct {
 	prefix []byte // text: "<cvm> <log> " (coloured); json: the fixed fields after "time"
 
 	fields map[string]string // --template: the JSON fields of the line being rendered
+	head   []byte            // json: the fields before "file"
+	file   string            // the file the lines come from (see SetFile)
 	spans  [][]int           // --highlight: reused match positions
 }
 
 // NewRenderer prepares the rendering of one stream's lines.
 func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
-	r := &Renderer{opts: opts}
+	r := &Renderer{opts: opts, file: path}
 	if opts.Template != nil {
-		r.fields = map[string]string{"cvm": cvm, "address": address, "log": log, "path": path}
+		r.fields = map[string]string{"cvm": cvm, "address": address, "log": log, "path": path, "file": path}
 		if opts.Escape { // names came from Prism or the user, and .path from the command line
 			for k, v := range r.fields {
 				r.fields[k] = termsafe.String(v)
@@ -82,8 +84,8 @@ func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
 		b = appendJSONString(b, []byte(log))
 		b = append(b, `,"path":`...)
 		b = appendJSONString(b, []byte(path))
-		b = append(b, `,"line":`...)
-		r.prefix = b
+		r.head = b
+		r.setFilePrefix()
 	case Text:
 		c, l := sanitizeName(cvm), sanitizeName(log)
 		cPad, lPad := padding(c, opts.CVMWidth), padding(l, opts.LogWidth)
@@ -94,6 +96,31 @@ func NewRenderer(opts Options, cvm, address, log, path string) *Renderer {
 		r.prefix = []byte(c + cPad + " " + l + lPad + " ")
 	}
 	return r
+}
+
+// SetFile says which file the next lines come from: the followed path, or with --since a
+// rotated predecessor of it (JSON "file", the template's .file).
+func (r *Renderer) SetFile(file string) {
+	if file == r.file {
+		return
+	}
+	r.file = file
+	switch {
+	case r.fields != nil:
+		r.fields["file"] = file
+		if r.opts.Escape {
+			r.fields["file"] = termsafe.String(file)
+		}
+	case r.head != nil:
+		r.setFilePrefix()
+	}
+}
+
+func (r *Renderer) setFilePrefix() {
+	b := append(r.prefix[:0], r.head...)
+	b = append(b, `,"file":`...)
+	b = appendJSONString(b, []byte(r.file))
+	r.prefix = append(b, `,"line":`...)
 }
 
 // The log name is faint: the CVM's colour is what the eye looks for.

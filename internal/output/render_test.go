@@ -138,7 +138,7 @@ func TestAlignedPrefix(t *testing.T) {
 		{"timestamps first", Options{Format: Text, Timestamps: true, CVMWidth: cvmW, LogWidth: logW}, "cvm1", "genesis", "x\n",
 			"2026-11-22T09:00:00.123Z cvm1       genesis       x\n"},
 		{"json ignores widths", Options{Format: JSON, CVMWidth: 30, LogWidth: 30}, "cvm1", "genesis", "x\n",
-			`{"time":"2026-11-22T09:00:00.123Z","cvm":"cvm1","address":"","log":"genesis","path":"","line":"x"}` + "\n"},
+			`{"time":"2026-11-22T09:00:00.123Z","cvm":"cvm1","address":"","log":"genesis","path":"","file":"","line":"x"}` + "\n"},
 		{"raw ignores widths", Options{Format: Raw, CVMWidth: 30, LogWidth: 30}, "cvm1", "genesis", "x\n", "x\n"},
 	}
 	for _, tc := range tests {

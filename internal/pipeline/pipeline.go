@@ -53,11 +53,14 @@ type Config struct {
 
 // Pipeline renders each stream's lines and hands them to the one writer.
 type Pipeline struct {
-	render  output.Options
-	filter  *filter.Config // nil: nothing to filter or parse
-	w       *output.Writer
-	merge   *output.Merger // nil without a merge window
-	capture *capturer      // nil without a capture
+	render output.Options
+	filter *filter.Config // nil: nothing to filter or parse
+	w      *output.Writer
+	merge  *output.Merger // nil without a merge window
+	// started is when the run began: a line stamped before it is backlog (history, -n,
+	// --since), which the merge window orders across CVMs however late it arrives.
+	started time.Time
+	capture *capturer // nil without a capture
 
 	mu      sync.Mutex
 	streams map[streamKey]*stream
@@ -74,12 +77,13 @@ type stream struct {
 	filter   *filter.Stream // nil when p.filter is
 	renderer *output.Renderer
 	capture  *output.CaptureStream // opened at the first kept lines
+	catching bool                  // its lines are backlog (see Pipeline.started)
 }
 
 // New starts a pipeline writing to cfg.Out. It fails only when cfg.CaptureDir cannot be
 // used (it cannot be created or written to).
 func New(cfg Config) (*Pipeline, error) {
-	p := &Pipeline{render: cfg.Render, streams: map[streamKey]*stream{}}
+	p := &Pipeline{render: cfg.Render, streams: map[streamKey]*stream{}, started: time.Now()}
 	if cfg.CaptureDir != "" {
 		c, err := output.NewCapture(cfg.CaptureDir)
 		if err != nil {
@@ -126,6 +130,22 @@ func (p *Pipeline) CaptureWarnings() []string {
 		return nil
 	}
 	return p.capture.c.Warnings
+}
+
+// ExpectBacklog tells the merge window (when there is one) that every stream of targets ×
+// files starts with a backlog (--since): each one's later lines wait for the others' first
+// ones, up to wait.
+func (p *Pipeline) ExpectBacklog(targets []tailer.Target, files []tailer.File, wait time.Duration) {
+	if p.merge == nil {
+		return
+	}
+	for _, t := range targets {
+		for _, f := range files {
+			key := streamKey{t.Name, t.Address, f.Name, f.Path}
+			p.merge.Expect(key, wait)
+			p.stream(&tailer.StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path}).catching = true
+		}
+	}
 }
 
 // OpenCaptures opens every stream's capture before anything is followed: each takes its
@@ -180,6 +200,10 @@ func (p *Pipeline) stream(info *tailer.StreamInfo) *stream {
 // capture or stdout failed) wraps tailer.ErrSinkClosed: the engine then stops every stream.
 func (p *Pipeline) Lines(info *tailer.StreamInfo, data []byte, received time.Time) error {
 	st := p.stream(info)
+	if p.merge != nil && (st.catching || info.File != "" && info.File != info.Path) {
+		// Busy reading history, even when --grep keeps none of these lines.
+		p.merge.CatchingUp(st.key, true)
+	}
 	var logTimes []time.Time
 	if st.filter != nil {
 		data, logTimes = st.filter.Apply(data, received)
@@ -195,23 +219,38 @@ func (p *Pipeline) Lines(info *tailer.StreamInfo, data []byte, received time.Tim
 	if p.render.Format == output.None {
 		return nil
 	}
-	if err := p.emit(st, data, logTimes, received); err != nil {
+	if err := p.emit(st, info, data, logTimes, received); err != nil {
 		return fmt.Errorf("%w: %w", tailer.ErrSinkClosed, err)
 	}
 	return nil
 }
 
 // emit renders kept lines and hands them to the writer, or line by line to the merger.
-func (p *Pipeline) emit(st *stream, data []byte, logTimes []time.Time, received time.Time) error {
+func (p *Pipeline) emit(st *stream, info *tailer.StreamInfo, data []byte, logTimes []time.Time, received time.Time) error {
 	r := st.renderer
+	if info.File != "" {
+		r.SetFile(info.File)
+	}
 	switch {
 	case p.merge != nil:
+		// A stream reading a rotated file, or lines stamped before the run, is catching up:
+		// the merge holds the other CVMs' later lines until it gets there.
+		rotated := info.File != "" && info.File != info.Path
 		var one []byte
 		for i := 0; len(data) > 0; i++ {
 			n := strings.IndexByte(string(data), '\n') + 1 // no copy: the compiler converts in place
 			var lt time.Time
 			if i < len(logTimes) {
 				lt = logTimes[i]
+			}
+			catching := rotated || st.catching // a continuation line: as its record
+			if !lt.IsZero() {
+				catching = rotated || lt.Before(p.started)
+			}
+			// Said at each batch too: the merger forgets a stream quiet for a window.
+			if catching != st.catching || i == 0 && catching {
+				st.catching = catching
+				p.merge.CatchingUp(st.key, catching)
 			}
 			one = r.AppendLines(one[:0], data[:n], received, []time.Time{lt})
 			data = data[n:]

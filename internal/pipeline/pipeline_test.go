@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -94,8 +95,8 @@ func TestLogTimeInEveryFormat(t *testing.T) {
 			"- c1 genesis.out Traceback (most recent call last):\n",
 		output.Raw: "2026-11-22T10:00:00.000Z 2026-11-22T09:59:58.250Z 2026-11-22 09:59:58,250Z INFO genesis.py:1 up\n" +
 			"2026-11-22T10:00:00.000Z - Traceback (most recent call last):\n",
-		output.JSON: `{"time":"2026-11-22T10:00:00.000Z","log_time":"2026-11-22T09:59:58.250Z","cvm":"c1","address":"c1","log":"genesis.out","path":"` + path + `","line":"2026-11-22 09:59:58,250Z INFO genesis.py:1 up"}` + "\n" +
-			`{"time":"2026-11-22T10:00:00.000Z","cvm":"c1","address":"c1","log":"genesis.out","path":"` + path + `","line":"Traceback (most recent call last):"}` + "\n",
+		output.JSON: `{"time":"2026-11-22T10:00:00.000Z","log_time":"2026-11-22T09:59:58.250Z","cvm":"c1","address":"c1","log":"genesis.out","path":"` + path + `","file":"` + path + `","line":"2026-11-22 09:59:58,250Z INFO genesis.py:1 up"}` + "\n" +
+			`{"time":"2026-11-22T10:00:00.000Z","cvm":"c1","address":"c1","log":"genesis.out","path":"` + path + `","file":"` + path + `","line":"Traceback (most recent call last):"}` + "\n",
 	} {
 		t.Run(string(format), func(t *testing.T) {
 			p, out := start(t, Config{
@@ -351,6 +352,48 @@ func BenchmarkLines(b *testing.B) {
 				} else {
 					dst = st.renderer.AppendLines(dst[:0], kept, received, times)
 				}
+			}
+		})
+	}
+}
+
+// With --since, lines of a rotated file say so in "file" (and .file); "path" stays the
+// followed name, whatever the order of the files.
+func TestJSONNamesTheRotatedFile(t *testing.T) {
+	tpl, err := output.NewTemplate("{{.path}} {{.file}} {{.line}}", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, opts := range map[string]output.Options{"json": {Format: output.JSON}, "template": {Template: tpl}} {
+		t.Run(name, func(t *testing.T) {
+			p, out := start(t, Config{Render: opts})
+			info := &tailer.StreamInfo{CVM: "c1", Address: "c1", Log: "genesis", Path: "/logs/genesis.out"}
+			for _, file := range []string{"/logs/genesis.out.20261201-010000.xz", "/logs/genesis.out.20261201-020000", "/logs/genesis.out"} {
+				info.File = file
+				if err := p.Lines(info, lines("from "+file), received); err != nil {
+					t.Fatal(err)
+				}
+			}
+			closeOK(t, p)
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				if name == "template" {
+					got = append(got, l)
+					continue
+				}
+				var m map[string]string
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Fatalf("%q: %v", l, err)
+				}
+				got = append(got, m["path"]+" "+m["file"]+" "+m["line"])
+			}
+			want := []string{
+				"/logs/genesis.out /logs/genesis.out.20261201-010000.xz from /logs/genesis.out.20261201-010000.xz",
+				"/logs/genesis.out /logs/genesis.out.20261201-020000 from /logs/genesis.out.20261201-020000",
+				"/logs/genesis.out /logs/genesis.out from /logs/genesis.out",
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("got %q\nwant %q", got, want)
 			}
 		})
 	}

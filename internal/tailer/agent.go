@@ -22,7 +22,12 @@ type agentRequest struct {
 	PollMillis int // how often an idle file is looked at when inotify is not there
 	ZoneOffset int // UTC offset in seconds of syslog-style times, for Since
 	Sudo       bool
-	Streams    []streamRequest
+	// History: a stream with Since starts in the file's rotated predecessors (H frames).
+	History bool
+	// Until, when not zero, ends each stream at its first line stamped at or after it (or,
+	// following, when the CVM's clock passes it).
+	Until   time.Time
+	Streams []streamRequest
 }
 
 // streamRequest is one file of an agentRequest.
@@ -47,10 +52,17 @@ func (r agentRequest) args() string {
 		follow = "1"
 	}
 	words := []string{protocolVersion, follow, strconv.Itoa(max(r.PollMillis, 1)), strconv.Itoa(r.ZoneOffset)}
+	// Options, only when used: an agent ignores the ones it does not know.
+	if r.History {
+		words = append(words, "history=1")
+	}
+	if !r.Until.IsZero() {
+		words = append(words, "until="+unixSeconds(r.Until))
+	}
 	for _, s := range r.Streams {
 		since := ""
 		if !s.Since.IsZero() && s.ResumeIdent == "" {
-			since = strconv.FormatFloat(float64(s.Since.UnixNano())/1e9, 'f', 6, 64)
+			since = unixSeconds(s.Since)
 		}
 		ident, offset := "", int64(0)
 		if validIdent(s.ResumeIdent) && s.ResumeOffset >= 0 && s.ResumeOffset <= maxNumber {
@@ -60,6 +72,11 @@ func (r agentRequest) args() string {
 			strconv.Itoa(s.Lines), shquote.Quote(since), shquote.Quote(ident), strconv.FormatInt(offset, 10))
 	}
 	return strings.Join(words, " ")
+}
+
+// unixSeconds is t as the agent reads times: Unix seconds with microseconds.
+func unixSeconds(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 6, 64)
 }
 
 // command is the remote command line: the agent under python3 (or python 2.7), exec'ed so

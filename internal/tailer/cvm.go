@@ -33,6 +33,7 @@ type cvmRun struct {
 	mu        sync.Mutex
 	cvmFailed bool
 	downSaid  bool // EventUnreachable was sent
+	saidNoPy  bool // that --since and --until need Python was said (once per CVM)
 }
 
 // runState is what the CVMs of one Run share.
@@ -266,13 +267,18 @@ func (g *agentGroup) run(ctx context.Context) {
 // request is what the agent is asked for the streams that are still live.
 func (g *agentGroup) request(live []*stream) agentRequest {
 	cfg := g.cvm.cfg
-	r := agentRequest{Follow: cfg.Follow, PollMillis: int(cfg.Poll / time.Millisecond), Sudo: g.sudo}
-	if !cfg.Since.IsZero() {
+	r := agentRequest{Follow: cfg.Follow, PollMillis: int(cfg.Poll / time.Millisecond), Sudo: g.sudo,
+		History: !cfg.Since.IsZero(), Until: cfg.Until}
+	if !cfg.Since.IsZero() || !cfg.Until.IsZero() {
 		zone := cfg.SyslogZone
 		if zone == nil {
 			zone = time.UTC
 		}
-		_, r.ZoneOffset = cfg.Since.In(zone).Zone()
+		at := cfg.Since
+		if at.IsZero() {
+			at = cfg.Until
+		}
+		_, r.ZoneOffset = at.In(zone).Zone()
 	}
 	for _, s := range live {
 		sr := streamRequest{ID: s.id, Path: s.file.Path, Window: cfg.Window, Lines: cfg.Lines, Since: cfg.Since}

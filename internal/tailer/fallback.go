@@ -9,9 +9,34 @@ import (
 	"sync"
 )
 
+// sayNoPython says once per CVM what tail -F cannot do that the agent does: --since (the
+// history, the search) and --until.
+func (c *cvmRun) sayNoPython() {
+	cfg := c.cfg
+	if cfg.Since.IsZero() && cfg.Until.IsZero() {
+		return
+	}
+	c.mu.Lock()
+	said := c.saidNoPy
+	c.saidNoPy = true
+	c.mu.Unlock()
+	if said {
+		return
+	}
+	msg := fmt.Sprintf("no python on the CVM: --since cannot read the files' rotated history nor search them; showing the last %d lines of each file instead", cfg.Lines)
+	switch {
+	case cfg.Since.IsZero():
+		msg = "no python on the CVM: --until cannot end the streams; they go on"
+	case !cfg.Until.IsZero():
+		msg += ", and --until cannot end the streams"
+	}
+	cfg.Events(Event{Kind: EventNotice, CVM: c.target.Name, Err: errors.New(msg)})
+}
+
 // fallback follows each stream with tail -F on a channel of its own: the CVM has no Python.
 // Channels beyond sshd's MaxSessions open another connection.
 func (g *agentGroup) fallback(ctx context.Context, live []*stream) {
+	g.cvm.sayNoPython()
 	var wg sync.WaitGroup
 	for _, s := range live {
 		wg.Add(1)
@@ -25,9 +50,6 @@ func (g *agentGroup) fallback(ctx context.Context, live []*stream) {
 
 func (s *stream) runFallback(ctx context.Context) {
 	c := s.cvm
-	if !s.cfg.Since.IsZero() && s.ident == "" {
-		s.notice(fmt.Sprintf("no python on the CVM: --since cannot search the file; showing the last %d lines instead", s.cfg.Lines))
-	}
 	for {
 		sess, pc, next := c.session(ctx)
 		if next != sessionOpened {

@@ -39,6 +39,9 @@ const (
 	frameNotice    = 'W' // W <id> <text>: something the user should know
 	frameError     = 'E' // E <id> <code> <text>: the file cannot be read (ENOENT, EACCES, ...)
 	frameEnd       = 'Z' // Z <id>: the stream ended (without follow: the backlog is sent)
+	// frameHistory is O for a file of the history (asked with history=1): H <id> <ident>
+	// <offset> <size> <path>, the path of the rotated file to the end of the line.
+	frameHistory = 'H'
 	// frameNewStream is reserved for streams the agent opens itself (a glob expanded on the
 	// CVM): never sent in protocol 2, so a protocol error here.
 	frameNewStream = 'N'
@@ -48,7 +51,8 @@ const (
 type frame struct {
 	kind   byte
 	id     int
-	ident  string // O; R ("" for "-")
+	ident  string // O, H; R ("" for "-")
+	path   string // H
 	offset int64  // O: offset; T: old size
 	size   int64  // O: size; T: new size
 	n      int    // D: payload bytes
@@ -176,6 +180,19 @@ func (r *frameReader) next() (frame, error) {
 			return bad(false, "malformed open frame %s", quote(line))
 		}
 		f.ident, f.offset, f.size = string(fs[0]), off, size
+		ws.opened = true
+		return f, nil
+	case frameHistory:
+		fs := bytes.SplitN(rest, []byte{' '}, 4)
+		if !hasRest || len(fs) != 4 || !validIdent(fs[0]) || len(fs[3]) == 0 {
+			return bad(false, "malformed history frame %s", quote(line))
+		}
+		off, ok1 := parseNumber(fs[1])
+		size, ok2 := parseNumber(fs[2])
+		if !ok1 || !ok2 {
+			return bad(false, "malformed history frame %s", quote(line))
+		}
+		f.ident, f.offset, f.size, f.path = string(fs[0]), off, size, string(fs[3])
 		ws.opened = true
 		return f, nil
 	case frameTruncated:

@@ -107,6 +107,15 @@ func TestFrameReaderTranscripts(t *testing.T) {
 		{name: "error code in lower case", in: transcript("E 1 enoent x\n"), end: endLost, events: []string{"malformed error frame"}},
 		{name: "end with fields", in: transcript("Z 1 2\n"), end: endLost, events: []string{"malformed end frame"}},
 		{name: "negative length", in: transcript(open1, "D 1 -1\n"), end: endRestart, events: []string{"data frame length"}},
+		{name: "history files, then the followed file",
+			in: transcript("H 1 64768:5 10 300 /logs/f1.20261201-010000 with space.gz\n", data(1, "h1\nno newline"),
+				"H 1 64768:6 0 40 /logs/f1.1\n", data(1, "h2\n"), open1, data(1, "a1\n"), "Z 1\n", open2, "Z 2\n"),
+			end: endDone, f1: "h1,no newline,h2,a1", noEvent: true},
+		{name: "history without a path", in: transcript("H 1 64768:5 0 300\n"), end: endLost, events: []string{"malformed history frame"}},
+		{name: "history with a bad ident", in: transcript("H 1 1:2;x 0 300 /a\n"), end: endLost, events: []string{"malformed history frame"}},
+		{name: "history with an empty path", in: transcript("H 1 1:2 0 300 \n"), end: endLost, events: []string{"malformed history frame"}},
+		{name: "history path beyond the header bound", in: transcript("H 1 1:2 0 300 /" + strings.Repeat("p", 5000) + "\n"),
+			end: endFailed, events: []string{"frame header longer than 4096 bytes"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +216,7 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add([]byte("O 2 1:2 0 0\nD 2 5\nab\ncdT 2 5 0\nR 2 -\nW 2 hello\nE 2 ENOENT gone\n"))
 	f.Add([]byte("D 1 99999999999999999999\n"))
 	f.Add([]byte("O 3 1:1 0 0\nD 3 70000\n" + strings.Repeat("z", 70000)))
+	f.Add([]byte("H 1 1:1 0 9 /a b.gz\nD 1 3\nh1\nO 1 1:2 0 0\nZ 1\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cfg := Config{Targets: []Target{{}}, Files: []File{{}, {}, {}}, Follow: true, Window: 64 << 10}
 		sink := &linesSink{}

@@ -127,15 +127,19 @@ func TestSinceOnACVMWithoutPythonFallsBackToLines(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.out")
 	writeFile(t, p, numbered("x", 1, 30))
+	writeFile(t, p+".20261201-010000", numbered("old", 1, 30))
+	writeFile(t, filepath.Join(dir, "y.out"), numbered("y", 1, 30))
 	rec := newRecorder()
-	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "x", Path: p}})
+	cfg := baseConfig(rec, []tailer.Target{{Name: "h", Address: "h"}}, []tailer.File{{Name: "x", Path: p}, {Name: "y", Path: filepath.Join(dir, "y.out")}})
 	cfg.Follow, cfg.Lines = false, 3
 	cfg.Since = time.Now().Add(-time.Hour)
 	if _, err := tailer.Run(context.Background(), cfg, cluster{"h": &tailertest.Local{Env: oldCVMEnv(t)}}.dialer(), rec); err != nil {
 		t.Fatal(err)
 	}
 	equal(t, "fallback", rec.get(key("h", "x")), want("x", 28, 30))
-	if ev := rec.eventText(); !strings.Contains(ev, "no python on the CVM: --since cannot search the file; showing the last 3 lines instead") {
+	equal(t, "fallback", rec.get(key("h", "y")), want("y", 28, 30))
+	// Said once for the CVM, not once per file.
+	if ev := rec.eventText(); strings.Count(ev, "no python on the CVM: --since cannot read the files' rotated history nor search them; showing the last 3 lines of each file instead") != 1 {
 		t.Errorf("events %q", ev)
 	}
 }

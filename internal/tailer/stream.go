@@ -277,7 +277,7 @@ func (s *stream) flushPartial() error {
 // error: a *fileFailure when the stream fails, a sink error otherwise.
 func (s *stream) control(f frame) (finished bool, err error) {
 	switch f.kind {
-	case frameOpen:
+	case frameOpen, frameHistory:
 		if f.ident != s.ident || f.offset != s.recvOffset {
 			// Another file, or a jump: a partial line of the old position is complete.
 			if err := s.flushPartial(); err != nil {
@@ -285,6 +285,10 @@ func (s *stream) control(f frame) (finished bool, err error) {
 			}
 		}
 		s.ident, s.recvOffset, s.deliveredOffset = f.ident, f.offset, f.offset
+		s.info.File = s.info.Path
+		if f.kind == frameHistory {
+			s.info.File = f.path
+		}
 		s.opened = true
 		s.lastErrCode = ""
 	case frameRotated:

@@ -70,6 +70,9 @@ type StreamInfo struct {
 	Address string
 	Log     string
 	Path    string
+	// File is the file the lines of a Sink.Lines call came from: Path, or with Since a
+	// rotated predecessor of it on the CVM (genesis.out.20261201-101500.xz).
+	File string
 
 	// During a Sink.Lines call: the identity ("dev:ino") of the file the lines came from and
 	// the offset in it right after them, so a capture can resume exactly. EndOffset is -1
@@ -141,11 +144,17 @@ type Config struct {
 	// run). ok=false starts with the usual backlog.
 	Resume func(info StreamInfo) (ident string, offset int64, ok bool)
 	// Since, when set, starts each file's backlog at its first line stamped at or after
-	// it instead of Lines: the agent binary-searches the file by offset, so a large file is
-	// not copied. SyslogZone is the zone of syslog-style times (nil: UTC). On a CVM without
-	// Python (tail fallback) Since is not available and Lines applies.
+	// it instead of Lines, across the file's rotation history on the CVM: its rotated
+	// predecessors in the same directory, compressed ones included, oldest first, then the
+	// file itself. The agent binary-searches plain files by offset and decompresses and
+	// skips the others on the CVM, so no file is copied. SyslogZone is the zone of
+	// syslog-style times (nil: UTC). On a CVM without Python (tail fallback) Since is not
+	// available and Lines applies.
 	Since      time.Time
 	SyslogZone *time.Location
+	// Until, when set, ends each stream at its first line stamped at or after it; following,
+	// a stream also ends when the CVM's clock passes it.
+	Until time.Time
 }
 
 func (c *Config) defaults() {
@@ -268,7 +277,7 @@ func (e *Engine) newCVM(t Target) *cvmRun {
 	c.ctx, c.stop = context.WithCancel(e.ctx)
 	for i, f := range cfg.Files {
 		s := &stream{cfg: cfg, cvm: c, id: i + 1, file: f, sink: e.sink,
-			info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path}}
+			info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path, File: f.Path}}
 		s.lb.budget = e.budget
 		if cfg.Resume != nil {
 			ident, off, ok := cfg.Resume(s.info)

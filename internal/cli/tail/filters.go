@@ -13,11 +13,12 @@ import (
 	"github.com/cvmtail/cvmtail/internal/filter"
 	"github.com/cvmtail/cvmtail/internal/logtime"
 	"github.com/cvmtail/cvmtail/internal/output"
+	"github.com/cvmtail/cvmtail/internal/units"
 )
 
 // ReadingOptions are the flags that choose, start and shape the lines: --grep, --exclude,
-// --highlight, --level, --since, --since-time, --cvm-timezone, --log-time, --template and
-// --merge-window.
+// --highlight, --level, --since, --since-time, --until, --cvm-timezone, --log-time, --template
+// and --merge-window.
 type ReadingOptions struct {
 	Grep        []string
 	Exclude     []string
@@ -26,6 +27,7 @@ type ReadingOptions struct {
 	Level       string
 	Since       time.Duration
 	SinceTime   string
+	Until       string
 	CVMTimezone string
 	LogTime     bool
 	Template    string
@@ -35,6 +37,7 @@ type ReadingOptions struct {
 	filter     filter.Config
 	highlight  []*regexp.Regexp
 	sinceAt    time.Time // zero: no --since
+	untilAt    time.Time // zero: no --until
 	zone       *time.Location
 	levelValue logtime.Level
 }
@@ -48,11 +51,12 @@ func addReadingFlags(cmd *cobra.Command, o *ReadingOptions) {
 	fl.StringArrayVar(&o.Highlight, "highlight", nil, "colour the matches of `RE` when colour is on (repeatable)")
 	fl.BoolVar(&o.IgnoreCase, "ignore-case", false, "--grep, --exclude and --highlight ignore case (as (?i) at the start of one RE does for it alone; -i is --identity, as in ssh)")
 	fl.StringVar(&o.Level, "level", "", "only records of severity `W|E|F` (WARNING, ERROR, FATAL) or worse; continuation lines stay with their record")
-	cmdutil.DurationVar(fl, &o.Since, "since", 0, "start each file's backlog at its first line written in the last `D` (15m, 2h, 1d, 2w), instead of -n")
-	fl.StringVar(&o.SinceTime, "since-time", "", "start each file's backlog at its first line at or after `T` (RFC 3339, or '2006-01-02 15:04:05' in UTC)")
+	cmdutil.DurationVar(fl, &o.Since, "since", 0, "start each file at its first line written in the last `D` (15m, 2h, 1d, 2w), reading back through its rotated and compressed files on the CVM, instead of -n")
+	fl.StringVar(&o.SinceTime, "since-time", "", "like --since, from the first line at or after `T` (RFC 3339, or '2006-01-02 15:04:05' in UTC)")
+	fl.StringVar(&o.Until, "until", "", "end each stream before its first line at or after `T` (as --since-time, or a duration D: D ago); following, at that time")
 	fl.StringVar(&o.CVMTimezone, "cvm-timezone", "UTC", "`ZONE` of the CVMs' OS logs (syslog); service logs are always UTC (IANA name, e.g. Asia/Tokyo, or Local)")
 	fl.BoolVar(&o.LogTime, "log-time", false, "put each line's own time (parsed from the line, in UTC, RFC 3339 milliseconds; '-' when it has none) first; JSON gets log_time")
-	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .line .log_time; {{json .}} is them all as one JSON object); helpers: color, cvmcolor, upper, lower, json, pad; not with -o json or raw")
+	fl.StringVar(&o.Template, "template", "", "render each line with Go text/template `TPL` over the JSON fields (.time .cvm .address .log .path .file .line .log_time; {{json .}} is them all as one JSON object); helpers: color, cvmcolor, upper, lower, json, pad; not with -o json or raw")
 	cmdutil.DurationVar(fl, &o.MergeWindow, "merge-window", 0, "hold lines up to `D` (e.g. 2s) and release them in the order of their log times across CVMs")
 	cmd.Flags().AddFlagSet(fl)
 	_ = cmd.RegisterFlagCompletionFunc("level", cobra.FixedCompletions(
@@ -133,6 +137,24 @@ func (o *ReadingOptions) validate(now func() time.Time, format string) error {
 			return cmdutil.Usagef("invalid --since-time %q: use RFC 3339 (2026-11-22T10:00:00Z) or '2006-01-02 15:04:05' (UTC)", o.SinceTime)
 		}
 		o.sinceAt = t
+	}
+	o.untilAt = time.Time{}
+	if o.Until != "" {
+		t, err := time.Parse(time.RFC3339Nano, o.Until)
+		if err != nil {
+			t, err = time.ParseInLocation(sinceTimeLayout, o.Until, time.UTC)
+		}
+		if err != nil {
+			d, derr := units.ParseDuration(o.Until)
+			if derr != nil || d <= 0 {
+				return cmdutil.Usagef("invalid --until %q: use RFC 3339 (2026-11-22T10:30:00Z), '2006-01-02 15:04:05' (UTC) or a duration ago (30m)", o.Until)
+			}
+			t = now().Add(-d)
+		}
+		if !o.sinceAt.IsZero() && !t.After(o.sinceAt) {
+			return cmdutil.Usagef("--until %s is not after --since %s", t.UTC().Format(time.RFC3339), o.sinceAt.UTC().Format(time.RFC3339))
+		}
+		o.untilAt = t
 	}
 
 	if o.MergeWindow < 0 {

@@ -40,6 +40,23 @@ func TestReadingFlagParsing(t *testing.T) {
 			t.Errorf("--since-time %s: %v (err %v)", in, o.Reading.sinceAt, err)
 		}
 	}
+	for _, tc := range []struct {
+		args []string
+		want time.Time
+	}{
+		{[]string{"--since-time", "2026-11-22 08:00:00", "--until", "2026-11-22 08:30:00"}, time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)},
+		{[]string{"--until", "2026-11-22T09:30:00+01:00"}, time.Date(2026, 11, 22, 8, 30, 0, 0, time.UTC)},
+		{[]string{"--since", "2h", "--until", "1h"}, time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)},
+	} {
+		o, err := parse(t, append([]string{"genesis", "--cvm", "x", "--no-follow"}, tc.args...)...)
+		if err != nil || !o.Reading.untilAt.Equal(tc.want) {
+			t.Errorf("%q: until %v (err %v), want %v", tc.args, o.Reading.untilAt, err, tc.want)
+			continue
+		}
+		if ec := o.engineConfig(nil, newReporter(&stderrLog{w: &bytes.Buffer{}}, false)); !ec.Until.Equal(tc.want) || !ec.Since.Equal(o.Reading.sinceAt) {
+			t.Errorf("%q: engine until %v since %v", tc.args, ec.Until, ec.Since)
+		}
+	}
 	for _, lv := range []string{"W", "e", "F", "ERROR", "Fatal", "critical"} {
 		if _, err := parse(t, "genesis", "--cvm", "x", "--level", lv); err != nil {
 			t.Errorf("--level %s: %v", lv, err)
@@ -81,6 +98,8 @@ func TestReadingUsageErrors(t *testing.T) {
 		{[]string{"--since", "-5m"}, "invalid --since"},
 		{[]string{"--since", "5m", "--since-time", "2026-11-22T08:00:00Z"}, "cannot be used together"},
 		{[]string{"--since-time", "yesterday"}, `invalid --since-time "yesterday"`},
+		{[]string{"--until", "soon"}, `invalid --until "soon"`},
+		{[]string{"--since", "1h", "--until", "2h"}, "is not after --since"},
 		{[]string{"--cvm-timezone", "Mars/Olympus"}, `invalid --cvm-timezone "Mars/Olympus"`},
 		{[]string{"--merge-window", "-1s"}, "invalid --merge-window"},
 		{[]string{"--template", "{{.cvm"}, "invalid --template"},

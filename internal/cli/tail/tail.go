@@ -89,11 +89,20 @@ Choosing lines: --grep and --exclude keep and drop lines by Go RE2 expression (r
 before the output and before --output-dir. --level W|E|F keeps glog and Python-logging
 records of that severity or worse, continuation lines (tracebacks) with their record;
 lines whose format carries no severity (syslog) are kept. --since and --since-time start
-each file at its first line stamped at or after that time, found by a binary search on the
-CVM, so a large file is not copied (a CVM without Python gets the -n backlog and a notice;
-a file without timestamps starts at its end). -n counts the last lines of each file as they
-are in the file, before --grep and the other filters: -n 10 --grep X shows those of the last
-10 lines that match X, not the last 10 matches; -n all (or +1) starts at the first line.
+each file at its first line stamped at or after that time across the file's rotation
+history on the CVM: its rotated generations in the same directory (genesis.out.<time>,
+.gz and .xz included; glog files behind stargate.INFO; messages-<date>), oldest first, then
+the file itself, then following as usual, with no line lost or repeated at the hand-over.
+Plain files are binary-searched and compressed ones decompressed on the CVM, so no file is
+copied; -o json names each line's file in "file" ("path" stays the followed name). A --since
+before the whole history says "history starts at <time>"; a history file that cannot be read
+is reported and skipped. A CVM without Python gets the -n backlog of the current file and a
+notice; a file without timestamps starts at its end. --until ends each stream before its
+first line at or after that time (following: also when the time comes), so --since-time and
+--until with --no-follow pull one incident window from every CVM. Without --since nothing
+of this changes: -n counts the last lines of the current file as they are in the file,
+before --grep and the other filters: -n 10 --grep X shows those of the last 10 lines that
+match X, not the last 10 matches; -n all (or +1) starts at the first line.
 
 Durations (--duration, --since, --merge-window, --lock-timeout, --connect-timeout) are
 written 30s, 15m, 2h, 1d (24h) or 2w, or combined: 1h30m, 1d12h.
@@ -103,7 +112,9 @@ syslog-style lines (and RFC 3339 without an offset) are in the CVM's local time,
 --cvm-timezone (default UTC). A glog or syslog line has no year: it is the latest year that
 does not put the line more than a day in the future. --log-time shows the parsed time
 normalised to UTC; --merge-window D holds lines up to D and prints them in log-time order
-across CVMs, each line without a time kept with the record before it.
+across CVMs, each line without a time kept with the record before it. A backlog (--since's
+history, or lines stamped before the run) is held until every CVM's has got as far (with
+--since each CVM's start is waited for up to 10s), so the histories come out in time order.
 
 Capture (--output-dir DIR): each stream is appended to its own file, DIR/<cvm>/<log>.log
 for a catalog name, DIR/<cvm>/paths/<path>.log for a path (the path mirrored), with a
@@ -156,6 +167,10 @@ unreachable at start; 2 for usage or configuration errors; 3 when nothing could 
 
   # errors and worse from every stargate of the cluster since two hours ago
   cvmtail tail stargate.INFO --level E --since 2h --prism pe.example.com
+
+  # one incident window from every CVM, rotated files included, one file per CVM
+  cvmtail tail genesis --since-time '2026-12-01 14:00:00' --until '2026-12-01 14:30:00' \
+    --no-follow --output-dir incident --prism pe.example.com
 
   # one event across the CVMs, in time order
   cvmtail tail genesis --grep 'leader|election' --merge-window 2s --log-time --prism pe.example.com
@@ -334,6 +349,11 @@ func tailRun(ctx context.Context, opts *Options) error {
 	rep := opts.newReporter(errLog)
 	cfg := opts.engineConfig(targets, rep)
 	cfg.Resume = p.Resume()
+	if !cfg.Since.IsZero() {
+		// Histories start at their own pace (a connection, a compressed file's start to skip):
+		// --merge-window orders them once every CVM's has begun, or after historyStartWait.
+		p.ExpectBacklog(cfg.Targets, cfg.Files, historyStartWait)
+	}
 	if err := openCaptures(ctx, p, cfg, errLog); err != nil {
 		return err
 	}
@@ -351,6 +371,9 @@ func tailRun(ctx context.Context, opts *Options) error {
 	}
 	return err
 }
+
+// historyStartWait is how long --merge-window with --since waits for a stream's first line.
+const historyStartWait = 10 * time.Second
 
 // openCaptures opens every stream's capture (--output-dir) before anything is followed,
 // waiting for another run that captures the same streams. A signal while waiting ends the
@@ -459,8 +482,8 @@ func (o *Options) engineConfig(targets []cmdutil.Target, rep *reporter) tailer.C
 	for _, l := range o.Logs {
 		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo, Optional: l.Optional})
 	}
-	if !o.Reading.sinceAt.IsZero() {
-		cfg.Since = o.Reading.sinceAt
+	if !o.Reading.sinceAt.IsZero() || !o.Reading.untilAt.IsZero() {
+		cfg.Since, cfg.Until = o.Reading.sinceAt, o.Reading.untilAt
 		cfg.SyslogZone = o.Reading.zone
 	}
 	return cfg

@@ -202,7 +202,7 @@ func TestRunJSONAndMissingFileMessage(t *testing.T) {
 	o := newOptions(f, []string{p, filepath.Join(dir, "missing.out")}, "c1")
 	o.Output = "json"
 	err := run(t, o, map[string]*tailertest.Local{"c1": {}})
-	want := `{"time":"2026-11-22T10:00:00.000Z","cvm":"c1","address":"c1","log":"a.out","path":"` + p + `","line":"bad \ufffd line"}` + "\n"
+	want := `{"time":"2026-11-22T10:00:00.000Z","cvm":"c1","address":"c1","log":"a.out","path":"` + p + `","file":"` + p + `","line":"bad \ufffd line"}` + "\n"
 	if out.String() != want {
 		t.Errorf("stdout\n got %q\nwant %q", out.String(), want)
 	}

@@ -4,8 +4,8 @@
 # the two together. Runs under python3 (3.6+) or python 2.7, stdlib only, started with -S -E;
 # it reads nothing but its arguments and stdin.
 #
-# argv: 2 follow poll_ms zone_offset, then 7 words per stream:
-#   id path window lines since resume_ident resume_offset
+# argv: 2 follow poll_ms zone_offset, then options name=value (history=1, until=<unix>), then
+# 7 words per stream: id path window lines since resume_ident resume_offset
 # stdout: b"\0CVMTAIL2\n", then frames "<type> <id> <fields>\n" (D: and a payload).
 # stdin: "<id> <bytes>\n" credits, "<id> -\n" closes a stream; EOF (the channel closed): exit
 # at once, leaving nothing behind.
@@ -31,6 +31,14 @@ def main():
         sys.exit(2)
     agent = Agent(sys.argv[2] == "1", int(sys.argv[3]) / 1000.0, int(sys.argv[4]))
     words = sys.argv[5:]
+    # Options come before the streams, whose first word (an id) never holds "=". An
+    # option this agent does not know is ignored: the client sends one only when it is used.
+    while words and "=" in words[0]:
+        name, value = words.pop(0).split("=", 1)
+        if name == "history":
+            agent.history = value == "1"
+        elif name == "until" and value:
+            agent.until = float(value)
     if not words or len(words) % 7:
         sys.stderr.write("cvmtail agent: want 7 words per stream, got %d\n" % len(words))
         sys.exit(2)
@@ -66,6 +74,9 @@ class Agent(object):
         self.outlen = 0
         self.inbuf = b""
         self.watch = None  # inotify for every stream (see Watch); None: polling
+        self.history = False  # with since: read the file's rotated predecessors first
+        self.until = None  # Unix seconds: each stream ends at its first line stamped at or after it
+        self.said_xz = False  # that .xz history cannot be read here, said once
 
     def add(self, s):
         self.streams.append(s)
@@ -241,6 +252,17 @@ class Stream(object):
         self.blocked = False  # waiting for credit
         self.done = False
         self.file_wd = -1
+        # History (with since and the history option): the followed file is opened first and
+        # held while its rotated predecessors are read, oldest first, so that a rotation in
+        # the meantime loses nothing; then it is read as without history.
+        self.in_history = False
+        self.queue = []  # history files still to read: paths, oldest first
+        self.held = None  # the followed file's fd, read once the history is done
+        self.src = None  # Unpacked: the compressed history file being read
+        self.src_name = None  # its path and stat, for its H frame
+        self.src_st = None
+        self.check_start = False  # say so when since is before the whole history
+        self.until_hit = False  # the open file holds a line at or after until: end at limit
 
     def frame(self, kind, *fields):
         self.agent.frame(kind, self.id, *fields)
@@ -248,7 +270,7 @@ class Stream(object):
     def unchanged(self, now):
         """True when inotify watches the file and its name and said nothing since the last
         look: a busy log's looks every poll/4 then cost no system call."""
-        return (not self.changed and self.fd is not None and self.file_wd >= 0 and self.switch_to is None
+        return (not self.changed and not self.in_history and self.fd is not None and self.file_wd >= 0 and self.switch_to is None
                 and self.gone_since is None and now - self.last_look < WATCH_POLL and self.watched())
 
     def wake(self, now):
@@ -265,6 +287,12 @@ class Stream(object):
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+        if self.held is not None:
+            os.close(self.held)
+            self.held = None
+        if self.src is not None:
+            self.src.close()
+            self.src = None
         self.unwatch_file()
         self.done = True
 
@@ -275,7 +303,11 @@ class Stream(object):
     # --- starting -------------------------------------------------------------------
     def start(self):
         if self.resume_ident:
-            opened = self.resume()
+            opened = self.resume_history() if self.agent.history else None
+            if opened is None:
+                opened = self.resume()
+        elif self.since is not None and self.agent.history:
+            opened = self.start_history()
         elif self.since is not None:
             opened = self.open_file(since=self.since)
         else:
@@ -284,27 +316,36 @@ class Stream(object):
             if not opened:
                 self.end()
                 return
-            if self.limit is None:
+            if self.limit is None and self.fd is not None and not self.in_history:
                 self.limit = os.fstat(self.fd).st_size
 
-    def open_file(self, start_lines=None, start_offset=None, since=None, notice=None):
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except (OSError, IOError) as e:
-            code = errno.errorcode.get(e.errno, "E%d" % e.errno)
-            if code != self.error:
-                self.error = code
-                self.frame("E", code, text(e.strerror or code))
-            return False
+    def open_file(self, start_lines=None, start_offset=None, since=None, notice=None, held=None):
+        if held is not None:
+            fd = held
+        else:
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except (OSError, IOError) as e:
+                code = errno.errorcode.get(e.errno, "E%d" % e.errno)
+                if code != self.error:
+                    self.error = code
+                    self.frame("E", code, text(e.strerror or code))
+                return False
         st = os.fstat(fd)
         self.fd, self.ident = fd, ident_of(st)
         start = 0
+        now = time.time()
         if start_offset is not None:
             start = start_offset
         elif since is not None:
-            start = find_since(fd, st.st_size, since, time.time(), self.agent.zone_offset)
+            start = find_since(fd, st.st_size, since, now, self.agent.zone_offset)
+            self.say_start(fd, st.st_size, now)
         elif start_lines is not None:
             start = backlog_start(fd, st.st_size, start_lines)
+        if self.agent.until is not None:
+            end = find_since(fd, st.st_size, self.agent.until, now, self.agent.zone_offset, start)
+            if end < st.st_size:
+                self.limit, self.until_hit = end, True
         os.lseek(fd, start, 0)
         self.offset = start
         if notice or self.error:
@@ -315,6 +356,191 @@ class Stream(object):
         self.frame("O", self.ident, start, st.st_size)
         self.watch_file()
         return True
+
+    # --- history: the rotated predecessors, oldest first, then the followed file ------------
+    def start_history(self):
+        """With since: hold the followed file, list its history and open the first file of it
+        that may hold lines at or after since. True when a file is open."""
+        try:
+            self.held = os.open(self.path, os.O_RDONLY)
+            current = ident_of(os.fstat(self.held))
+        except (OSError, IOError):
+            current = None  # reported when the history is done and the name is opened
+        files = history_files(self.path, current)
+        # A rotated file was last written at its mtime (gzip and xz keep it): one older
+        # than since has nothing at or after since, and is not even opened.
+        self.queue = [p for mtime, p in files if mtime >= self.since]
+        self.check_start = len(self.queue) == len(files)
+        self.in_history = True
+        return self.next_history()
+
+    def resume_history(self):
+        """Resume in a file of the history (a reconnect while it was read, or a rotation
+        while disconnected): that file from the offset, the newer ones, then the name. None
+        when the identity is the name's or not in the history; else whether a file is open."""
+        try:
+            held = os.open(self.path, os.O_RDONLY)
+        except (OSError, IOError):
+            held, current = None, None
+        else:
+            current = ident_of(os.fstat(held))
+            if current == self.resume_ident:
+                os.close(held)
+                return None
+        files = [p for mtime, p in history_files(self.path, current)]
+        for i, p in enumerate(files):
+            try:
+                if ident_of(os.stat(p)) == self.resume_ident:
+                    break
+            except (OSError, IOError):
+                pass
+        else:
+            if held is not None:
+                os.close(held)
+            return None
+        self.held, self.queue, self.in_history = held, files[i + 1:], True
+        if self.open_history(p, self.resume_offset):
+            return True
+        return self.next_history()
+
+    def next_history(self):
+        """Open the next history file that can be read, else hand over to the followed file.
+        True when a file is open."""
+        while self.queue:
+            if self.open_history(self.queue.pop(0)):
+                return True
+        self.in_history = False
+        held, self.held = self.held, None
+        if held is None:
+            opened = self.open_file(since=self.since)
+        else:
+            opened = self.open_file(since=self.since, held=held)
+        if opened and not self.agent.follow and self.limit is None:
+            self.limit = os.fstat(self.fd).st_size
+        return opened
+
+    def open_history(self, path, resume=None):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except (OSError, IOError) as e:
+            fd = None
+            if e.errno == errno.ENOENT:  # compressed since it was listed?
+                for suffix in (".xz", ".gz"):
+                    try:
+                        fd = os.open(path + suffix, os.O_RDONLY)
+                        path += suffix
+                        break
+                    except (OSError, IOError):
+                        pass
+            if fd is None:
+                self.frame("W", text("history file %s: %s; skipped" % (path, e.strerror)))
+                return False
+        st = os.fstat(fd)
+        if path.endswith(".gz") or path.endswith(".xz"):
+            dec = self.decoder(fd, path)
+            if dec is None:
+                os.close(fd)
+                return False
+            since = self.since if resume is None else None
+            self.src = Unpacked(dec, since, self.agent.until, st.st_mtime, self.agent.zone_offset, resume or 0)
+            self.src_name, self.src_st = path, st
+            self.fd, self.ident = None, ident_of(st)
+            return True
+        start = 0
+        if resume is not None:
+            start = min(resume, st.st_size)
+        elif self.since is not None:
+            # Yearless times (glog, syslog) are placed by the file's mtime, not by today.
+            start = find_since(fd, st.st_size, self.since, st.st_mtime, self.agent.zone_offset)
+            self.say_start(fd, st.st_size, st.st_mtime)
+        self.limit = st.st_size
+        if self.agent.until is not None:
+            end = find_since(fd, st.st_size, self.agent.until, st.st_mtime, self.agent.zone_offset, start)
+            if end < st.st_size:
+                self.limit, self.until_hit = end, True
+        os.lseek(fd, start, 0)
+        self.fd, self.ident, self.offset = fd, ident_of(st), start
+        self.history_frame(path, start, st.st_size)
+        return True
+
+    def history_frame(self, path, offset, size):
+        self.agent.emit(("H %d %s %d %d " % (self.id, self.ident, offset, size)).encode() + fsbytes(path) + b"\n")
+
+    def say_start(self, fd, size, ref):
+        """Once per stream, when since is before the first line of the whole history."""
+        if not self.check_start:
+            return
+        self.check_start = False
+        found = first_stamped(fd, 0, size, size, ref, self.agent.zone_offset)
+        if found is not None:
+            self.say_history_starts(found[2])
+
+    def say_history_starts(self, t):
+        if t > self.since:
+            self.frame("W", "history starts at " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)))
+
+    def decoder(self, fd, path):
+        """A reader of the decompressed bytes of fd, or None (said once per agent)."""
+        if path.endswith(".gz"):
+            return Gunzip(fd)
+        try:
+            import lzma
+            return Unxz(fd, lzma)
+        except ImportError:  # Python 2.7, or a Python 3 built without liblzma
+            pass
+        xz = find_program("xz")
+        if xz is not None:
+            try:
+                return XzChild(fd, xz)
+            except (OSError, IOError):
+                pass
+        if not self.agent.said_xz:
+            self.agent.said_xz = True
+            self.frame("W", "history in .xz files needs Python 3 or xz on the CVM: skipping them (%s)" % text(path))
+        return None
+
+    def look_history(self, now):
+        """A look while the history is read: a bounded amount of work, then the others'
+        turn (a compressed file is skipped up to since a few MiB per look)."""
+        if self.src is not None:
+            src = self.src
+            try:
+                if not src.positioned:
+                    if not src.position(SKIP_BUDGET):
+                        self.next_look = now
+                        return
+                    if self.check_start:
+                        self.check_start = False
+                        if src.first is not None:
+                            self.say_history_starts(src.first)
+                    self.offset = src.pos
+                    self.history_frame(self.src_name, src.pos, self.src_st.st_size)
+                sent, eof = self.pump()
+            except Exception as e:  # a corrupt or truncated file: what was read is sent
+                if isinstance(e, (OSError, IOError)) and e.errno == errno.EPIPE:
+                    raise  # stdout closed: the agent ends
+                self.frame("W", text("history file %s: %s; skipped the rest" % (self.src_name, e)))
+                sent, eof = False, True
+            if not eof:
+                self.next_look = NEVER if self.blocked else now
+                return
+            self.until_hit = self.until_hit or src.until_hit
+            src.close()
+            self.src = None
+        else:
+            sent, eof = self.pump()
+            if not eof:
+                self.next_look = NEVER if self.blocked else now
+                return
+            os.close(self.fd)
+            self.fd, self.limit = None, None
+        if self.until_hit:
+            self.end()
+            return
+        if not self.next_history() and not self.agent.follow:
+            self.end()  # the followed file is not there: E said so
+            return
+        self.next_look = now
 
     def resume(self):
         """Reopen where the client left off; True when a file is open."""
@@ -354,6 +580,19 @@ class Stream(object):
     def look(self, now):
         self.changed = False  # before reading: an event after this means another look
         self.last_look = now
+        if self.in_history:
+            self.look_history(now)
+            return
+        until = self.agent.until
+        if until is not None and now >= until and not self.until_hit:
+            # Following past until: what the file has before it, then the end.
+            if self.fd is None:
+                self.end()
+                return
+            size = os.fstat(self.fd).st_size
+            self.limit = find_since(self.fd, size, until, now, self.agent.zone_offset, self.offset)
+            self.until_hit = True
+            os.lseek(self.fd, self.offset, 0)
         progressed = False
         if self.fd is None:
             progressed = self.open_file()
@@ -367,6 +606,9 @@ class Stream(object):
                 self.next_look = NEVER  # until the client's credit comes
             else:
                 self.next_look = now
+            return
+        if self.until_hit:
+            self.end()  # the line at or after until is not sent
             return
         if self.switch_to is not None:
             self.switch()
@@ -400,6 +642,8 @@ class Stream(object):
             self.next_look = tick(now, self.agent.poll / 4)
         else:
             self.next_look = tick(now, self.agent.poll)
+        if self.agent.until is not None and not self.until_hit:
+            self.next_look = min(self.next_look, self.agent.until)
 
     def pump(self):
         """Send what the open file has beyond our offset, as far as credit (and, without
@@ -414,7 +658,12 @@ class Stream(object):
                 n = min(n, self.limit - self.offset)
                 if n <= 0:
                     return sent, True
-            data = os.read(self.fd, n)
+            if self.src is not None:
+                data = self.src.read(n)
+                if not data:
+                    return sent, True
+            else:
+                data = os.read(self.fd, n)
             k = len(data)
             if k:
                 # The per-byte path of a busy log: one call, no formatting but the length.
@@ -422,7 +671,7 @@ class Stream(object):
                 self.credit -= k
                 self.offset += k
                 sent = True
-            if k < n:  # a short read of a regular file: its end, for now
+            if k < n and self.src is None:  # a short read of a regular file: its end, for now
                 return sent, True
 
     def check_file(self, now):
@@ -767,11 +1016,12 @@ def first_stamped(fd, pos, hi, size, ref, zone_offset):
     return None
 
 
-def find_since(fd, size, since, ref, zone_offset):
+def find_since(fd, size, since, ref, zone_offset, lo=0):
     """Offset of the first line stamped at or after since (size when there is none), reading
-    a few blocks per halving instead of the file. Lines without a time belong to the record
-    before them; records are taken to be in time order, as a log file's are."""
-    lo, hi, ans = 0, size, size
+    a few blocks per halving instead of the file; lo is a line start to search from. Lines
+    without a time belong to the record before them; records are taken to be in time order,
+    as a log file's are."""
+    hi, ans = size, size
     while hi - lo > 65536:
         mid = (lo + hi) // 2
         p = next_line_start(fd, mid, size)
@@ -787,6 +1037,326 @@ def find_since(fd, size, since, ref, zone_offset):
         if t is not None and t >= since:
             return start
     return ans
+
+
+# --- history: the file's rotated predecessors (docs/agent-protocol.md, "History") ---------
+SKIP_BUDGET = 4 << 20  # decompressed bytes one look may skip before the other streams' turn
+BLOCK = 256 * 1024  # decompressed bytes read at a time
+XZ_MEMLIMIT = 128 << 20  # what xz may take to decompress (xz -9 needs 65 MiB)
+
+
+def fsbytes(name):
+    """A name as the file system has it (Python 3's str from argv or listdir to bytes)."""
+    if hasattr(os, "fsencode"):
+        return os.fsencode(name)
+    return name
+
+
+def history_files(path, current):
+    """[(mtime, path)] of the rotated generations of path in its directory, oldest first,
+    leaving out the file whose identity is current. The schemes: genesis.out.20261201-101500
+    (and Z), messages-20261201, messages.1, each maybe .gz or .xz; behind a glog symlink
+    (stargate.INFO -> stargate.ntnx-X-cvm.nutanix.log.INFO.20261201-101500.3103) the other
+    files of the same service and level."""
+    import re
+    directory, base = os.path.split(path)
+    directory = directory or "."
+    looks = [(directory, re.compile(re.escape(base) + r"(?:\.\d{8}-\d{6}Z?|\.\d{1,3}|-\d{8}(?:\d{2})?)(?:\.gz|\.xz)?$"))]
+    try:
+        target = os.path.join(directory, os.readlink(path))
+    except (OSError, IOError):
+        target = None
+    if target is not None:
+        m = re.match(r"(.+\.(?:INFO|WARNING|ERROR|FATAL))\.\d{8}-\d{6}\.\d+$", os.path.basename(target))
+        if m:
+            looks.append((os.path.dirname(target), re.compile(re.escape(m.group(1)) + r"\.\d{8}-\d{6}\.\d+(?:\.gz|\.xz)?$")))
+    found, seen = [], set([current])
+    for d, pattern in looks:
+        try:
+            names = os.listdir(d)
+        except (OSError, IOError):
+            continue
+        present = set(names)
+        for name in names:
+            # A name with a newline could not travel in a frame header; a compressed copy
+            # next to its plain original is being written (xz, gzip): the original is whole.
+            if "\n" in name or not pattern.match(name) or name[-3:] in (".gz", ".xz") and name[:-3] in present:
+                continue
+            p = os.path.join(d, name)
+            try:
+                st = os.stat(p)
+            except (OSError, IOError):
+                continue
+            ident = ident_of(st)
+            if st.st_mode & 0o170000 != 0o100000 or ident in seen:
+                continue
+            seen.add(ident)
+            found.append((st.st_mtime, name, p))
+    found.sort()
+    return [(mtime, p) for mtime, name, p in found]
+
+
+def find_program(name):
+    """An executable by name, on PATH or where CVMs keep it: it is run with an argv list and
+    the file on its stdin, never through a shell, never with a name from the CVM."""
+    dirs = os.environ.get("PATH", "").split(os.pathsep) + ["/usr/bin", "/bin"]
+    for d in dirs:
+        p = os.path.join(d or ".", name)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+class Gunzip(object):
+    """gzip members, decompressed n bytes at a time: a small input block, a bounded output."""
+
+    def __init__(self, fd):
+        import zlib
+        self.zlib = zlib
+        self.fd = fd
+        self.d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.pending = b""  # input not yet decompressed
+        self.started = False  # the current member has had input
+        self.flushed = False
+
+    def read(self, n):
+        while True:
+            data, self.pending = self.pending, b""
+            if not data:
+                data = os.read(self.fd, 65536)
+                if not data:
+                    if self.flushed:
+                        return b""
+                    self.flushed = True
+                    out = self.d.flush()
+                    if not out and self.started and getattr(self.d, "eof", True) is False:
+                        raise ValueError("unexpected end of the compressed data")
+                    return out
+            self.started = True
+            out = self.d.decompress(data, n)
+            self.pending = self.d.unconsumed_tail
+            if self.d.unused_data:  # the next member, or padding
+                rest = self.d.unused_data
+                self.d = self.zlib.decompressobj(16 + self.zlib.MAX_WBITS)
+                self.started = False
+                self.pending = rest if rest.strip(b"\0") else b""
+            if out:
+                return out
+
+    def close(self):
+        os.close(self.fd)
+
+
+class Unxz(object):
+    """xz streams through the lzma module (Python 3.3+), n bytes at a time."""
+
+    def __init__(self, fd, lzma):
+        self.lzma = lzma
+        self.fd = fd
+        self.d = lzma.LZMADecompressor(memlimit=XZ_MEMLIMIT)
+        self.pending = b""
+
+    def read(self, n):
+        while True:
+            if self.d.eof:
+                rest = self.d.unused_data or os.read(self.fd, 65536)
+                if not rest.strip(b"\0"):
+                    return b""
+                self.d = self.lzma.LZMADecompressor(memlimit=XZ_MEMLIMIT)
+                self.pending = rest
+                continue
+            data = b""
+            if self.d.needs_input:
+                data, self.pending = self.pending or os.read(self.fd, 65536), b""
+                if not data:
+                    raise ValueError("unexpected end of the compressed data")
+            out = self.d.decompress(data, n)
+            if out:
+                return out
+
+    def close(self):
+        os.close(self.fd)
+
+
+class XzChild(object):
+    """xz -dc as a child of the agent (Python 2.7 has no lzma), the file on its stdin."""
+
+    def __init__(self, fd, xz):
+        import subprocess
+        self.fd = fd
+        self.p = subprocess.Popen([xz, "-dc", "--memlimit-decompress=%d" % XZ_MEMLIMIT], stdin=fd,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+
+    def read(self, n):
+        data = os.read(self.p.stdout.fileno(), n)
+        if data:
+            return data
+        if self.p.wait() != 0:
+            raise ValueError(text(self.p.stderr.read(MAX_TEXT).decode("utf-8", "replace")) or "xz failed")
+        return b""
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        self.p.stdout.close()
+        self.p.stderr.close()
+        os.close(self.fd)
+
+
+class Unpacked(object):
+    """A compressed history file read as its lines are needed: first skipped up to since (or
+    a resume offset), then read up to its first line at or after until. It holds a block and
+    the line being cut, never the file."""
+
+    def __init__(self, dec, since, until, ref, zone_offset, skip):
+        self.dec = dec
+        self.since, self.until, self.ref, self.zone_offset = since, until, ref, zone_offset
+        self.skip = skip  # resume: the decompressed offset to start at
+        self.buf = b""
+        self.pos = 0  # decompressed offset of buf[0]
+        self.eof = False
+        self.positioned = False
+        self.first = None  # time of the first stamped line seen while skipping
+        self.checked = 0  # bytes of buf that may be sent (checked against until)
+        self.at_start = True  # buf[checked] starts a line
+        self.until_hit = False
+
+    def close(self):
+        self.dec.close()
+
+    def fill(self):
+        data = self.dec.read(BLOCK)
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def drop(self, k):
+        self.buf = self.buf[k:]
+        self.pos += k
+
+    def stamp(self, line):
+        return stamp(line[:4096], self.ref, self.zone_offset)
+
+    def position(self, budget):
+        """Skip towards the start, at most budget bytes; True once there."""
+        while budget > 0:
+            if self.skip:
+                if self.pos + len(self.buf) >= self.skip:
+                    self.drop(self.skip - self.pos)
+                    self.positioned = True
+                    return True
+                self.drop(len(self.buf))
+                budget -= BLOCK
+                if not self.fill():
+                    self.positioned = True
+                    return True
+                continue
+            if self.since is None:
+                self.positioned = True
+                return True
+            budget -= BLOCK
+            if not self.fill():
+                if self.buf:  # a last line without newline
+                    t = self.stamp(self.buf)
+                    if self.first is None:
+                        self.first = t
+                    if t is None or t < self.since:
+                        self.drop(len(self.buf))
+                self.positioned = True
+                return True
+            end = self.buf.rfind(b"\n")
+            if end < 0:
+                if len(self.buf) > SCAN_LIMIT:  # a long line of no known time: skipped
+                    self.drop(len(self.buf))
+                    self.at_start = False
+                continue
+            first = 0 if self.at_start else self.buf.find(b"\n") + 1  # the first line start
+            if self.first is None:
+                self.first = self.first_time(first, end)
+            last = self.last_time(first, end)
+            if last is None or last >= self.since:
+                # The first line at or after since is in this block (times are in order).
+                at = self.first_at_or_after(first, end)
+                if at is not None:
+                    self.drop(at)
+                    self.at_start = True
+                    self.positioned = True
+                    return True
+            self.drop(end + 1)
+            self.at_start = True
+        return False
+
+    def lines(self, first, end):
+        """(start, line) of the whole lines of buf from first to the newline at end."""
+        pos = first
+        while pos <= end:
+            nl = self.buf.find(b"\n", pos, end + 1)
+            yield pos, self.buf[pos:nl]
+            pos = nl + 1
+
+    def first_time(self, first, end):
+        for _, line in self.lines(first, end):
+            t = self.stamp(line)
+            if t is not None:
+                return t
+        return None
+
+    def last_time(self, first, end):
+        e = end
+        while e >= first:
+            s = max(self.buf.rfind(b"\n", first, e) + 1, first)
+            t = self.stamp(self.buf[s:e])
+            if t is not None:
+                return t
+            e = s - 1
+        return None
+
+    def first_at_or_after(self, first, end):
+        for start, line in self.lines(first, end):
+            t = self.stamp(line)
+            if t is not None and t >= self.since:
+                return start
+        return None
+
+    def read(self, n):
+        """Up to n bytes at pos; b"" when the file, or its part before until, is done."""
+        while self.checked == 0:
+            if not self.buf and (self.eof or not self.fill()):
+                return b""
+            if self.until is None:
+                self.checked = len(self.buf)
+            else:
+                self.check()
+        k = min(n, self.checked)
+        out = self.buf[:k]
+        self.drop(k)
+        self.checked -= k
+        return out
+
+    def check(self):
+        """Move checked over the lines of buf stamped before until (reading more when a
+        line's start is too short to tell); at the first one at or after it, the file ends."""
+        buf = self.buf
+        while self.checked < len(buf) and self.checked < BLOCK:
+            nl = buf.find(b"\n", self.checked)
+            if self.at_start:
+                if nl < 0 and len(buf) - self.checked < 256 and not self.eof:
+                    if self.checked == 0 and self.fill():
+                        buf = self.buf
+                        continue
+                    return
+                t = self.stamp(buf[self.checked:nl if nl >= 0 else len(buf)])
+                if t is not None and t >= self.until:
+                    self.buf = buf[:self.checked]
+                    self.eof = self.until_hit = True
+                    return
+            if nl < 0:
+                self.checked, self.at_start = len(buf), False
+                return
+            self.checked, self.at_start = nl + 1, True
 
 
 def find_by_ident(directory, ident):

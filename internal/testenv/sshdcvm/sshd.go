@@ -53,6 +53,9 @@ func (c *CVM) sshdConfig(opts Options) string {
 	if opts.MaxSessions > 0 {
 		line("MaxSessions %d", opts.MaxSessions)
 	}
+	if opts.Python != "" {
+		line("SetEnv PATH=%s", filepath.Join(c.dir, "python-bin"))
+	}
 	line("LogLevel VERBOSE")
 	for _, l := range opts.SSHDConfig {
 		line("%s", l)
@@ -61,10 +64,18 @@ func (c *CVM) sshdConfig(opts Options) string {
 }
 
 // namespaceScript runs as root in the CVM's new private mount namespace and becomes its sshd.
-func (c *CVM) namespaceScript(oldLayers []overlay) string {
+func (c *CVM) namespaceScript(oldLayers []overlay, python string) string {
 	var b strings.Builder
 	b.WriteString("set -e\n")
 	fmt.Fprintf(&b, "mount --bind %s %s\n", shquote.Quote(c.LogDir), LogRoot)
+	if build := filepath.Dir(filepath.Dir(python)); python != "" && strings.HasPrefix(build, "/root/") {
+		// /root is closed to the SSH user, and the build finds its libpython by its own path:
+		// in this namespace only, /root becomes an empty tmpfs holding the build alone.
+		hold := shquote.Quote(filepath.Join(c.dir, "python-hold"))
+		fmt.Fprintf(&b, "mount --bind %s %s\n", shquote.Quote(build), hold)
+		b.WriteString("mount -t tmpfs -o mode=755 sshdcvm-root /root\n")
+		fmt.Fprintf(&b, "mkdir -p %s\nmount --bind %s %s\n", shquote.Quote(build), hold, shquote.Quote(build))
+	}
 	if c.Old {
 		for _, o := range oldLayers {
 			fmt.Fprintf(&b, "mount -t overlay sshdcvm-old -o %s %s\n",

@@ -31,6 +31,7 @@
 package sshdcvm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,6 +72,10 @@ type Options struct {
 	// ExtraAddrs are more loopback addresses a CVM (by index) listens on, with the same host
 	// key: one CVM reached at a new address, its files unchanged.
 	ExtraAddrs map[int][]string
+	// Python, when set, is the one interpreter the sessions find (e.g. a pyenv build of 2.7,
+	// as CentOS 7 CVMs have): PATH holds it alone, named as PythonAs (python or python3),
+	// and a build under /root is made reachable inside the CVM's mount namespace.
+	Python, PythonAs string
 }
 
 // Cluster is a set of running CVMs sharing one SSH port, client key and known_hosts file.
@@ -215,8 +220,20 @@ func start(t testing.TB, opts Options) (*Cluster, error) {
 		if err := keygen(filepath.Join(c.dir, "ssh_host_ed25519_key"), "sshdcvm-"+addr); err != nil {
 			return nil, err
 		}
+		if opts.Python != "" {
+			bin := filepath.Join(c.dir, "python-bin")
+			if err := os.MkdirAll(bin, 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.Symlink(opts.Python, filepath.Join(bin, cmp.Or(opts.PythonAs, "python3"))); err != nil {
+				return nil, err
+			}
+			if err := os.MkdirAll(filepath.Join(c.dir, "python-hold"), 0o755); err != nil {
+				return nil, err
+			}
+		}
 		c.script = filepath.Join(c.dir, "namespace.sh")
-		if err := os.WriteFile(c.script, []byte(c.namespaceScript(oldLayers)), 0o644); err != nil {
+		if err := os.WriteFile(c.script, []byte(c.namespaceScript(oldLayers, opts.Python)), 0o644); err != nil {
 			return nil, err
 		}
 		cl.CVMs = append(cl.CVMs, c)

@@ -30,7 +30,8 @@ func openPTY(t *testing.T) (*os.File, string) {
 	return master, "/dev/pts/" + strconv.Itoa(n)
 }
 
-// Ctrl-C at the password prompt cancels at once, with the terminal's echo back.
+// Ctrl-C at the password prompt cancels at once, with the terminal's echo back and the
+// prompt's line ended.
 func TestE2ECtrlCAtThePasswordPrompt(t *testing.T) {
 	master, slavePath := openPTY(t)
 	slave, err := os.OpenFile(slavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
@@ -79,5 +80,19 @@ func TestE2ECtrlCAtThePasswordPrompt(t *testing.T) {
 	}
 	if tio.Lflag&unix.ECHO == 0 {
 		t.Error("the terminal was left without echo")
+	}
+	// The prompt line is ended, so that the shell's next prompt starts on a line of its own.
+	// With cvmtail gone and the slave closed, the master gives what is left, then EIO.
+	_ = slave.Close()
+	for {
+		n, err := master.Read(buf)
+		seen.Write(buf[:n])
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	_, after, _ := bytes.Cut(seen.Bytes(), []byte("Prism password for admin@127.0.0.1:9: "))
+	if !bytes.Contains(after, []byte("\n")) {
+		t.Errorf("the prompt was not ended with a newline; after it the terminal shows %q", after)
 	}
 }

@@ -59,7 +59,8 @@ host of another type without a usable CVM address is left out with a line naming
 cluster Prism Central reports as unavailable is left out with a line saying so, as is one
 whose hosts cannot be listed (exit status 1 then; 3 when no cluster could be listed). CVMs
 in maintenance or on nodes being removed are listed with their state.
-The list is cached for 5 minutes per Prism, user and cluster selection; --refresh asks again.
+The list is cached for 5 minutes per Prism, user, TLS settings (--insecure, --ca-cert) and
+cluster selection; --refresh asks again.
 
 A CVM's name is its own where Prism serves it (v4.3 clusters/{id}/cvms), else its host's
 name + "-CVM". Names are made safe and unique: '/', "..", spaces and control characters

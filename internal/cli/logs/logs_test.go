@@ -672,3 +672,31 @@ func TestClosedStdoutIsQuiet(t *testing.T) {
 		t.Errorf("remote listing into a closed pipe: %v, want a quiet stop", err)
 	}
 }
+
+// What a CVM sends for its listing is bounded: a CVM that sends more than a log directory
+// holds (a listing beyond 16 MiB, more than 200,000 files, a name longer than a path can
+// be) gets an error for that CVM instead of growing cvmtail's memory.
+func TestListingBounds(t *testing.T) {
+	b := &limitedBuffer{max: 8}
+	if n, err := b.Write([]byte("12345")); n != 5 || err != nil || b.overflow {
+		t.Fatalf("Write within the bound: %d, %v, overflow %v", n, err, b.overflow)
+	}
+	// Beyond it the session is still read to its end (every byte "taken"), but not kept.
+	if n, err := b.Write([]byte("6789abc")); n != 7 || err != nil || !b.overflow || b.String() != "12345678" {
+		t.Fatalf("Write beyond the bound: %d, %v, overflow %v, kept %q; want 7, nil, true, the first 8 bytes", n, err, b.overflow, b.String())
+	}
+
+	var many strings.Builder
+	many.WriteString(listingMarker + "\x00")
+	for i := 0; i <= maxListingFiles; i++ {
+		fmt.Fprintf(&many, "F\x00./f%d\x0010\x001700000000.25\x00f\x00", i)
+	}
+	if _, _, err := interpretListing([]byte(many.String()), "", 0, "/d"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("/d: more than %d files", maxListingFiles)) {
+		t.Errorf("%d files: %v, want an error saying there are too many", maxListingFiles+1, err)
+	}
+
+	long := listingMarker + "\x00F\x00./" + strings.Repeat("x", maxFieldBytes) + "\x0010\x001700000000.25\x00f\x00"
+	if _, _, err := interpretListing([]byte(long), "", 0, "/d"); err == nil || !strings.Contains(err.Error(), "more than a file name can be") {
+		t.Errorf("a name of %d bytes: %v, want an error", maxFieldBytes+2, err)
+	}
+}

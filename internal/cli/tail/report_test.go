@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/sshx"
 	"github.com/cvmtail/cvmtail/internal/tailer"
 )
@@ -45,6 +46,30 @@ func TestReporterRotationOnlyWhenAsked(t *testing.T) {
 		}
 		if !strings.Contains(b.String(), "cvmtail: c: genesis: file truncated") {
 			t.Errorf("truncation is always said: %q", b.String())
+		}
+	}
+}
+
+// Whether rotation is said follows from the run's flags and its stderr: on a terminal only
+// with -v, into a file (a cron log) always, and never with -q.
+func TestRotationNoticeFollowsVerboseQuietAndTheTerminal(t *testing.T) {
+	rotated := tailer.Event{Kind: tailer.EventRotated, CVM: "c", Log: "genesis", Err: errors.New("rotated; following the new file")}
+	for _, tt := range []struct {
+		stderrTTY, verbose, quiet, want bool
+	}{
+		{stderrTTY: true, want: false},
+		{stderrTTY: true, verbose: true, want: true},
+		{stderrTTY: false, want: true},
+		{stderrTTY: false, quiet: true, want: false},
+		{stderrTTY: true, verbose: true, quiet: true, want: false},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		ios.SetStderrTTY(tt.stderrTTY)
+		var b bytes.Buffer
+		r := (&Options{IO: ios, Verbose: tt.verbose, Quiet: tt.quiet}).newReporter(&stderrLog{w: &b})
+		r.event(rotated)
+		if got := strings.Contains(b.String(), "rotated; following the new file"); got != tt.want {
+			t.Errorf("stderr terminal %v, -v %v, -q %v: stderr %q, want the rotation said: %v", tt.stderrTTY, tt.verbose, tt.quiet, b.String(), tt.want)
 		}
 	}
 }

@@ -130,7 +130,9 @@ func hostKeyHint(e *sshx.HostKeyError) string {
 	case e.Alias != "":
 		return fmt.Sprintf("verify the fingerprint, then run with --host-key-check accept-new (it records the key as %s in %s)", e.Alias, e.KnownHostsFile)
 	}
-	return fmt.Sprintf("verify the fingerprint, then run with --host-key-check accept-new (or ssh-keyscan %s >> %s)",
+	// Said once for every CVM with an unknown key (one hint per kind): the command is an
+	// example of what to run for each, not the only one.
+	return fmt.Sprintf("verify the fingerprint, then run with --host-key-check accept-new (or, for each CVM, ssh-keyscan %s >> %s)",
 		e.KeyscanArgs(), e.KnownHostsFile)
 }
 

@@ -24,7 +24,7 @@ func TestHintsOfEngineErrors(t *testing.T) {
 		err  error
 		want []string // all in the hint
 	}{
-		{"unknown host key", unknownKey, []string{"--host-key-check accept-new (or ssh-keyscan -p 2200 127.0.0.1 >> /h/.ssh/known_hosts)"}},
+		{"unknown host key", unknownKey, []string{"--host-key-check accept-new (or, for each CVM, ssh-keyscan -p 2200 127.0.0.1 >> /h/.ssh/known_hosts)"}},
 		{"changed host key", &sshx.HostKeyError{Addr: "127.0.0.1:2200", Changed: true, KnownHostsFile: "/kh"}, []string{"ssh-keygen -R [127.0.0.1]:2200 -f /kh", "intercepting"}},
 		{"changed key under an alias", &sshx.HostKeyError{Addr: "127.0.0.1:2200", Alias: "ntnx-a", Changed: true, KnownHostsFile: "/kh"}, []string{"ssh-keygen -R ntnx-a -f /kh"}},
 		{"unknown key under an alias", &sshx.HostKeyError{Addr: "127.0.0.1:2200", Alias: "ntnx-a", KnownHostsFile: "/kh"}, []string{"records the key as ntnx-a in /kh"}},

@@ -192,6 +192,9 @@ func (r *frameReader) next() (frame, error) {
 		if !ok1 || !ok2 {
 			return bad(false, "malformed history frame %s", quote(line))
 		}
+		if !historyPath(fs[3]) {
+			return bad(false, "history frame names %s, not an absolute path", quote(fs[3]))
+		}
 		f.ident, f.offset, f.size, f.path = string(fs[0]), off, size, string(fs[3])
 		ws.opened = true
 		return f, nil
@@ -352,4 +355,11 @@ func validCode(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// historyPath tells whether p, from an H frame, can be the path of a file of the history: a
+// label for the lines (-o json's "file"), never opened or written by the client, but it
+// must at least be an absolute path without NUL (the agent joins the directory it listed).
+func historyPath(p []byte) bool {
+	return len(p) > 1 && p[0] == '/' && bytes.IndexByte(p, 0) < 0
 }

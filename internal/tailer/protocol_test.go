@@ -113,6 +113,8 @@ func TestFrameReaderTranscripts(t *testing.T) {
 			end: endDone, f1: "h1,no newline,h2,a1", noEvent: true},
 		{name: "history without a path", in: transcript("H 1 64768:5 0 300\n"), end: endLost, events: []string{"malformed history frame"}},
 		{name: "history with a bad ident", in: transcript("H 1 1:2;x 0 300 /a\n"), end: endLost, events: []string{"malformed history frame"}},
+		{name: "history with a relative path", in: transcript("H 1 1:2 0 300 logs/f1.1\n"), end: endLost, events: []string{"not an absolute path"}},
+		{name: "history path with a NUL", in: transcript("H 1 1:2 0 300 /logs/f1\x00.1\n"), end: endLost, events: []string{"not an absolute path"}},
 		{name: "history with an empty path", in: transcript("H 1 1:2 0 300 \n"), end: endLost, events: []string{"malformed history frame"}},
 		{name: "history path beyond the header bound", in: transcript("H 1 1:2 0 300 /" + strings.Repeat("p", 5000) + "\n"),
 			end: endFailed, events: []string{"frame header longer than 4096 bytes"}},

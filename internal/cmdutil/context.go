@@ -15,7 +15,7 @@ import (
 // ConfigPath is the config file: CVMTAIL_CONFIG, else config.yaml in the user's config
 // directory (~/.config/cvmtail on Linux).
 func ConfigPath(f *Factory) string {
-	if p := getenv(f, "CVMTAIL_CONFIG"); p != "" {
+	if p := f.Env("CVMTAIL_CONFIG"); p != "" {
 		return p
 	}
 	if f.ConfigDir == nil {
@@ -39,7 +39,7 @@ func LoadConfig(f *Factory) (*config.File, error) {
 		return nil, UsageWithHint(err, "fix the file, or point CVMTAIL_CONFIG elsewhere")
 	}
 	// The default file may well not exist; one named explicitly must.
-	if env := getenv(f, "CVMTAIL_CONFIG"); env != "" && !cf.Exists && env != os.DevNull {
+	if env := f.Env("CVMTAIL_CONFIG"); env != "" && !cf.Exists && env != os.DevNull {
 		return nil, UsageWithHint(fmt.Errorf("CVMTAIL_CONFIG names %s, which does not exist", env),
 			"create it, or unset CVMTAIL_CONFIG (CVMTAIL_CONFIG="+os.DevNull+" means no config file)")
 	}
@@ -76,7 +76,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	}
 	name := f.Context
 	if name == "" {
-		name = getenv(f, "CVMTAIL_CONTEXT")
+		name = f.Env("CVMTAIL_CONTEXT")
 	}
 	c, chosen, ok, err := cf.Select(name)
 	if err != nil {
@@ -104,8 +104,8 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	switch {
 	case t != nil && given(flagPrism) && !samePrism(t.Prism, c.Prism):
 		otherPrism, otherFrom = t.Prism, "--prism"
-	case !given(flagPrism) && getenv(f, "CVMTAIL_PRISM") != "" && !samePrism(getenv(f, "CVMTAIL_PRISM"), c.Prism):
-		otherPrism, otherFrom = getenv(f, "CVMTAIL_PRISM"), "CVMTAIL_PRISM"
+	case !given(flagPrism) && f.Env("CVMTAIL_PRISM") != "" && !samePrism(f.Env("CVMTAIL_PRISM"), c.Prism):
+		otherPrism, otherFrom = f.Env("CVMTAIL_PRISM"), "CVMTAIL_PRISM"
 	}
 	a := &contextApply{
 		c:          c,
@@ -113,7 +113,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 		t:          t,
 		s:          s,
 		ownPrism:   c.Prism != "" && otherPrism == "",
-		getenv:     func(k string) string { return getenv(f, k) },
+		getenv:     f.Env,
 		path:       func(p string) string { return config.ExpandHome(p, home) },
 	}
 	a.ownTargets = a.ownPrism || (c.Prism == "" && otherPrism == "" && !given(flagCVM))
@@ -141,15 +141,15 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	dropped := a.dropped
 	// A context chosen by name whose settings the environment overrides (CVMTAIL_PRISM left
 	// from a lab session, say) would otherwise surprise.
-	if explicit := f.Context != "" || getenv(f, "CVMTAIL_CONTEXT") != ""; explicit && f.IOStreams != nil {
+	if explicit := f.Context != "" || f.Env("CVMTAIL_CONTEXT") != ""; explicit && f.IOStreams != nil {
 		var env []string
 		if otherFrom == "CVMTAIL_PRISM" && len(dropped) == 0 {
 			env = append(env, "CVMTAIL_PRISM")
 		}
-		if a.ownPrism && !given("username") && getenv(f, "CVMTAIL_USERNAME") != "" && c.Username != "" {
+		if a.ownPrism && !given("username") && f.Env("CVMTAIL_USERNAME") != "" && c.Username != "" {
 			env = append(env, "CVMTAIL_USERNAME")
 		}
-		if a.ownPrism && !given("password-file") && getenv(f, "CVMTAIL_PASSWORD") != "" && (c.Password != "" || c.PasswordFile != "") {
+		if a.ownPrism && !given("password-file") && f.Env("CVMTAIL_PASSWORD") != "" && (c.Password != "" || c.PasswordFile != "") {
 			env = append(env, "CVMTAIL_PASSWORD")
 		}
 		for _, v := range env {

@@ -17,6 +17,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/prism"
 	"github.com/cvmtail/cvmtail/internal/tableprinter"
+	"github.com/cvmtail/cvmtail/internal/targets"
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
@@ -31,7 +32,7 @@ const (
 // Options are list-cvms's flags and dependencies.
 type Options struct {
 	IO      *iostreams.IOStreams
-	Targets cmdutil.TargetOptions
+	Targets targets.Options
 	// SSH is accepted and not used: list-cvms only asks Prism, but one set of flags works
 	// for every command.
 	SSH    cmdutil.SSHOptions
@@ -116,7 +117,7 @@ Output (-o):
 				return cmdutil.UsageWithHint(fmt.Errorf("invalid --output %q", opts.Output),
 					"use -o table, wide, json or address")
 			}
-			if err := cmdutil.ApplyContext(cmd, f, &opts.Targets, nil); err != nil {
+			if err := cmdutil.ApplyContext(cmd, f, &opts.Targets.TargetOptions, nil); err != nil {
 				return err
 			}
 			opts.ListCVMs = func(ctx context.Context) ([]prism.CVM, error) { return resolve(ctx, f, &opts.Targets) }
@@ -126,7 +127,7 @@ Output (-o):
 			return listRun(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddTargetFlags(cmd, &opts.Targets)
+	targets.AddFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", FormatTable, "output format: table, wide, json or address")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
@@ -135,14 +136,14 @@ Output (-o):
 }
 
 // resolve lists through Prism when there is one, else the --cvm addresses as given.
-func resolve(ctx context.Context, f *cmdutil.Factory, o *cmdutil.TargetOptions) ([]prism.CVM, error) {
+func resolve(ctx context.Context, f *cmdutil.Factory, o *targets.Options) ([]prism.CVM, error) {
 	if o.Prism == "" && f.Getenv != nil {
 		o.Prism = f.Getenv("CVMTAIL_PRISM")
 	}
 	if o.Prism != "" {
-		return cmdutil.PrismCVMs(ctx, f, o)
+		return targets.PrismCVMs(ctx, f, o)
 	}
-	targets, err := cmdutil.ResolveTargets(ctx, f, o)
+	targets, err := targets.Resolve(ctx, f, o)
 	if err != nil {
 		return nil, err
 	}

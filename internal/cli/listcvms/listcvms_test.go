@@ -17,6 +17,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/prism"
 	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -29,11 +30,11 @@ func TestFlags(t *testing.T) {
 	}{
 		{args: "", want: Options{Output: "table"}},
 		{args: "-o wide --prism pc --cluster a --cluster b", want: Options{Output: "wide",
-			Targets: cmdutil.TargetOptions{Prism: "pc", Clusters: []string{"a", "b"}}}},
+			Targets: targets.Options{TargetOptions: cmdutil.TargetOptions{Prism: "pc", Clusters: []string{"a", "b"}}}}},
 		{args: "--output json --cvm 10.0.0.1,10.0.0.2 --cvm x", want: Options{Output: "json",
-			Targets: cmdutil.TargetOptions{CVMs: []string{"10.0.0.1", "10.0.0.2", "x"}}}},
+			Targets: targets.Options{TargetOptions: cmdutil.TargetOptions{CVMs: []string{"10.0.0.1", "10.0.0.2", "x"}}}}},
 		{args: "-o address --username ops --password-file pw --insecure --ca-cert ca.pem --refresh", want: Options{Output: "address",
-			Targets: cmdutil.TargetOptions{Username: "ops", PasswordFile: "pw", Insecure: true, CACert: "ca.pem", Refresh: true}}},
+			Targets: targets.Options{TargetOptions: cmdutil.TargetOptions{Username: "ops", PasswordFile: "pw", Insecure: true, CACert: "ca.pem", Refresh: true}}}},
 		{args: "-o yaml", wantExit: cmdutil.ExitUsage},
 	}
 	for _, tt := range tests {

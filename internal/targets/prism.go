@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/config"
 	"github.com/cvmtail/cvmtail/internal/prism"
+	"github.com/cvmtail/cvmtail/internal/tailer"
 )
 
 // prismTimeout bounds each Prism request.
@@ -26,27 +28,15 @@ func resolvePrism(ctx context.Context, f *cmdutil.Factory, o *Options, cvms []st
 		return nil, err
 	}
 	o.unlisted = failed
-	out := make([]Target, 0, len(list))
-	for _, c := range list {
-		out = append(out, Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State,
-			NATAddress: c.NATAddress, NATPort: c.NATPort})
-	}
-	return out, nil
+	return list, nil
 }
 
-// PrismCVMs is Resolve for commands that show everything Prism knows of each CVM
-// (list-cvms): the CVMs of the selected clusters, filtered by --cvm. o.Prism (or
-// CVMTAIL_PRISM) must be set. When some clusters' hosts could not be listed (reported on
-// stderr), the others' CVMs come with a *cmdutil.SilentError of cmdutil.ExitPartial.
-func PrismCVMs(ctx context.Context, f *cmdutil.Factory, o *Options) ([]prism.CVM, error) {
-	if o.Prism == "" {
-		o.Prism = f.Env("CVMTAIL_PRISM")
-	}
-	if o.Prism == "" {
-		return nil, cmdutil.UsageWithHint(errors.New("no Prism address given"), "name it with --prism HOST or CVMTAIL_PRISM")
-	}
-	list, failed, err := prismCVMs(ctx, f, o, splitList(o.CVMs))
-	if err == nil && failed > 0 {
+// List is Resolve for commands that show every CVM they find (list-cvms): when some
+// clusters' hosts could not be listed (reported on stderr), the others' CVMs come with a
+// *cmdutil.SilentError of cmdutil.ExitPartial.
+func List(ctx context.Context, f *cmdutil.Factory, o *Options) ([]Target, error) {
+	list, err := Resolve(ctx, f, o)
+	if err == nil && o.unlisted > 0 {
 		err = &cmdutil.SilentError{Code: cmdutil.ExitPartial}
 	}
 	return list, err
@@ -130,11 +120,11 @@ func prismSelection(f *cmdutil.Factory, o *Options, want []string) (addr string,
 }
 
 // Refresh asks Prism again for the CVMs that Resolve found through it (tail
-// --refresh-interval): never from the cache and never at a prompt (a password typed at the
-// start is used again), and without the notices said at the start. useNAT addresses them
-// as UseNAT does, without its warnings. A cluster that could not be listed is an error: its
+// --refresh-interval), as the engine knows them: never from the cache and never at a
+// prompt (a password typed at the start is used again), and without the notices said at
+// the start. useNAT addresses them as UseNAT does, without its warnings. A cluster that could not be listed is an error: its
 // CVMs must not look as if they had left.
-func Refresh(ctx context.Context, f *cmdutil.Factory, o *Options, useNAT bool) ([]Target, error) {
+func Refresh(ctx context.Context, f *cmdutil.Factory, o *Options, useNAT bool) ([]tailer.Target, error) {
 	want := splitList(o.CVMs)
 	addr, key, anywhere, err := prismSelection(f, o, want)
 	if err != nil {
@@ -160,16 +150,13 @@ func Refresh(ctx context.Context, f *cmdutil.Factory, o *Options, useNAT bool) (
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Target, 0, len(list))
-	for _, c := range list {
-		t := Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State,
-			NATAddress: c.NATAddress, NATPort: c.NATPort}
-		if useNAT {
-			t, _ = natTarget(t)
+	if useNAT {
+		list = slices.Clone(list) // the entry's own CVMs stay as Prism gave them
+		for i := range list {
+			list[i], _ = natTarget(list[i])
 		}
-		out = append(out, t)
 	}
-	return out, nil
+	return Engine(list), nil
 }
 
 // tlsTrust says how Prism's certificate is checked, for the cache key, and checks that a

@@ -13,18 +13,22 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
+	"github.com/cvmtail/cvmtail/internal/prism"
+	"github.com/cvmtail/cvmtail/internal/tailer"
 )
 
-// Target is one CVM to talk to.
-type Target struct {
-	Name    string // the CVM's name from Prism, or the address as given
-	Address string // where to SSH (IP or host name)
-	Cluster string // cluster name, when known
-	State   string // CVM state from Prism ("normal", "maintenance", ...), when known
-	// NATAddress and NATPort are where Prism says the CVM is reached through NAT (NATPort
-	// 0: none given); --use-nat connects there (see UseNAT).
-	NATAddress string
-	NATPort    int
+// Target is one CVM to talk to, as Prism describes it (list-cvms shows all of it), or
+// only its Name and Address when --cvm names it without Prism. The engine knows a CVM by
+// its name and address alone (tailer.Target): Engine makes those.
+type Target = prism.CVM
+
+// Engine is what the engine knows of each target: its name, and where to SSH.
+func Engine(ts []Target) []tailer.Target {
+	out := make([]tailer.Target, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, tailer.Target{Name: t.Name, Address: t.Address})
+	}
+	return out
 }
 
 // Options are the flags that choose CVMs (cmdutil.TargetOptions) and what resolving them

@@ -70,7 +70,7 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-var sample = []prism.CVM{
+var sample = []targets.Target{
 	{Name: "NTNX-21AB0001-A-CVM", RawName: "NTNX-21AB0001-A-CVM", NameSource: "host", Address: "10.20.1.31",
 		Cluster: "alpha-pe01", ClusterUUID: "00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01", Host: "NTNX-21AB0001-A",
 		HostType: "HYPER_CONVERGED", HypervisorAddress: "10.20.1.21", State: "normal", NodeStatus: "NORMAL",
@@ -85,12 +85,12 @@ var sample = []prism.CVM{
 		HostType: "HYPER_CONVERGED", State: "being-removed", NodeStatus: "TO_BE_REMOVED"},
 }
 
-func runWith(t *testing.T, output string, tty bool, cvms []prism.CVM) (string, string) {
+func runWith(t *testing.T, output string, tty bool, cvms []targets.Target) (string, string) {
 	t.Helper()
 	ios, _, stdout, stderr := iostreams.Test()
 	ios.SetStdoutTTY(tty)
 	opts := &Options{IO: ios, Output: output,
-		ListCVMs: func(context.Context) ([]prism.CVM, error) { return cvms, nil }}
+		ListCVMs: func(context.Context) ([]targets.Target, error) { return cvms, nil }}
 	if err := listRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestJSONShapeAndEmpty(t *testing.T) {
 }
 
 func TestControlCharactersStayInTheirField(t *testing.T) {
-	evil := []prism.CVM{{Name: "a\tb\nc\x1b[31m", Address: "10.0.0.1", State: "normal"}}
+	evil := []targets.Target{{Name: "a\tb\nc\x1b[31m", Address: "10.0.0.1", State: "normal"}}
 	out, _ := runWith(t, "table", false, evil)
 	if strings.Count(out, "\n") != 1 || strings.Count(out, "\t") != 4 || strings.Contains(out, "\x1b") {
 		t.Errorf("hostile name broke the table: %q", out)

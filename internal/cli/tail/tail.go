@@ -465,7 +465,7 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 }
 
 // engineConfig is what the engine follows, and where its events go.
-func (o *Options) engineConfig(targets []targets.Target, rep *reporter) tailer.Config {
+func (o *Options) engineConfig(cvms []targets.Target, rep *reporter) tailer.Config {
 	cfg := tailer.Config{
 		Lines:     o.Lines,
 		Follow:    !o.NoFollow,
@@ -477,9 +477,7 @@ func (o *Options) engineConfig(targets []targets.Target, rep *reporter) tailer.C
 		RetryUnreached: !o.NoFollow && o.Duration == 0,
 		Events:         rep.event,
 	}
-	for _, t := range targets {
-		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})
-	}
+	cfg.Targets = targets.Engine(cvms)
 	for _, l := range o.Logs {
 		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo, Optional: l.Optional})
 	}

@@ -100,12 +100,13 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	}
 	// Whose CVMs are these? The context's own when the Prism in effect is its Prism, or, for
 	// a context without Prism, when its CVM list is not replaced.
+	env := ReadTargetEnv(f.Getenv)
 	otherPrism, otherFrom := "", ""
 	switch {
 	case t != nil && given(flagPrism) && !samePrism(t.Prism, c.Prism):
 		otherPrism, otherFrom = t.Prism, "--prism"
-	case !given(flagPrism) && f.Env("CVMTAIL_PRISM") != "" && !samePrism(f.Env("CVMTAIL_PRISM"), c.Prism):
-		otherPrism, otherFrom = f.Env("CVMTAIL_PRISM"), "CVMTAIL_PRISM"
+	case !given(flagPrism) && env.Prism != "" && !samePrism(env.Prism, c.Prism):
+		otherPrism, otherFrom = env.Prism, EnvPrism
 	}
 	a := &contextApply{
 		c:          c,
@@ -113,7 +114,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 		t:          t,
 		s:          s,
 		ownPrism:   c.Prism != "" && otherPrism == "",
-		getenv:     f.Env,
+		env:        env,
 		path:       func(p string) string { return config.ExpandHome(p, home) },
 	}
 	a.ownTargets = a.ownPrism || (c.Prism == "" && otherPrism == "" && !given(flagCVM))
@@ -142,17 +143,17 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	// A context chosen by name whose settings the environment overrides (CVMTAIL_PRISM left
 	// from a lab session, say) would otherwise surprise.
 	if explicit := f.Context != "" || f.Env("CVMTAIL_CONTEXT") != ""; explicit && f.IOStreams != nil {
-		var env []string
-		if otherFrom == "CVMTAIL_PRISM" && len(dropped) == 0 {
-			env = append(env, "CVMTAIL_PRISM")
+		var overriding []string
+		if otherFrom == EnvPrism && len(dropped) == 0 {
+			overriding = append(overriding, EnvPrism)
 		}
-		if a.ownPrism && !given("username") && f.Env("CVMTAIL_USERNAME") != "" && c.Username != "" {
-			env = append(env, "CVMTAIL_USERNAME")
+		if a.ownPrism && !given("username") && env.Username != "" && c.Username != "" {
+			overriding = append(overriding, EnvUsername)
 		}
-		if a.ownPrism && !given("password-file") && f.Env("CVMTAIL_PASSWORD") != "" && (c.Password != "" || c.PasswordFile != "") {
-			env = append(env, "CVMTAIL_PASSWORD")
+		if a.ownPrism && !given("password-file") && env.Password != "" && (c.Password != "" || c.PasswordFile != "") {
+			overriding = append(overriding, EnvPassword)
 		}
-		for _, v := range env {
+		for _, v := range overriding {
 			fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: %s overrides context %s's setting\n", v, chosen)
 		}
 	}

@@ -12,7 +12,7 @@ type TargetOptions struct {
 	CVMs         []string
 	Username     string
 	PasswordFile string
-	Password     string // only ever from the config file: no flag takes a password
+	Password     string // from CVMTAIL_PASSWORD (FillFromEnv) or the config file: no flag takes a password
 	Insecure     bool
 	CACert       string
 	Refresh      bool

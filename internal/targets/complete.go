@@ -33,10 +33,9 @@ func defaultCacheDir() string {
 
 // completionPrism is the normalized --prism (or CVMTAIL_PRISM), "" when none or invalid.
 func completionPrism(o *Options) string {
-	p := o.Prism
-	if p == "" {
-		p = os.Getenv("CVMTAIL_PRISM")
-	}
+	with := o.TargetOptions // completing changes no option
+	with.FillFromEnv(os.Getenv)
+	p := with.Prism
 	if p == "" {
 		return ""
 	}

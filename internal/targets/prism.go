@@ -45,7 +45,7 @@ func List(ctx context.Context, f *cmdutil.Factory, o *Options) ([]Target, error)
 // prismCVMs resolves the CVMs and reports on stderr what was left out; failed is how many
 // clusters could not be listed.
 func prismCVMs(ctx context.Context, f *cmdutil.Factory, o *Options, want []string) (list []prism.CVM, failed int, err error) {
-	addr, key, anywhere, err := prismSelection(f, o, want)
+	addr, key, anywhere, err := prismSelection(o, want)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -95,15 +95,12 @@ func prismCVMs(ctx context.Context, f *cmdutil.Factory, o *Options, want []strin
 
 // prismSelection is which Prism, user, clusters and trust the flags choose (the cache key),
 // and whether --cvm is to be found in any cluster.
-func prismSelection(f *cmdutil.Factory, o *Options, want []string) (addr string, key cacheKey, anywhere bool, err error) {
+func prismSelection(o *Options, want []string) (addr string, key cacheKey, anywhere bool, err error) {
 	addr, err = prism.NormalizeAddress(o.Prism)
 	if err != nil {
 		return "", key, false, cmdutil.UsageWithHint(fmt.Errorf("invalid --prism: %w", err), "give HOST or HOST:PORT, e.g. --prism 10.1.1.10")
 	}
 	user := o.Username
-	if user == "" {
-		user = f.Env("CVMTAIL_USERNAME")
-	}
 	if user == "" {
 		user = "admin"
 	}
@@ -125,8 +122,9 @@ func prismSelection(f *cmdutil.Factory, o *Options, want []string) (addr string,
 // the start. useNAT addresses them as UseNAT does, without its warnings. A cluster that could not be listed is an error: its
 // CVMs must not look as if they had left.
 func Refresh(ctx context.Context, f *cmdutil.Factory, o *Options, useNAT bool) ([]tailer.Target, error) {
+	o.FillFromEnv(f.Getenv)
 	want := splitList(o.CVMs)
-	addr, key, anywhere, err := prismSelection(f, o, want)
+	addr, key, anywhere, err := prismSelection(o, want)
 	if err != nil {
 		return nil, err
 	}
@@ -286,10 +284,7 @@ func knownPassword(f *cmdutil.Factory, o *Options, key cacheKey) (string, error)
 		}
 		return pw, nil
 	}
-	if pw := f.Env("CVMTAIL_PASSWORD"); pw != "" {
-		return pw, nil
-	}
-	if o.Password != "" { // from the config file's context
+	if o.Password != "" { // CVMTAIL_PASSWORD, else the config file's context's
 		return o.Password, nil
 	}
 	if f.IOStreams.IsStdinTTY() {

@@ -57,9 +57,7 @@ func AddFlags(cmd *cobra.Command, o *Options) {
 
 // Resolve turns the flags into CVMs: the --cvm addresses as given, or through Prism.
 func Resolve(ctx context.Context, f *cmdutil.Factory, o *Options) ([]Target, error) {
-	if o.Prism == "" && f.Getenv != nil {
-		o.Prism = f.Getenv("CVMTAIL_PRISM")
-	}
+	o.FillFromEnv(f.Getenv)
 	cvms := splitList(o.CVMs)
 	if o.Prism != "" {
 		return resolvePrism(ctx, f, o, cvms)

@@ -15,7 +15,7 @@ import (
 // ConfigPath is the config file: CVMTAIL_CONFIG, else config.yaml in the user's config
 // directory (~/.config/cvmtail on Linux).
 func ConfigPath(f *Factory) string {
-	if p := getenv(f, "CVMTAIL_CONFIG"); p != "" {
+	if p := f.Env("CVMTAIL_CONFIG"); p != "" {
 		return p
 	}
 	if f.ConfigDir == nil {
@@ -39,7 +39,7 @@ func LoadConfig(f *Factory) (*config.File, error) {
 		return nil, UsageWithHint(err, "fix the file, or point CVMTAIL_CONFIG elsewhere")
 	}
 	// The default file may well not exist; one named explicitly must.
-	if env := getenv(f, "CVMTAIL_CONFIG"); env != "" && !cf.Exists && env != os.DevNull {
+	if env := f.Env("CVMTAIL_CONFIG"); env != "" && !cf.Exists && env != os.DevNull {
 		return nil, UsageWithHint(fmt.Errorf("CVMTAIL_CONFIG names %s, which does not exist", env),
 			"create it, or unset CVMTAIL_CONFIG (CVMTAIL_CONFIG="+os.DevNull+" means no config file)")
 	}
@@ -76,7 +76,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	}
 	name := f.Context
 	if name == "" {
-		name = getenv(f, "CVMTAIL_CONTEXT")
+		name = f.Env("CVMTAIL_CONTEXT")
 	}
 	c, chosen, ok, err := cf.Select(name)
 	if err != nil {
@@ -100,12 +100,13 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	}
 	// Whose CVMs are these? The context's own when the Prism in effect is its Prism, or, for
 	// a context without Prism, when its CVM list is not replaced.
+	env := ReadTargetEnv(f.Getenv)
 	otherPrism, otherFrom := "", ""
 	switch {
 	case t != nil && given(flagPrism) && !samePrism(t.Prism, c.Prism):
 		otherPrism, otherFrom = t.Prism, "--prism"
-	case !given(flagPrism) && getenv(f, "CVMTAIL_PRISM") != "" && !samePrism(getenv(f, "CVMTAIL_PRISM"), c.Prism):
-		otherPrism, otherFrom = getenv(f, "CVMTAIL_PRISM"), "CVMTAIL_PRISM"
+	case !given(flagPrism) && env.Prism != "" && !samePrism(env.Prism, c.Prism):
+		otherPrism, otherFrom = env.Prism, EnvPrism
 	}
 	a := &contextApply{
 		c:          c,
@@ -113,7 +114,7 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 		t:          t,
 		s:          s,
 		ownPrism:   c.Prism != "" && otherPrism == "",
-		getenv:     func(k string) string { return getenv(f, k) },
+		env:        env,
 		path:       func(p string) string { return config.ExpandHome(p, home) },
 	}
 	a.ownTargets = a.ownPrism || (c.Prism == "" && otherPrism == "" && !given(flagCVM))
@@ -141,18 +142,18 @@ func ApplyContext(cmd *cobra.Command, f *Factory, t *TargetOptions, s *SSHOption
 	dropped := a.dropped
 	// A context chosen by name whose settings the environment overrides (CVMTAIL_PRISM left
 	// from a lab session, say) would otherwise surprise.
-	if explicit := f.Context != "" || getenv(f, "CVMTAIL_CONTEXT") != ""; explicit && f.IOStreams != nil {
-		var env []string
-		if otherFrom == "CVMTAIL_PRISM" && len(dropped) == 0 {
-			env = append(env, "CVMTAIL_PRISM")
+	if explicit := f.Context != "" || f.Env("CVMTAIL_CONTEXT") != ""; explicit && f.IOStreams != nil {
+		var overriding []string
+		if otherFrom == EnvPrism && len(dropped) == 0 {
+			overriding = append(overriding, EnvPrism)
 		}
-		if a.ownPrism && !given("username") && getenv(f, "CVMTAIL_USERNAME") != "" && c.Username != "" {
-			env = append(env, "CVMTAIL_USERNAME")
+		if a.ownPrism && !given("username") && env.Username != "" && c.Username != "" {
+			overriding = append(overriding, EnvUsername)
 		}
-		if a.ownPrism && !given("password-file") && getenv(f, "CVMTAIL_PASSWORD") != "" && (c.Password != "" || c.PasswordFile != "") {
-			env = append(env, "CVMTAIL_PASSWORD")
+		if a.ownPrism && !given("password-file") && env.Password != "" && (c.Password != "" || c.PasswordFile != "") {
+			overriding = append(overriding, EnvPassword)
 		}
-		for _, v := range env {
+		for _, v := range overriding {
 			fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: %s overrides context %s's setting\n", v, chosen)
 		}
 	}

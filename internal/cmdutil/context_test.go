@@ -95,7 +95,7 @@ func TestFlagsWinOverEnvironmentOverFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if to.Prism != "" { // the environment's CVMTAIL_PRISM is read later, by ResolveTargets
+	if to.Prism != "" { // the environment's CVMTAIL_PRISM is read later, by targets.Resolve
 		t.Errorf("prism %q: the file must not beat the environment", to.Prism)
 	}
 	if to.Username != "flag-user" || to.PasswordFile != "" || so.User != "flag-ssh" || so.Identities[0] != "k" {
@@ -151,5 +151,27 @@ func TestPasswordInAReadableConfigWarns(t *testing.T) {
 	_, _, stderr, _ := contextCmd(t, nil, 0o644) // no password in it: no warning
 	if stderr != "" {
 		t.Errorf("warned without a password: %q", stderr)
+	}
+}
+
+func TestConfigFileNamedByTheEnvironmentMustExist(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	for _, tt := range []struct {
+		path     string
+		wantExit int
+	}{
+		{path: filepath.Join(t.TempDir(), "missing.yaml"), wantExit: ExitUsage},
+		{path: os.DevNull, wantExit: ExitOK},
+	} {
+		f := &Factory{IOStreams: ios, Getenv: func(k string) string {
+			if k == "CVMTAIL_CONFIG" {
+				return tt.path
+			}
+			return ""
+		}}
+		_, err := LoadConfig(f)
+		if ExitCode(err) != tt.wantExit {
+			t.Errorf("CVMTAIL_CONFIG=%s: err %v, want exit %d", tt.path, err, tt.wantExit)
+		}
 	}
 }

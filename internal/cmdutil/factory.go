@@ -1,5 +1,6 @@
 // Package cmdutil holds what every command shares: the factory of dependencies, the error
-// kinds that map to exit statuses, and the flags that choose CVMs.
+// kinds that map to exit statuses, the flags that choose CVMs
+// (internal/targets resolves them) and how to reach them.
 package cmdutil
 
 import (
@@ -51,4 +52,12 @@ func New(build BuildInfo) *Factory {
 			return filepath.Join(d, "cvmtail"), nil
 		},
 	}
+}
+
+// Env is the environment variable k, "" when the factory has no environment.
+func (f *Factory) Env(k string) string {
+	if f.Getenv == nil {
+		return ""
+	}
+	return f.Getenv(k)
 }

@@ -54,7 +54,7 @@ var targetFlags = []flagSpec[TargetOptions]{
 			cmd.Flags().StringVar(&o.Username, name, "", "Prism user (env CVMTAIL_USERNAME, default admin)")
 		},
 		fromContext: func(a *contextApply, given bool) error {
-			if a.prismSetting("username", a.c.Username != "") && !given && a.getenv("CVMTAIL_USERNAME") == "" && a.c.Username != "" {
+			if a.prismSetting("username", a.c.Username != "") && !given && a.env.Username == "" && a.c.Username != "" {
 				a.t.Username = a.c.Username
 			}
 			return nil
@@ -67,7 +67,7 @@ var targetFlags = []flagSpec[TargetOptions]{
 			cmd.Flags().StringVar(&o.PasswordFile, name, "", "read the Prism password from `FILE` (or env CVMTAIL_PASSWORD, or a prompt on a terminal)")
 		},
 		fromContext: func(a *contextApply, given bool) error {
-			if a.prismSetting("password", a.c.Password != "" || a.c.PasswordFile != "") && !given && a.getenv("CVMTAIL_PASSWORD") == "" {
+			if a.prismSetting("password", a.c.Password != "" || a.c.PasswordFile != "") && !given && a.env.Password == "" {
 				if a.c.PasswordFile != "" {
 					a.t.PasswordFile = a.path(a.c.PasswordFile)
 				}
@@ -277,7 +277,7 @@ type contextApply struct {
 	// ownPrism: the Prism in effect is the context's own; ownTargets: so are the CVMs
 	// (the context's Prism's, or, for a context without Prism, its unreplaced list).
 	ownPrism, ownTargets bool
-	getenv               func(string) string
+	env                  TargetEnv           // what the environment overrides
 	path                 func(string) string // ~/ expanded
 	dropped              []string            // the context's settings not used, for the user
 }

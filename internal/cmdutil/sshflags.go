@@ -22,7 +22,7 @@ type SSHOptions struct {
 	KnownHosts     string
 	HostKeyCheck   string
 	ConnectTimeout time.Duration
-	UseNAT         bool // --use-nat: see UseNAT
+	UseNAT         bool // --use-nat: see targets.UseNAT
 }
 
 // AddSSHFlags registers the SSH flags (sshFlags) on cmd.
@@ -75,45 +75,7 @@ func (o *SSHOptions) SSHConfig(f *Factory) (sshx.Options, error) {
 	return opts, nil
 }
 
-// UseNAT points each target at the NAT address and port Prism gives for it (--use-nat):
-// Address becomes "host:port", or the bare NAT address when Prism gives no port, which
-// DialSSH dials. Name stays, so prefixes and capture directories do not change. A CVM
-// without a NAT address keeps its own, with a warning.
-func UseNAT(f *Factory, targets []Target) []Target {
-	out := make([]Target, len(targets))
-	var missing []string
-	for i, t := range targets {
-		var ok bool
-		if out[i], ok = natTarget(t); !ok {
-			missing = append(missing, t.Name)
-		}
-	}
-	switch {
-	case len(missing) == 0:
-	case len(missing) == len(targets):
-		fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: --use-nat: no CVM has a NAT address in Prism: connecting to their own addresses")
-	default:
-		for _, name := range missing {
-			fmt.Fprintf(f.IOStreams.ErrOut, "cvmtail: warning: %s: --use-nat: no NAT address in Prism: connecting to its own address\n", name)
-		}
-	}
-	return out
-}
-
-// natTarget is t reached at its NAT address and port; false when Prism gives none.
-func natTarget(t Target) (Target, bool) {
-	switch {
-	case t.NATAddress == "":
-		return t, false
-	case t.NATPort == 0:
-		t.Address = t.NATAddress
-	default:
-		t.Address = net.JoinHostPort(t.NATAddress, strconv.Itoa(t.NATPort))
-	}
-	return t, true
-}
-
-// DialSSH dials a target's Address: "host:port" (a NAT address, see UseNAT) on that port,
+// DialSSH dials a target's Address: "host:port" (a NAT address, see targets.UseNAT) on that port,
 // anything else as ssh would (--ssh-port, ssh_config, 22).
 func DialSSH(d *sshx.Dialer) func(ctx context.Context, address string) (*sshx.Client, error) {
 	return func(ctx context.Context, address string) (*sshx.Client, error) {

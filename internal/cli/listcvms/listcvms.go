@@ -15,8 +15,8 @@ import (
 
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
-	"github.com/cvmtail/cvmtail/internal/prism"
 	"github.com/cvmtail/cvmtail/internal/tableprinter"
+	"github.com/cvmtail/cvmtail/internal/targets"
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
@@ -31,14 +31,14 @@ const (
 // Options are list-cvms's flags and dependencies.
 type Options struct {
 	IO      *iostreams.IOStreams
-	Targets cmdutil.TargetOptions
+	Targets targets.Options
 	// SSH is accepted and not used: list-cvms only asks Prism, but one set of flags works
 	// for every command.
 	SSH    cmdutil.SSHOptions
 	Output string
 
 	// ListCVMs resolves the selected CVMs (through Prism, or the --cvm addresses as given).
-	ListCVMs func(ctx context.Context) ([]prism.CVM, error)
+	ListCVMs func(ctx context.Context) ([]targets.Target, error)
 }
 
 // NewCmdListCVMs builds the command; runF replaces the run function in tests.
@@ -116,41 +116,22 @@ Output (-o):
 				return cmdutil.UsageWithHint(fmt.Errorf("invalid --output %q", opts.Output),
 					"use -o table, wide, json or address")
 			}
-			if err := cmdutil.ApplyContext(cmd, f, &opts.Targets, nil); err != nil {
+			if err := cmdutil.ApplyContext(cmd, f, &opts.Targets.TargetOptions, nil); err != nil {
 				return err
 			}
-			opts.ListCVMs = func(ctx context.Context) ([]prism.CVM, error) { return resolve(ctx, f, &opts.Targets) }
+			opts.ListCVMs = func(ctx context.Context) ([]targets.Target, error) { return targets.List(ctx, f, &opts.Targets) }
 			if runF != nil {
 				return runF(opts)
 			}
 			return listRun(cmd.Context(), opts)
 		},
 	}
-	cmdutil.AddTargetFlags(cmd, &opts.Targets)
+	targets.AddFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", FormatTable, "output format: table, wide, json or address")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
 		[]string{FormatTable, FormatWide, FormatJSON, FormatAddress}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
-}
-
-// resolve lists through Prism when there is one, else the --cvm addresses as given.
-func resolve(ctx context.Context, f *cmdutil.Factory, o *cmdutil.TargetOptions) ([]prism.CVM, error) {
-	if o.Prism == "" && f.Getenv != nil {
-		o.Prism = f.Getenv("CVMTAIL_PRISM")
-	}
-	if o.Prism != "" {
-		return cmdutil.PrismCVMs(ctx, f, o)
-	}
-	targets, err := cmdutil.ResolveTargets(ctx, f, o)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]prism.CVM, 0, len(targets))
-	for _, t := range targets {
-		out = append(out, prism.CVM{Name: t.Name, Address: t.Address, Cluster: t.Cluster, State: t.State})
-	}
-	return out, nil
 }
 
 func listRun(ctx context.Context, opts *Options) error {
@@ -167,7 +148,7 @@ func listRun(ctx context.Context, opts *Options) error {
 	return err
 }
 
-func writeList(opts *Options, cvms []prism.CVM) error {
+func writeList(opts *Options, cvms []targets.Target) error {
 	out := opts.IO.Out
 	switch opts.Output {
 	case FormatJSON:
@@ -210,7 +191,7 @@ type cvmJSON struct {
 	NameSource        string `json:"name_source"`
 }
 
-func writeJSON(w io.Writer, cvms []prism.CVM) error {
+func writeJSON(w io.Writer, cvms []targets.Target) error {
 	list := make([]cvmJSON, 0, len(cvms))
 	for _, c := range cvms {
 		list = append(list, cvmJSON{c.Name, c.Address, c.Cluster, c.ClusterUUID, c.Host,
@@ -226,7 +207,7 @@ func writeJSON(w io.Writer, cvms []prism.CVM) error {
 	return err
 }
 
-func writeTable(w io.Writer, cvms []prism.CVM, wide, tty bool) error {
+func writeTable(w io.Writer, cvms []targets.Target, wide, tty bool) error {
 	header := []string{"NAME", "ADDRESS", "CLUSTER", "HOST", "STATE"}
 	if wide {
 		header = append(header, "CLUSTER_UUID", "HYPERVISOR_ADDRESS", "NODE_STATUS", "HYPERVISOR_STATE", "HOST_TYPE", "NAT")
@@ -245,7 +226,7 @@ func writeTable(w io.Writer, cvms []prism.CVM, wide, tty bool) error {
 
 // nat is the NAT address and port as one column: "203.0.113.5:2201", or the address alone
 // when Prism gives no port.
-func nat(c prism.CVM) string {
+func nat(c targets.Target) string {
 	switch {
 	case c.NATAddress == "":
 		return ""
@@ -256,7 +237,7 @@ func nat(c prism.CVM) string {
 }
 
 // rawName is the name as Prism gave it; a CVM given by --cvm has only its name.
-func rawName(c prism.CVM) string {
+func rawName(c targets.Target) string {
 	if c.RawName == "" {
 		return c.Name
 	}

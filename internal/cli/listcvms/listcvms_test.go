@@ -17,6 +17,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/prism"
 	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -29,11 +30,11 @@ func TestFlags(t *testing.T) {
 	}{
 		{args: "", want: Options{Output: "table"}},
 		{args: "-o wide --prism pc --cluster a --cluster b", want: Options{Output: "wide",
-			Targets: cmdutil.TargetOptions{Prism: "pc", Clusters: []string{"a", "b"}}}},
+			Targets: targets.Options{TargetOptions: cmdutil.TargetOptions{Prism: "pc", Clusters: []string{"a", "b"}}}}},
 		{args: "--output json --cvm 10.0.0.1,10.0.0.2 --cvm x", want: Options{Output: "json",
-			Targets: cmdutil.TargetOptions{CVMs: []string{"10.0.0.1", "10.0.0.2", "x"}}}},
+			Targets: targets.Options{TargetOptions: cmdutil.TargetOptions{CVMs: []string{"10.0.0.1", "10.0.0.2", "x"}}}}},
 		{args: "-o address --username ops --password-file pw --insecure --ca-cert ca.pem --refresh", want: Options{Output: "address",
-			Targets: cmdutil.TargetOptions{Username: "ops", PasswordFile: "pw", Insecure: true, CACert: "ca.pem", Refresh: true}}},
+			Targets: targets.Options{TargetOptions: cmdutil.TargetOptions{Username: "ops", PasswordFile: "pw", Insecure: true, CACert: "ca.pem", Refresh: true}}}},
 		{args: "-o yaml", wantExit: cmdutil.ExitUsage},
 	}
 	for _, tt := range tests {
@@ -69,7 +70,7 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-var sample = []prism.CVM{
+var sample = []targets.Target{
 	{Name: "NTNX-21AB0001-A-CVM", RawName: "NTNX-21AB0001-A-CVM", NameSource: "host", Address: "10.20.1.31",
 		Cluster: "alpha-pe01", ClusterUUID: "00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01", Host: "NTNX-21AB0001-A",
 		HostType: "HYPER_CONVERGED", HypervisorAddress: "10.20.1.21", State: "normal", NodeStatus: "NORMAL",
@@ -84,12 +85,12 @@ var sample = []prism.CVM{
 		HostType: "HYPER_CONVERGED", State: "being-removed", NodeStatus: "TO_BE_REMOVED"},
 }
 
-func runWith(t *testing.T, output string, tty bool, cvms []prism.CVM) (string, string) {
+func runWith(t *testing.T, output string, tty bool, cvms []targets.Target) (string, string) {
 	t.Helper()
 	ios, _, stdout, stderr := iostreams.Test()
 	ios.SetStdoutTTY(tty)
 	opts := &Options{IO: ios, Output: output,
-		ListCVMs: func(context.Context) ([]prism.CVM, error) { return cvms, nil }}
+		ListCVMs: func(context.Context) ([]targets.Target, error) { return cvms, nil }}
 	if err := listRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestJSONShapeAndEmpty(t *testing.T) {
 }
 
 func TestControlCharactersStayInTheirField(t *testing.T) {
-	evil := []prism.CVM{{Name: "a\tb\nc\x1b[31m", Address: "10.0.0.1", State: "normal"}}
+	evil := []targets.Target{{Name: "a\tb\nc\x1b[31m", Address: "10.0.0.1", State: "normal"}}
 	out, _ := runWith(t, "table", false, evil)
 	if strings.Count(out, "\n") != 1 || strings.Count(out, "\t") != 4 || strings.Contains(out, "\x1b") {
 		t.Errorf("hostile name broke the table: %q", out)

@@ -19,6 +19,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/sshx"
 	"github.com/cvmtail/cvmtail/internal/tableprinter"
+	"github.com/cvmtail/cvmtail/internal/targets"
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
@@ -27,11 +28,11 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Remote  bool
 	Output  string
-	Targets cmdutil.TargetOptions
+	Targets targets.Options
 	SSH     cmdutil.SSHOptions
 
 	// ResolveTargets picks the CVMs (--remote).
-	ResolveTargets func(ctx context.Context) ([]cmdutil.Target, error)
+	ResolveTargets func(ctx context.Context) ([]targets.Target, error)
 	// NewLister connects the listing to the CVMs (--remote); it is called once, after the
 	// flags have been checked. Tests replace it with a fake.
 	NewLister func() (Lister, error)
@@ -39,7 +40,7 @@ type Options struct {
 
 // Lister lists the log directory of one CVM.
 type Lister interface {
-	List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error)
+	List(ctx context.Context, t targets.Target) ([]RemoteFile, error)
 }
 
 // The flags that choose CVMs and reach them are used only with --remote. Without it they
@@ -92,16 +93,16 @@ not used, and a line on stderr says so.`,
 				}
 			}
 			if opts.Remote {
-				if err := cmdutil.ApplyContext(cmd, f, &opts.Targets, &opts.SSH); err != nil {
+				if err := cmdutil.ApplyContext(cmd, f, &opts.Targets.TargetOptions, &opts.SSH); err != nil {
 					return err
 				}
 				if opts.ResolveTargets == nil {
-					opts.ResolveTargets = func(ctx context.Context) ([]cmdutil.Target, error) {
-						targets, err := cmdutil.ResolveTargets(ctx, f, &opts.Targets)
+					opts.ResolveTargets = func(ctx context.Context) ([]targets.Target, error) {
+						cvms, err := targets.Resolve(ctx, f, &opts.Targets)
 						if err == nil && opts.SSH.UseNAT {
-							targets = cmdutil.UseNAT(f, targets)
+							cvms = targets.UseNAT(f, cvms)
 						}
-						return targets, err
+						return cvms, err
 					}
 				}
 				if opts.NewLister == nil {
@@ -130,7 +131,7 @@ not used, and a line on stderr says so.`,
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
 		[]string{"table\taligned on a terminal, tab-separated into a pipe", "json\tan array of objects"},
 		cobra.ShellCompDirectiveNoFileComp))
-	cmdutil.AddTargetFlags(cmd, &opts.Targets)
+	targets.AddFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	return cmd
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/sshx"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 func newTestFactory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
@@ -319,7 +320,7 @@ type fakeLister struct {
 	listed   []string
 }
 
-func (l *fakeLister) List(ctx context.Context, tg cmdutil.Target) ([]RemoteFile, error) {
+func (l *fakeLister) List(ctx context.Context, tg targets.Target) ([]RemoteFile, error) {
 	n := l.active.Add(1)
 	defer l.active.Add(-1)
 	for {
@@ -355,10 +356,10 @@ var (
 	mod2 = time.Date(2026, 11, 22, 7, 30, 15, 0, time.UTC)
 )
 
-func remoteOptions(ios *iostreams.IOStreams, l Lister, output string, targets ...cmdutil.Target) *Options {
+func remoteOptions(ios *iostreams.IOStreams, l Lister, output string, cvms ...targets.Target) *Options {
 	return &Options{
 		IO: ios, Remote: true, Output: output,
-		ResolveTargets: func(context.Context) ([]cmdutil.Target, error) { return targets, nil },
+		ResolveTargets: func(context.Context) ([]targets.Target, error) { return cvms, nil },
 		NewLister:      func() (Lister, error) { return l, nil },
 	}
 }
@@ -382,7 +383,7 @@ func TestRemotePipe(t *testing.T) {
 	f, out, errOut := newTestFactory()
 	l := twoCVMLister()
 	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table",
-		cmdutil.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}, cmdutil.Target{Name: "10.0.0.2", Address: "10.0.0.2"}))
+		targets.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}, targets.Target{Name: "10.0.0.2", Address: "10.0.0.2"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +402,7 @@ func TestRemoteTerminal(t *testing.T) {
 	f, out, _ := newTestFactory()
 	f.IOStreams.SetStdoutTTY(true)
 	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "table",
-		cmdutil.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}))
+		targets.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +424,7 @@ func TestRemoteTerminalFitsItsWidth(t *testing.T) {
 		{Name: long, Path: catalog.LogDir + "/" + long, Size: 5 << 20, Modified: mod2},
 		{Name: "stargate.INFO", Path: catalog.LogDir + "/stargate.INFO", Size: 5 << 20, Modified: mod2, Target: long},
 	}}, errs: map[string]error{}}
-	target := cmdutil.Target{Name: "NTNX-21AB0001-A-CVM", Address: "10.0.0.1"}
+	target := targets.Target{Name: "NTNX-21AB0001-A-CVM", Address: "10.0.0.1"}
 
 	f, out, _ := newTestFactory()
 	f.IOStreams.SetStdoutTTY(true)
@@ -476,7 +477,7 @@ func TestRemoteTerminalFitsItsWidth(t *testing.T) {
 func TestRemoteJSON(t *testing.T) {
 	f, out, _ := newTestFactory()
 	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "json",
-		cmdutil.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}))
+		targets.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,9 +497,9 @@ func TestRemoteJSON(t *testing.T) {
 }
 
 func TestRemoteFailures(t *testing.T) {
-	a := cmdutil.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}
-	b := cmdutil.Target{Name: "10.0.0.2", Address: "10.0.0.2"}
-	c := cmdutil.Target{Name: "10.0.0.3", Address: "10.0.0.3"}
+	a := targets.Target{Name: "NTNX-A-CVM", Address: "10.0.0.1"}
+	b := targets.Target{Name: "10.0.0.2", Address: "10.0.0.2"}
+	c := targets.Target{Name: "10.0.0.3", Address: "10.0.0.3"}
 
 	t.Run("some fail", func(t *testing.T) {
 		f, out, errOut := newTestFactory()
@@ -560,7 +561,7 @@ func TestRemoteFailures(t *testing.T) {
 	t.Run("targets fail", func(t *testing.T) {
 		f, _, _ := newTestFactory()
 		opts := remoteOptions(f.IOStreams, twoCVMLister(), "table")
-		opts.ResolveTargets = func(context.Context) ([]cmdutil.Target, error) {
+		opts.ResolveTargets = func(context.Context) ([]targets.Target, error) {
 			return nil, cmdutil.Usagef("no CVM selected")
 		}
 		if err := remoteRun(context.Background(), opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
@@ -574,12 +575,12 @@ func TestRemoteBoundedParallelism(t *testing.T) {
 	// Each listing waits until maxParallelDials are in flight: a serial listing would never
 	// get there, an unbounded one would go past while they are held.
 	l := &fakeLister{together: maxParallelDials, hold: 50 * time.Millisecond, full: make(chan struct{})}
-	var targets []cmdutil.Target
+	var cvms []targets.Target
 	for i := range 40 {
 		addr := fmt.Sprintf("10.0.1.%d", i)
-		targets = append(targets, cmdutil.Target{Name: addr, Address: addr})
+		cvms = append(cvms, targets.Target{Name: addr, Address: addr})
 	}
-	if err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", targets...)); err != nil {
+	if err := remoteRun(context.Background(), remoteOptions(f.IOStreams, l, "table", cvms...)); err != nil {
 		t.Fatal(err)
 	}
 	if m := l.maxSeen.Load(); m != maxParallelDials {
@@ -635,12 +636,12 @@ func TestEscapeField(t *testing.T) {
 func TestRemoteInterrupted(t *testing.T) {
 	f, out, errOut := newTestFactory()
 	ctx, cancel := context.WithCancel(context.Background())
-	l := listerFunc(func(ctx context.Context, _ cmdutil.Target) ([]RemoteFile, error) {
+	l := listerFunc(func(ctx context.Context, _ targets.Target) ([]RemoteFile, error) {
 		cancel()
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
-	err := remoteRun(ctx, remoteOptions(f.IOStreams, l, "table", cmdutil.Target{Name: "a", Address: "a"}, cmdutil.Target{Name: "b", Address: "b"}))
+	err := remoteRun(ctx, remoteOptions(f.IOStreams, l, "table", targets.Target{Name: "a", Address: "a"}, targets.Target{Name: "b", Address: "b"}))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
@@ -649,9 +650,9 @@ func TestRemoteInterrupted(t *testing.T) {
 	}
 }
 
-type listerFunc func(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error)
+type listerFunc func(ctx context.Context, t targets.Target) ([]RemoteFile, error)
 
-func (f listerFunc) List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error) {
+func (f listerFunc) List(ctx context.Context, t targets.Target) ([]RemoteFile, error) {
 	return f(ctx, t)
 }
 
@@ -667,7 +668,7 @@ func TestClosedStdoutIsQuiet(t *testing.T) {
 	if err := logsRun(context.Background(), &Options{IO: f.IOStreams, Output: "table"}); err != nil {
 		t.Errorf("catalog into a closed pipe: %v, want a quiet stop", err)
 	}
-	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "json", cmdutil.Target{Name: "a", Address: "10.0.0.1"}))
+	err := remoteRun(context.Background(), remoteOptions(f.IOStreams, twoCVMLister(), "json", targets.Target{Name: "a", Address: "10.0.0.1"}))
 	if err != nil {
 		t.Errorf("remote listing into a closed pipe: %v, want a quiet stop", err)
 	}

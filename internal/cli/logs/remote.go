@@ -19,6 +19,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/shquote"
 	"github.com/cvmtail/cvmtail/internal/sshx"
 	"github.com/cvmtail/cvmtail/internal/tableprinter"
+	"github.com/cvmtail/cvmtail/internal/targets"
 	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
@@ -228,7 +229,7 @@ type listResult struct {
 	warning string
 }
 
-func (l *sshLister) List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, error) {
+func (l *sshLister) List(ctx context.Context, t targets.Target) ([]RemoteFile, error) {
 	res, err := l.list(ctx, t)
 	if err != nil {
 		return nil, err
@@ -239,7 +240,7 @@ func (l *sshLister) List(ctx context.Context, t cmdutil.Target) ([]RemoteFile, e
 	return res.files, nil
 }
 
-func (l *sshLister) list(ctx context.Context, t cmdutil.Target) (listResult, error) {
+func (l *sshLister) list(ctx context.Context, t targets.Target) (listResult, error) {
 	dir := l.dir
 	if dir == "" {
 		dir = catalog.LogDir
@@ -315,7 +316,7 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 
 // cvmListing is one CVM's outcome.
 type cvmListing struct {
-	target  cmdutil.Target
+	target  targets.Target
 	files   []RemoteFile
 	warning string
 	err     error
@@ -366,7 +367,7 @@ func remoteRun(ctx context.Context, opts *Options) error {
 }
 
 // listAll lists every CVM, at most maxParallelDials at once; results keep targets' order.
-func listAll(ctx context.Context, lister Lister, targets []cmdutil.Target) []cvmListing {
+func listAll(ctx context.Context, lister Lister, targets []targets.Target) []cvmListing {
 	results := make([]cvmListing, len(targets))
 	sem := make(chan struct{}, maxParallelDials)
 	var wg sync.WaitGroup
@@ -402,7 +403,7 @@ func listAll(ctx context.Context, lister Lister, targets []cmdutil.Target) []cvm
 // reportCVM prints one CVM's failure as "cvmtail: <cvm>: <error>" and its hint, unless a
 // hint of its kind was said for another CVM (hinted records them). sshx's
 // errors already start with the address: it is not repeated.
-func reportCVM(w io.Writer, t cmdutil.Target, err error, hinted map[string]bool) {
+func reportCVM(w io.Writer, t targets.Target, err error, hinted map[string]bool) {
 	msg := strings.TrimSuffix(err.Error(), ".")
 	if !(t.Name == t.Address && strings.HasPrefix(msg, t.Address+": ")) {
 		msg = t.Name + ": " + msg

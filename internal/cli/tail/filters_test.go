@@ -11,6 +11,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/logtime"
 	"github.com/cvmtail/cvmtail/internal/output"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 func TestReadingFlagParsing(t *testing.T) {
@@ -156,7 +157,7 @@ func TestFlagsBecomePipelineAndEngineConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ec := o.engineConfig([]cmdutil.Target{{Name: "cvm-a", Address: "10.0.0.1"}}, newReporter(&stderrLog{w: &bytes.Buffer{}}, false))
+	ec := o.engineConfig([]targets.Target{{Name: "cvm-a", Address: "10.0.0.1"}}, newReporter(&stderrLog{w: &bytes.Buffer{}}, false))
 	if ec.Lines != 0 || ec.Follow || len(ec.Files) != 2 || ec.Files[1].Name != "stargate.INFO" || len(ec.Targets) != 1 || ec.Targets[0].Address != "10.0.0.1" {
 		t.Errorf("engine config %+v", ec)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
 	"github.com/cvmtail/cvmtail/internal/tailer"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 // With --use-nat the CVM found through Prism is dialled at its NAT address and port, under
@@ -31,7 +32,7 @@ func TestRunUseNATDialsTheNATAddress(t *testing.T) {
 	f, out, errOut := testFactory()
 	f.Getenv = func(k string) string { return map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}[k] }
 	o := newOptions(f, []string{p})
-	o.Targets = cmdutil.TargetOptions{Prism: srv.Addr, CACert: ca, Clusters: []string{"bravo-pe02"}}
+	o.Targets = targets.Options{TargetOptions: cmdutil.TargetOptions{Prism: srv.Addr, CACert: ca, Clusters: []string{"bravo-pe02"}}}
 	o.SSH.UseNAT = true
 	var dialled []string
 	local := &tailertest.Local{}

@@ -10,6 +10,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 // A cluster whose CVMs Prism could not list was never followed: the others' lines come,
@@ -30,7 +31,7 @@ func TestRunClusterPrismCouldNotListIsStatus1(t *testing.T) {
 	f, out, errOut := testFactory()
 	f.Getenv = func(k string) string { return map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}[k] }
 	o := newOptions(f, []string{p})
-	o.Targets = cmdutil.TargetOptions{Prism: srv.Addr, CACert: ca, Clusters: []string{"alpha-pe01", "bravo-pe02"}}
+	o.Targets = targets.Options{TargetOptions: cmdutil.TargetOptions{Prism: srv.Addr, CACert: ca, Clusters: []string{"alpha-pe01", "bravo-pe02"}}}
 	o.Dial = (&tailertest.Local{}).Dialer()
 	if err := o.validate(); err != nil {
 		t.Fatal(err)

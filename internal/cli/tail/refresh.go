@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/tailer"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 // defaultRefreshInterval is how often a following run asks Prism for the CVMs again: an
@@ -53,15 +53,7 @@ func (o *Options) startRefresher(ctx context.Context, e *tailer.Engine, followed
 		return func() {}
 	}
 	resolve := func(ctx context.Context) ([]tailer.Target, error) {
-		ts, err := cmdutil.RefreshTargets(ctx, o.Factory, &o.Targets, o.SSH.UseNAT)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]tailer.Target, 0, len(ts))
-		for _, t := range ts {
-			out = append(out, tailer.Target{Name: t.Name, Address: t.Address})
-		}
-		return out, nil
+		return targets.Refresh(ctx, o.Factory, &o.Targets, o.SSH.UseNAT)
 	}
 	r := newRefresher(o.Targets.Prism, resolve, e, followed, l)
 	ctx, cancel := context.WithCancel(ctx)

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/tailer"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 // summaryFor is a start summary over these CVMs and log names, printing into *got.
@@ -140,7 +140,7 @@ func TestStartSummaryOnlyOnATerminalWhenFollowingAndNotQuiet(t *testing.T) {
 			if err := o.validate(); err != nil {
 				t.Fatal(err)
 			}
-			cfg := o.engineConfig([]cmdutil.Target{{Name: "a", Address: "a"}}, o.newReporter(&stderrLog{w: f.IOStreams.ErrOut}))
+			cfg := o.engineConfig([]targets.Target{{Name: "a", Address: "a"}}, o.newReporter(&stderrLog{w: f.IOStreams.ErrOut}))
 			if got := o.startSummary(&cfg, &stderrLog{w: f.IOStreams.ErrOut}) != nil; got != tc.want {
 				t.Errorf("summary %v, want %v", got, tc.want)
 			}
@@ -246,7 +246,7 @@ func TestQuietSilencesNoticesNotWarnings(t *testing.T) {
 			t.Fatal(err)
 		}
 		errLog := &stderrLog{w: errOut}
-		cfg := o.engineConfig([]cmdutil.Target{{Name: "a", Address: "a"}}, o.newReporter(errLog))
+		cfg := o.engineConfig([]targets.Target{{Name: "a", Address: "a"}}, o.newReporter(errLog))
 		for _, e := range events {
 			errOut.Reset()
 			cfg.Events(e.ev)

@@ -20,6 +20,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/pipeline"
 	"github.com/cvmtail/cvmtail/internal/tailer"
+	"github.com/cvmtail/cvmtail/internal/targets"
 	"github.com/cvmtail/cvmtail/internal/units"
 )
 
@@ -29,7 +30,7 @@ type Options struct {
 	Factory *cmdutil.Factory
 
 	Args     []string
-	Targets  cmdutil.TargetOptions
+	Targets  targets.Options
 	SSH      cmdutil.SSHOptions
 	Lines    int
 	NoFollow bool
@@ -56,7 +57,7 @@ type Options struct {
 	Logs       []catalog.Log
 	cvmPalette []string // from --cvm-colors; nil: the terminal's default
 	// Resolved by tailRun: the CVMs, known before the first line.
-	targets []cmdutil.Target
+	targets []targets.Target
 
 	// Dial replaces the SSH layer in tests.
 	Dial tailer.Dialer
@@ -189,7 +190,7 @@ unreachable at start; 2 for usage or configuration errors; 3 when nothing could 
 			opts.Args = args
 			opts.followGiven = cmd.Flags().Changed("follow")
 			outputGiven, templateGiven := cmd.Flags().Changed("output"), cmd.Flags().Changed("template")
-			if err := cmdutil.ApplyContext(cmd, opts.Factory, &opts.Targets, &opts.SSH); err != nil {
+			if err := cmdutil.ApplyContext(cmd, opts.Factory, &opts.Targets.TargetOptions, &opts.SSH); err != nil {
 				return err
 			}
 			opts.commandLineWins(outputGiven, templateGiven)
@@ -217,7 +218,7 @@ unreachable at start; 2 for usage or configuration errors; 3 when nothing could 
 	fl.StringVar(&opts.Color, "color", "auto", "colour the prefix: auto, always or never (auto: on a terminal and NO_COLOR unset)")
 	fl.StringVar(&opts.CVMColors, "cvm-colors", "", "the colours CVM names take, as `LIST`: comma-separated SGR codes or colour names, used as given (e.g. '32,36,1;35,38;5;208' or 'green,bold hiblue'); default: 10 colours, 22 on a 256-colour terminal; never red, which is --highlight's")
 	addReadingFlags(cmd, &opts.Reading)
-	cmdutil.AddTargetFlags(cmd, &opts.Targets)
+	targets.AddFlags(cmd, &opts.Targets)
 	cmdutil.AddSSHFlags(cmd, &opts.SSH)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
 		[]string{"text\t<cvm> <log> <line>", "json\tone JSON object per line", "raw\tthe line alone", "none\tnothing on stdout (with --output-dir)"},
@@ -323,12 +324,12 @@ func (l *stderrLog) printf(format string, args ...any) {
 }
 
 func tailRun(ctx context.Context, opts *Options) error {
-	targets, err := cmdutil.ResolveTargets(ctx, opts.Factory, &opts.Targets)
+	cvms, err := targets.Resolve(ctx, opts.Factory, &opts.Targets)
 	if err != nil {
 		return err
 	}
 	if opts.SSH.UseNAT {
-		targets = cmdutil.UseNAT(opts.Factory, targets)
+		cvms = targets.UseNAT(opts.Factory, cvms)
 	}
 	dialer := opts.Dial
 	if dialer == nil {
@@ -337,7 +338,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 		}
 	}
 	errLog := &stderrLog{w: opts.IO.ErrOut}
-	opts.targets = targets
+	opts.targets = cvms
 	pcfg, err := opts.pipelineConfig(ctx, errLog)
 	if err != nil {
 		return err
@@ -347,7 +348,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 		return cmdutil.UsageWithHint(fmt.Errorf("--output-dir: %w", err), "choose a directory you can write to")
 	}
 	rep := opts.newReporter(errLog)
-	cfg := opts.engineConfig(targets, rep)
+	cfg := opts.engineConfig(cvms, rep)
 	cfg.Resume = p.Resume()
 	if !cfg.Since.IsZero() {
 		// Histories start at their own pace (a connection, a compressed file's start to skip):
@@ -464,7 +465,7 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 }
 
 // engineConfig is what the engine follows, and where its events go.
-func (o *Options) engineConfig(targets []cmdutil.Target, rep *reporter) tailer.Config {
+func (o *Options) engineConfig(cvms []targets.Target, rep *reporter) tailer.Config {
 	cfg := tailer.Config{
 		Lines:     o.Lines,
 		Follow:    !o.NoFollow,
@@ -476,9 +477,7 @@ func (o *Options) engineConfig(targets []cmdutil.Target, rep *reporter) tailer.C
 		RetryUnreached: !o.NoFollow && o.Duration == 0,
 		Events:         rep.event,
 	}
-	for _, t := range targets {
-		cfg.Targets = append(cfg.Targets, tailer.Target{Name: t.Name, Address: t.Address})
-	}
+	cfg.Targets = targets.Engine(cvms)
 	for _, l := range o.Logs {
 		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo, Optional: l.Optional})
 	}

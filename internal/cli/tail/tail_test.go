@@ -14,6 +14,7 @@ import (
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/tailer"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 func testFactory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
@@ -153,7 +154,7 @@ func run(t *testing.T, o *Options, cvms map[string]*tailertest.Local) error {
 }
 
 func newOptions(f *cmdutil.Factory, logs []string, cvms ...string) *Options {
-	return &Options{IO: f.IOStreams, Factory: f, Args: logs, Targets: cmdutil.TargetOptions{CVMs: cvms},
+	return &Options{IO: f.IOStreams, Factory: f, Args: logs, Targets: targets.Options{TargetOptions: cmdutil.TargetOptions{CVMs: cvms}},
 		Lines: 10, NoFollow: true, Output: "text", Color: "auto"}
 }
 

@@ -14,18 +14,19 @@ import (
 	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/output"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
+	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
-func labTargets(n int) []cmdutil.Target {
-	var ts []cmdutil.Target
+func labTargets(n int) []targets.Target {
+	var ts []targets.Target
 	for i := 1; i <= n; i++ {
-		ts = append(ts, cmdutil.Target{Name: fmt.Sprintf("NTNX-GEN01%03d-A-CVM", i), Address: fmt.Sprintf("127.0.0.%d", 10+i)})
+		ts = append(ts, targets.Target{Name: fmt.Sprintf("NTNX-GEN01%03d-A-CVM", i), Address: fmt.Sprintf("127.0.0.%d", 10+i)})
 	}
 	return ts
 }
 
 // renderConfig is what a run on these targets renders with.
-func renderConfig(t *testing.T, o *Options, targets []cmdutil.Target) output.Options {
+func renderConfig(t *testing.T, o *Options, targets []targets.Target) output.Options {
 	t.Helper()
 	o.targets = targets
 	cfg, err := o.pipelineConfig(context.Background(), &stderrLog{w: io.Discard})
@@ -35,7 +36,7 @@ func renderConfig(t *testing.T, o *Options, targets []cmdutil.Target) output.Opt
 	return cfg.Render
 }
 
-func distinctColors(t *testing.T, colors map[string]string, targets []cmdutil.Target) {
+func distinctColors(t *testing.T, colors map[string]string, targets []targets.Target) {
 	t.Helper()
 	seen := map[string]string{}
 	for _, tg := range targets {

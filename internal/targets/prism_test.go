@@ -1,4 +1,4 @@
-package cmdutil
+package targets
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/prism"
 	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
@@ -19,7 +20,7 @@ import (
 type prismEnv struct {
 	sim    *prismsim.Sim
 	srv    *prismsim.Server
-	f      *Factory
+	f      *cmdutil.Factory
 	env    map[string]string
 	stderr interface{ String() string }
 	clock  *time.Time
@@ -39,7 +40,7 @@ func newPrismEnv(t *testing.T, opts prismsim.Options) *prismEnv {
 	if err := os.WriteFile(e.caFile, srv.CAPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.f = &Factory{
+	e.f = &cmdutil.Factory{
 		IOStreams: ios,
 		Now:       func() time.Time { return *e.clock },
 		Getenv:    func(k string) string { return e.env[k] },
@@ -48,30 +49,36 @@ func newPrismEnv(t *testing.T, opts prismsim.Options) *prismEnv {
 	return e
 }
 
-func (e *prismEnv) opts(extra ...func(*TargetOptions)) *TargetOptions {
-	o := &TargetOptions{Prism: e.srv.Addr, CACert: e.caFile}
+func (e *prismEnv) opts(extra ...func(*Options)) *Options {
+	o := &Options{TargetOptions: cmdutil.TargetOptions{Prism: e.srv.Addr, CACert: e.caFile}}
 	for _, x := range extra {
 		x(o)
 	}
 	return o
 }
 
-func clusters(c ...string) func(*TargetOptions) { return func(o *TargetOptions) { o.Clusters = c } }
-func cvms(c ...string) func(*TargetOptions)     { return func(o *TargetOptions) { o.CVMs = c } }
+func clusters(c ...string) func(*Options) { return func(o *Options) { o.Clusters = c } }
+func cvms(c ...string) func(*Options)     { return func(o *Options) { o.CVMs = c } }
 
 func TestResolveTargetsThroughPrism(t *testing.T) {
 	e := newPrismEnv(t, prismsim.Options{})
-	got, err := ResolveTargets(context.Background(), e.f, e.opts(clusters("alpha-pe01")))
+	got, err := Resolve(context.Background(), e.f, e.opts(clusters("alpha-pe01")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Target{
+	// What the commands show and use of each CVM; the rest is Prism's (list-cvms -o json).
+	type shown struct{ Name, Address, Cluster, State string }
+	var seen []shown
+	for _, c := range got {
+		seen = append(seen, shown{c.Name, c.Address, c.Cluster, c.State})
+	}
+	want := []shown{
 		{Name: "NTNX-21AB0001-A-CVM", Address: "10.20.1.31", Cluster: "alpha-pe01", State: "normal"},
 		{Name: "NTNX-21AB0001-B-CVM", Address: "10.20.1.32", Cluster: "alpha-pe01", State: "normal"},
 		{Name: "NTNX-21AB0001-C-CVM", Address: "10.20.1.33", Cluster: "alpha-pe01", State: "normal"},
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("targets = %+v\nwant %+v", got, want)
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("targets = %+v\nwant %+v", seen, want)
 	}
 	if n := strings.Count(e.stderr.String(), "cvmtail: skipped 1 compute-only host(s) without a CVM\n"); n != 1 {
 		t.Errorf("stderr %q: want the compute-only note exactly once", e.stderr.String())
@@ -84,18 +91,18 @@ func TestResolveTargetsThroughPrism(t *testing.T) {
 func TestPrismFromEnvironment(t *testing.T) {
 	e := newPrismEnv(t, prismsim.Options{})
 	e.env["CVMTAIL_PRISM"] = e.srv.Addr
-	o := &TargetOptions{CACert: e.caFile, Clusters: []string{"bravo-pe02"}}
-	got, err := ResolveTargets(context.Background(), e.f, o)
+	o := &Options{TargetOptions: cmdutil.TargetOptions{CACert: e.caFile, Clusters: []string{"bravo-pe02"}}}
+	got, err := Resolve(context.Background(), e.f, o)
 	if err != nil || len(got) != 1 || got[0].Address != "10.20.2.31" {
-		t.Fatalf("ResolveTargets = %+v, %v; want bravo's one CVM", got, err)
+		t.Fatalf("Resolve = %+v, %v; want bravo's one CVM", got, err)
 	}
 }
 
 func TestSeveralClustersNeedCluster(t *testing.T) {
 	e := newPrismEnv(t, prismsim.Options{})
-	_, err := ResolveTargets(context.Background(), e.f, e.opts())
-	var ue *UsageError
-	if !errors.As(err, &ue) || ExitCode(err) != ExitUsage {
+	_, err := Resolve(context.Background(), e.f, e.opts())
+	var ue *cmdutil.UsageError
+	if !errors.As(err, &ue) || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 		t.Fatalf("err = %v, want a usage error (exit 2)", err)
 	}
 	if !strings.Contains(ue.Hint, "alpha-pe01, bravo-pe02") || !strings.Contains(ue.Hint, "--cluster") || !strings.Contains(ue.Hint, "--cluster all") {
@@ -124,7 +131,7 @@ func TestEveryClusterAndClusterLists(t *testing.T) {
 	all := []string{"10.20.1.31", "10.20.1.32", "10.20.1.33", "10.20.2.31"}
 	for _, sel := range [][]string{{"all"}, {"ALL"}, {"*"}, {"alpha-pe01,bravo-pe02"}, {"alpha-pe01", " bravo-pe02 "}, {"bravo-pe02,all"}} {
 		e := newPrismEnv(t, prismsim.Options{})
-		got, err := ResolveTargets(context.Background(), e.f, e.opts(clusters(sel...)))
+		got, err := Resolve(context.Background(), e.f, e.opts(clusters(sel...)))
 		if err != nil || !reflect.DeepEqual(addresses(got), all) {
 			t.Errorf("--cluster %q: %v, %v; want the CVMs of both clusters %v", sel, addresses(got), err, all)
 		}
@@ -136,17 +143,17 @@ func TestEveryClusterAndClusterLists(t *testing.T) {
 func TestEveryClusterHasItsOwnCacheEntry(t *testing.T) {
 	ctx := context.Background()
 	e := newPrismEnv(t, prismsim.Options{})
-	if _, err := ResolveTargets(ctx, e.f, e.opts(clusters("all"))); err != nil {
+	if _, err := Resolve(ctx, e.f, e.opts(clusters("all"))); err != nil {
 		t.Fatal(err)
 	}
 	calls := e.sim.Total()
-	if got, err := ResolveTargets(ctx, e.f, e.opts(clusters("*"))); err != nil || len(got) != 4 || e.sim.Total() != calls {
+	if got, err := Resolve(ctx, e.f, e.opts(clusters("*"))); err != nil || len(got) != 4 || e.sim.Total() != calls {
 		t.Errorf("--cluster '*' after --cluster all: %v, %v, %d requests; want the cached 4 CVMs", addresses(got), err, e.sim.Total()-calls)
 	}
-	if got, err := ResolveTargets(ctx, e.f, e.opts(clusters("bravo-pe02"))); err != nil || !reflect.DeepEqual(addresses(got), []string{"10.20.2.31"}) {
+	if got, err := Resolve(ctx, e.f, e.opts(clusters("bravo-pe02"))); err != nil || !reflect.DeepEqual(addresses(got), []string{"10.20.2.31"}) {
 		t.Errorf("--cluster bravo-pe02 after --cluster all: %v, %v", addresses(got), err)
 	}
-	if _, err := ResolveTargets(ctx, e.f, e.opts()); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "choose with --cluster") {
+	if _, err := Resolve(ctx, e.f, e.opts()); cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "choose with --cluster") {
 		t.Errorf("no --cluster after --cluster all: %v, want the usage error that lists the clusters", err)
 	}
 }
@@ -156,23 +163,23 @@ func TestEveryClusterHasItsOwnCacheEntry(t *testing.T) {
 func TestCVMAloneFindsItsCluster(t *testing.T) {
 	ctx := context.Background()
 	e := newPrismEnv(t, prismsim.Options{})
-	got, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.20.2.31")))
+	got, err := Resolve(ctx, e.f, e.opts(cvms("10.20.2.31")))
 	if err != nil || !reflect.DeepEqual(addresses(got), []string{"10.20.2.31"}) || got[0].Cluster != "bravo-pe02" {
 		t.Fatalf("--cvm 10.20.2.31 without --cluster: %+v, %v; want bravo-pe02's CVM", got, err)
 	}
 	calls := e.sim.Total()
-	got, err = ResolveTargets(ctx, e.f, e.opts(cvms("NTNX-21AB0001-A-CVM")))
+	got, err = Resolve(ctx, e.f, e.opts(cvms("NTNX-21AB0001-A-CVM")))
 	if err != nil || !reflect.DeepEqual(addresses(got), []string{"10.20.1.31"}) {
 		t.Errorf("--cvm NTNX-21AB0001-A-CVM: %v, %v", addresses(got), err)
 	}
-	if got, err := ResolveTargets(ctx, e.f, e.opts(clusters("all"))); err != nil || len(got) != 4 {
+	if got, err := Resolve(ctx, e.f, e.opts(clusters("all"))); err != nil || len(got) != 4 {
 		t.Errorf("--cluster all: %v, %v", addresses(got), err)
 	}
 	if e.sim.Total() != calls {
 		t.Errorf("%d requests: the inventory of every cluster was not served from the cache", e.sim.Total()-calls)
 	}
 	// Unknown everywhere: the usual error.
-	if _, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.20.9.99"))); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), `"10.20.9.99"`) {
+	if _, err := Resolve(ctx, e.f, e.opts(cvms("10.20.9.99"))); cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), `"10.20.9.99"`) {
 		t.Errorf("--cvm 10.20.9.99: %v", err)
 	}
 }
@@ -184,8 +191,8 @@ func TestCVMInSeveralClustersNeedsCluster(t *testing.T) {
 	// Two clusters behind NAT'd networks of the same addresses.
 	e := newPrismEnv(t, prismsim.Options{Generate: &prismsim.Generate{Clusters: 2, CVMs: 2,
 		Address: func(c, n int) string { return fmt.Sprintf("10.100.1.%d", n+31) }}})
-	_, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.100.1.31")))
-	var ue *UsageError
+	_, err := Resolve(ctx, e.f, e.opts(cvms("10.100.1.31")))
+	var ue *cmdutil.UsageError
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want a usage error", err)
 	}
@@ -194,12 +201,12 @@ func TestCVMInSeveralClustersNeedsCluster(t *testing.T) {
 			t.Errorf("error %q / hint %q should name cluster %s", err, ue.Hint, w)
 		}
 	}
-	got, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.100.1.31"), clusters(prismsim.ClusterName(1))))
+	got, err := Resolve(ctx, e.f, e.opts(cvms("10.100.1.31"), clusters(prismsim.ClusterName(1))))
 	if err != nil || len(got) != 1 || got[0].Cluster != prismsim.ClusterName(1) {
 		t.Errorf("with --cluster %s: %+v, %v", prismsim.ClusterName(1), got, err)
 	}
 	// A name only one cluster has needs none.
-	got, err = ResolveTargets(ctx, e.f, e.opts(cvms(prismsim.HostName(1, 1)+"-CVM")))
+	got, err = Resolve(ctx, e.f, e.opts(cvms(prismsim.HostName(1, 1)+"-CVM")))
 	if err != nil || len(got) != 1 || got[0].Cluster != prismsim.ClusterName(1) {
 		t.Errorf("--cvm %s-CVM: %+v, %v", prismsim.HostName(1, 1), got, err)
 	}
@@ -208,17 +215,17 @@ func TestCVMInSeveralClustersNeedsCluster(t *testing.T) {
 // An unknown --cluster lists the clusters and mentions all.
 func TestUnknownClusterMentionsAll(t *testing.T) {
 	e := newPrismEnv(t, prismsim.Options{})
-	_, err := ResolveTargets(context.Background(), e.f, e.opts(clusters("charlie")))
-	if ExitCode(err) != ExitUsage || !strings.Contains(HintOf(err), "alpha-pe01") || !strings.Contains(HintOf(err), "--cluster all") {
-		t.Errorf("err %v, hint %q", err, HintOf(err))
+	_, err := Resolve(context.Background(), e.f, e.opts(clusters("charlie")))
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(cmdutil.HintOf(err), "alpha-pe01") || !strings.Contains(cmdutil.HintOf(err), "--cluster all") {
+		t.Errorf("err %v, hint %q", err, cmdutil.HintOf(err))
 	}
 }
 
 func TestSingleClusterPCNeedsNoCluster(t *testing.T) {
 	e := newPrismEnv(t, prismsim.Options{Generate: &prismsim.Generate{Clusters: 1, CVMs: 2}})
-	got, err := ResolveTargets(context.Background(), e.f, e.opts())
+	got, err := Resolve(context.Background(), e.f, e.opts())
 	if err != nil || len(got) != 2 {
-		t.Fatalf("ResolveTargets = %+v, %v; want 2 CVMs", got, err)
+		t.Fatalf("Resolve = %+v, %v; want 2 CVMs", got, err)
 	}
 	if strings.Contains(e.stderr.String(), "compute-only") {
 		t.Errorf("compute-only note without compute-only hosts: %q", e.stderr.String())
@@ -227,7 +234,7 @@ func TestSingleClusterPCNeedsNoCluster(t *testing.T) {
 
 func TestCVMFilter(t *testing.T) {
 	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
-	got, err := ResolveTargets(context.Background(), e.f, e.opts(cvms("10.20.1.33,ntnx-21ab0001-a", "NTNX-21AB0001-A-CVM")))
+	got, err := Resolve(context.Background(), e.f, e.opts(cvms("10.20.1.33,ntnx-21ab0001-a", "NTNX-21AB0001-A-CVM")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,8 +246,8 @@ func TestCVMFilter(t *testing.T) {
 		t.Errorf("filtered = %v, want 10.20.1.31 and 10.20.1.33 once each, in Prism's order", addrs)
 	}
 
-	_, err = ResolveTargets(context.Background(), e.f, e.opts(cvms("10.20.1.99")))
-	var ue *UsageError
+	_, err = Resolve(context.Background(), e.f, e.opts(cvms("10.20.1.99")))
+	var ue *cmdutil.UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `"10.20.1.99"`) {
 		t.Fatalf("err = %v, want a usage error naming 10.20.1.99", err)
 	}
@@ -268,28 +275,28 @@ func TestPasswordSources(t *testing.T) {
 		{name: "env", env: map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}},
 		{name: "file, one trailing newline trimmed", file: good},
 		{name: "file wins over env", env: map[string]string{"CVMTAIL_PASSWORD": "wrong"}, file: good},
-		{name: "unreadable file", file: filepath.Join(dir, "missing"), wantExit: ExitUsage, wantHint: "readable"},
-		{name: "empty file", file: empty, wantExit: ExitUsage},
-		{name: "nothing and no terminal", wantExit: ExitUsage, wantHint: "CVMTAIL_PASSWORD"},
-		{name: "terminal that cannot be read", stdinTTY: true, wantExit: ExitUsage, wantHint: "CVMTAIL_PASSWORD"},
-		{name: "wrong password", env: map[string]string{"CVMTAIL_PASSWORD": "wrong"}, wantExit: ExitNothingDone, wantHint: "CVMTAIL_PASSWORD"},
+		{name: "unreadable file", file: filepath.Join(dir, "missing"), wantExit: cmdutil.ExitUsage, wantHint: "readable"},
+		{name: "empty file", file: empty, wantExit: cmdutil.ExitUsage},
+		{name: "nothing and no terminal", wantExit: cmdutil.ExitUsage, wantHint: "CVMTAIL_PASSWORD"},
+		{name: "terminal that cannot be read", stdinTTY: true, wantExit: cmdutil.ExitUsage, wantHint: "CVMTAIL_PASSWORD"},
+		{name: "wrong password", env: map[string]string{"CVMTAIL_PASSWORD": "wrong"}, wantExit: cmdutil.ExitNothingDone, wantHint: "CVMTAIL_PASSWORD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
 			e.env = tt.env
 			e.f.IOStreams.SetStdinTTY(tt.stdinTTY)
-			_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.PasswordFile = tt.file }))
-			if got := ExitCode(err); got != tt.wantExit {
+			_, err := Resolve(context.Background(), e.f, e.opts(func(o *Options) { o.PasswordFile = tt.file }))
+			if got := cmdutil.ExitCode(err); got != tt.wantExit {
 				t.Fatalf("exit %d (%v), want %d", got, err, tt.wantExit)
 			}
-			if tt.wantHint != "" && !strings.Contains(HintOf(err), tt.wantHint) {
-				t.Errorf("hint %q does not mention %q", HintOf(err), tt.wantHint)
+			if tt.wantHint != "" && !strings.Contains(cmdutil.HintOf(err), tt.wantHint) {
+				t.Errorf("hint %q does not mention %q", cmdutil.HintOf(err), tt.wantHint)
 			}
-			if err != nil && strings.Contains(err.Error()+HintOf(err), prismsim.DefaultPassword) {
+			if err != nil && strings.Contains(err.Error()+cmdutil.HintOf(err), prismsim.DefaultPassword) {
 				t.Errorf("the password shows in %q", err)
 			}
-			if tt.wantExit == ExitUsage && e.sim.Total() != 0 {
+			if tt.wantExit == cmdutil.ExitUsage && e.sim.Total() != 0 {
 				t.Errorf("Prism was called %d times despite a usage error", e.sim.Total())
 			}
 		})
@@ -315,7 +322,7 @@ func TestUsername(t *testing.T) {
 			}
 			e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE, Username: want, Password: "pw"})
 			e.env = map[string]string{"CVMTAIL_PASSWORD": "pw", "CVMTAIL_USERNAME": tt.env}
-			_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.Username = tt.flag }))
+			_, err := Resolve(context.Background(), e.f, e.opts(func(o *Options) { o.Username = tt.flag }))
 			if err != nil {
 				t.Fatalf("as %s: %v", want, err)
 			}
@@ -326,18 +333,18 @@ func TestUsername(t *testing.T) {
 func TestPrismErrorsExitStatus(t *testing.T) {
 	t.Run("unverified certificate is exit 3 with the way forward", func(t *testing.T) {
 		e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
-		_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.CACert = "" }))
-		var nd *NothingDoneError
-		if !errors.As(err, &nd) || ExitCode(err) != ExitNothingDone {
-			t.Fatalf("err = %v, want NothingDoneError", err)
+		_, err := Resolve(context.Background(), e.f, e.opts(func(o *Options) { o.CACert = "" }))
+		var nd *cmdutil.NothingDoneError
+		if !errors.As(err, &nd) || cmdutil.ExitCode(err) != cmdutil.ExitNothingDone {
+			t.Fatalf("err = %v, want cmdutil.NothingDoneError", err)
 		}
-		if !strings.Contains(HintOf(err), "--ca-cert FILE") {
-			t.Errorf("hint %q lost", HintOf(err))
+		if !strings.Contains(cmdutil.HintOf(err), "--ca-cert FILE") {
+			t.Errorf("hint %q lost", cmdutil.HintOf(err))
 		}
 	})
 	t.Run("insecure warns and works", func(t *testing.T) {
 		e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
-		_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.CACert, o.Insecure = "", true }))
+		_, err := Resolve(context.Background(), e.f, e.opts(func(o *Options) { o.CACert, o.Insecure = "", true }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,29 +354,29 @@ func TestPrismErrorsExitStatus(t *testing.T) {
 	})
 	t.Run("unknown cluster is a usage error listing the known ones", func(t *testing.T) {
 		e := newPrismEnv(t, prismsim.Options{})
-		_, err := ResolveTargets(context.Background(), e.f, e.opts(clusters("charlie")))
-		if ExitCode(err) != ExitUsage || !strings.Contains(HintOf(err), "alpha-pe01, bravo-pe02") {
-			t.Fatalf("err = %v (hint %q), want exit 2 listing the clusters", err, HintOf(err))
+		_, err := Resolve(context.Background(), e.f, e.opts(clusters("charlie")))
+		if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(cmdutil.HintOf(err), "alpha-pe01, bravo-pe02") {
+			t.Fatalf("err = %v (hint %q), want exit 2 listing the clusters", err, cmdutil.HintOf(err))
 		}
 	})
 	t.Run("403 is exit 3", func(t *testing.T) {
 		e := newPrismEnv(t, prismsim.Options{Forbidden: true})
-		_, err := ResolveTargets(context.Background(), e.f, e.opts())
-		if ExitCode(err) != ExitNothingDone || !strings.Contains(err.Error(), "403") {
+		_, err := Resolve(context.Background(), e.f, e.opts())
+		if cmdutil.ExitCode(err) != cmdutil.ExitNothingDone || !strings.Contains(err.Error(), "403") {
 			t.Fatalf("err = %v, want exit 3 for a 403", err)
 		}
 	})
 	t.Run("unreadable CA is a usage error", func(t *testing.T) {
 		e := newPrismEnv(t, prismsim.Options{})
-		_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.CACert = "/nonexistent/ca.pem" }))
-		if ExitCode(err) != ExitUsage {
+		_, err := Resolve(context.Background(), e.f, e.opts(func(o *Options) { o.CACert = "/nonexistent/ca.pem" }))
+		if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 			t.Fatalf("err = %v, want exit 2", err)
 		}
 	})
 	t.Run("bad address is a usage error", func(t *testing.T) {
 		e := newPrismEnv(t, prismsim.Options{})
-		_, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.Prism = "http://pc" }))
-		if ExitCode(err) != ExitUsage {
+		_, err := Resolve(context.Background(), e.f, e.opts(func(o *Options) { o.Prism = "http://pc" }))
+		if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 			t.Fatalf("err = %v, want exit 2", err)
 		}
 	})
@@ -378,7 +385,7 @@ func TestPrismErrorsExitStatus(t *testing.T) {
 func TestCache(t *testing.T) {
 	ctx := context.Background()
 	e := newPrismEnv(t, prismsim.Options{})
-	first, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01")))
+	first, err := Resolve(ctx, e.f, e.opts(clusters("alpha-pe01")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +396,7 @@ func TestCache(t *testing.T) {
 	*e.clock = e.clock.Add(4 * time.Minute)
 	e.env = nil
 	e.f.IOStreams.SetStdinTTY(true)
-	again, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01")))
+	again, err := Resolve(ctx, e.f, e.opts(clusters("alpha-pe01")))
 	e.f.IOStreams.SetStdinTTY(false)
 	if err != nil || !reflect.DeepEqual(again, first) {
 		t.Fatalf("from cache: %+v, %v; want %+v", again, err, first)
@@ -417,7 +424,7 @@ func TestCache(t *testing.T) {
 
 	e.env = map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}
 	// Another selection or user is another entry.
-	if _, err := ResolveTargets(ctx, e.f, e.opts(clusters("bravo-pe02"))); err != nil {
+	if _, err := Resolve(ctx, e.f, e.opts(clusters("bravo-pe02"))); err != nil {
 		t.Fatal(err)
 	}
 	if e.sim.Total() == calls {
@@ -426,7 +433,7 @@ func TestCache(t *testing.T) {
 	calls = e.sim.Total()
 
 	// --refresh asks again.
-	if _, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01"), func(o *TargetOptions) { o.Refresh = true })); err != nil {
+	if _, err := Resolve(ctx, e.f, e.opts(clusters("alpha-pe01"), func(o *Options) { o.Refresh = true })); err != nil {
 		t.Fatal(err)
 	}
 	if e.sim.Total() == calls {
@@ -436,7 +443,7 @@ func TestCache(t *testing.T) {
 
 	// After 5 minutes the entry is stale.
 	*e.clock = e.clock.Add(5 * time.Minute)
-	if _, err := ResolveTargets(ctx, e.f, e.opts(clusters("alpha-pe01"))); err != nil {
+	if _, err := Resolve(ctx, e.f, e.opts(clusters("alpha-pe01"))); err != nil {
 		t.Fatal(err)
 	}
 	if e.sim.Total() == calls {
@@ -455,26 +462,26 @@ func TestCache(t *testing.T) {
 
 func TestWithoutPrismNoCall(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
-	f := &Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
-	got, err := ResolveTargets(context.Background(), f, &TargetOptions{CVMs: []string{"10.1.1.11,10.1.1.12", "10.1.1.11"}})
+	f := &cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
+	got, err := Resolve(context.Background(), f, &Options{TargetOptions: cmdutil.TargetOptions{CVMs: []string{"10.1.1.11,10.1.1.12", "10.1.1.11"}}})
 	want := []Target{{Name: "10.1.1.11", Address: "10.1.1.11"}, {Name: "10.1.1.12", Address: "10.1.1.12"}}
 	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("ResolveTargets = %+v, %v; want %+v", got, err, want)
+		t.Fatalf("Resolve = %+v, %v; want %+v", got, err, want)
 	}
 }
 
 func TestUnknownCVMAsksPrismAgainBeforeFailing(t *testing.T) {
 	ctx := context.Background()
 	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
-	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
+	if _, err := Resolve(ctx, e.f, e.opts()); err != nil {
 		t.Fatal(err)
 	}
 	calls := e.sim.Total()
-	if _, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.20.1.32"))); err != nil || e.sim.Total() != calls {
+	if _, err := Resolve(ctx, e.f, e.opts(cvms("10.20.1.32"))); err != nil || e.sim.Total() != calls {
 		t.Fatalf("a known CVM: err %v, %d requests; want none from the cache", err, e.sim.Total()-calls)
 	}
-	_, err := ResolveTargets(ctx, e.f, e.opts(cvms("10.20.1.99")))
-	if ExitCode(err) != ExitUsage {
+	_, err := Resolve(ctx, e.f, e.opts(cvms("10.20.1.99")))
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 		t.Fatalf("err = %v, want a usage error", err)
 	}
 	if e.sim.Total() == calls {
@@ -488,7 +495,7 @@ func TestUnknownCVMAsksPrismAgainBeforeFailing(t *testing.T) {
 func TestCacheDoesNotHideBrokenSettings(t *testing.T) {
 	ctx := context.Background()
 	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
-	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
+	if _, err := Resolve(ctx, e.f, e.opts()); err != nil {
 		t.Fatal(err)
 	}
 	calls := e.sim.Total()
@@ -501,13 +508,13 @@ func TestCacheDoesNotHideBrokenSettings(t *testing.T) {
 	tests := []struct {
 		name string
 		env  map[string]string
-		opt  func(*TargetOptions)
+		opt  func(*Options)
 	}{
 		{name: "no password at all, no terminal", env: map[string]string{}},
-		{name: "missing password file", opt: func(o *TargetOptions) { o.PasswordFile = filepath.Join(dir, "missing") }},
-		{name: "empty password file", opt: func(o *TargetOptions) { o.PasswordFile = emptyPW }},
-		{name: "missing CA bundle", opt: func(o *TargetOptions) { o.CACert = filepath.Join(dir, "missing.pem") }},
-		{name: "CA bundle that is not PEM", opt: func(o *TargetOptions) { o.CACert = notPEM }},
+		{name: "missing password file", opt: func(o *Options) { o.PasswordFile = filepath.Join(dir, "missing") }},
+		{name: "empty password file", opt: func(o *Options) { o.PasswordFile = emptyPW }},
+		{name: "missing CA bundle", opt: func(o *Options) { o.CACert = filepath.Join(dir, "missing.pem") }},
+		{name: "CA bundle that is not PEM", opt: func(o *Options) { o.CACert = notPEM }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -519,8 +526,8 @@ func TestCacheDoesNotHideBrokenSettings(t *testing.T) {
 			if tt.opt != nil {
 				tt.opt(o)
 			}
-			_, err := ResolveTargets(ctx, e.f, o)
-			if ExitCode(err) != ExitUsage {
+			_, err := Resolve(ctx, e.f, o)
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 				t.Errorf("err = %v, want a usage error even with a fresh cached list", err)
 			}
 		})
@@ -533,26 +540,26 @@ func TestCacheDoesNotHideBrokenSettings(t *testing.T) {
 func TestCacheKeepsInsecureAndVerifiedApart(t *testing.T) {
 	ctx := context.Background()
 	e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
-	if _, err := ResolveTargets(ctx, e.f, e.opts(func(o *TargetOptions) { o.CACert, o.Insecure = "", true })); err != nil {
+	if _, err := Resolve(ctx, e.f, e.opts(func(o *Options) { o.CACert, o.Insecure = "", true })); err != nil {
 		t.Fatal(err)
 	}
 	// The same Prism, verified against the system's roots: the simulator's certificate is
 	// not among them, so the only right answer is the TLS failure, never the insecure list.
-	_, err := ResolveTargets(ctx, e.f, e.opts(func(o *TargetOptions) { o.CACert = "" }))
+	_, err := Resolve(ctx, e.f, e.opts(func(o *Options) { o.CACert = "" }))
 	var tlsErr *prism.TLSError
 	if !errors.As(err, &tlsErr) {
 		t.Errorf("err = %v: a verified run must check the certificate, not reuse the list fetched with --insecure", err)
 	}
 	// Verified with the CA: a request, then cached under that CA.
 	calls := e.sim.Total()
-	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil {
+	if _, err := Resolve(ctx, e.f, e.opts()); err != nil {
 		t.Fatal(err)
 	}
 	if e.sim.Total() == calls {
 		t.Error("the first run verified with the CA asked Prism nothing: it was served the list fetched with --insecure")
 	}
 	calls = e.sim.Total()
-	if _, err := ResolveTargets(ctx, e.f, e.opts()); err != nil || e.sim.Total() != calls {
+	if _, err := Resolve(ctx, e.f, e.opts()); err != nil || e.sim.Total() != calls {
 		t.Errorf("the same verified settings were not served from the cache (err %v)", err)
 	}
 }
@@ -566,7 +573,7 @@ func TestReadablePasswordFileWarns(t *testing.T) {
 	if err := os.Chmod(pw, 0o644); err != nil { // whatever the umask
 		t.Fatal(err)
 	}
-	if _, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.PasswordFile = pw })); err != nil {
+	if _, err := Resolve(context.Background(), e.f, e.opts(func(o *Options) { o.PasswordFile = pw })); err != nil {
 		t.Fatal(err)
 	}
 	want := "cvmtail: warning: " + pw + " holds a password and others may read it\ncvmtail: hint: chmod 600 " + pw + "\n"
@@ -577,7 +584,7 @@ func TestReadablePasswordFileWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.stderr.String()
-	if _, err := ResolveTargets(context.Background(), e.f, e.opts(func(o *TargetOptions) { o.PasswordFile = pw })); err != nil {
+	if _, err := Resolve(context.Background(), e.f, e.opts(func(o *Options) { o.PasswordFile = pw })); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Count(e.stderr.String(), "others may read it") != strings.Count(before, "others may read it") {
@@ -590,8 +597,8 @@ func TestPromptAsksAgainAfterAWrongPassword(t *testing.T) {
 		typed    []string
 		wantExit int
 	}{
-		{typed: []string{"wrong", "typo", prismsim.DefaultPassword}, wantExit: ExitOK},
-		{typed: []string{"wrong", "typo", "again", prismsim.DefaultPassword}, wantExit: ExitNothingDone},
+		{typed: []string{"wrong", "typo", prismsim.DefaultPassword}, wantExit: cmdutil.ExitOK},
+		{typed: []string{"wrong", "typo", "again", prismsim.DefaultPassword}, wantExit: cmdutil.ExitNothingDone},
 	} {
 		e := newPrismEnv(t, prismsim.Options{Mode: prismsim.PE})
 		e.env = map[string]string{}
@@ -601,8 +608,8 @@ func TestPromptAsksAgainAfterAWrongPassword(t *testing.T) {
 			prompts = append(prompts, prompt)
 			return tt.typed[len(prompts)-1], nil
 		})
-		_, err := ResolveTargets(context.Background(), e.f, e.opts())
-		if got := ExitCode(err); got != tt.wantExit {
+		_, err := Resolve(context.Background(), e.f, e.opts())
+		if got := cmdutil.ExitCode(err); got != tt.wantExit {
 			t.Fatalf("typed %q: exit %d (%v), want %d", tt.typed, got, err, tt.wantExit)
 		}
 		wantPrompts := min(len(tt.typed), 3)
@@ -612,8 +619,8 @@ func TestPromptAsksAgainAfterAWrongPassword(t *testing.T) {
 		if n := strings.Count(e.stderr.String(), "wrong user name or password; try again"); n != wantPrompts-1 {
 			t.Errorf("stderr %q: %d retries announced", e.stderr.String(), n)
 		}
-		if err != nil && strings.Contains(HintOf(err), "CVMTAIL_PASSWORD") {
-			t.Errorf("hint %q points at the environment for a typed password", HintOf(err))
+		if err != nil && strings.Contains(cmdutil.HintOf(err), "CVMTAIL_PASSWORD") {
+			t.Errorf("hint %q points at the environment for a typed password", cmdutil.HintOf(err))
 		}
 	}
 }
@@ -628,7 +635,7 @@ func TestCtrlCAtThePromptCancels(t *testing.T) {
 		<-ctx.Done()
 		return "", ctx.Err()
 	})
-	_, err := ResolveTargets(ctx, e.f, e.opts())
+	_, err := Resolve(ctx, e.f, e.opts())
 	if !errors.Is(err, context.Canceled) || e.sim.Total() != 0 {
 		t.Errorf("err = %v after %d requests, want context.Canceled before any", err, e.sim.Total())
 	}
@@ -643,20 +650,20 @@ func TestNoticesAndPartialLists(t *testing.T) {
 	e.sim.SetHostState("NTNX-21AB0001-B", prismsim.HostState{CVMAddress: "-x"})
 	both := clusters("alpha-pe01", "bravo-pe02")
 
-	got, err := ResolveTargets(ctx, e.f, e.opts(both))
+	got, err := Resolve(ctx, e.f, e.opts(both))
 	if err != nil || len(got) != 2 {
-		t.Fatalf("ResolveTargets = %+v, %v; want alpha's two good CVMs", got, err)
+		t.Fatalf("Resolve = %+v, %v; want alpha's two good CVMs", got, err)
 	}
 	if !strings.Contains(e.stderr.String(), "cvmtail: cluster bravo-pe02: its CVMs are left out: ") {
 		t.Errorf("stderr %q: want bravo's failure", e.stderr.String())
 	}
 	calls := e.sim.Total()
-	got, err = ResolveTargets(ctx, e.f, e.opts(both))
+	got, err = Resolve(ctx, e.f, e.opts(both))
 	if err != nil || len(got) != 3 || e.sim.Total() == calls {
 		t.Fatalf("second run: %d CVMs, %v, %d requests; want bravo asked again and found", len(got), err, e.sim.Total()-calls)
 	}
 	calls = e.sim.Total()
-	if _, err := PrismCVMs(ctx, e.f, e.opts(both)); err != nil || e.sim.Total() != calls {
+	if _, err := List(ctx, e.f, e.opts(both)); err != nil || e.sim.Total() != calls {
 		t.Fatalf("third run: %v, %d requests; want the complete list from the cache", err, e.sim.Total()-calls)
 	}
 	skipped := `cvmtail: cluster alpha-pe01: host NTNX-21AB0001-B: CVM address "-x" is not an IP address or host name: skipped`
@@ -665,18 +672,18 @@ func TestNoticesAndPartialLists(t *testing.T) {
 	}
 }
 
-func TestPrismCVMsPartialExit(t *testing.T) {
+func TestListPartialExit(t *testing.T) {
 	e := newPrismEnv(t, prismsim.Options{Fail: map[string][]int{
 		"/api/clustermgmt/v4.0/config/clusters/00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02/hosts": {500, 500}}})
-	list, err := PrismCVMs(context.Background(), e.f, e.opts(clusters("alpha-pe01", "bravo-pe02")))
-	if ExitCode(err) != ExitPartial || len(list) != 3 {
-		t.Errorf("PrismCVMs = %d CVMs, exit %d; want alpha's 3 and exit 1", len(list), ExitCode(err))
+	list, err := List(context.Background(), e.f, e.opts(clusters("alpha-pe01", "bravo-pe02")))
+	if cmdutil.ExitCode(err) != cmdutil.ExitPartial || len(list) != 3 {
+		t.Errorf("List = %d CVMs, exit %d; want alpha's 3 and exit 1", len(list), cmdutil.ExitCode(err))
 	}
 	// tail and logs --remote follow the CVMs listed, and end with exit 1 for the rest.
 	o := e.opts(clusters("alpha-pe01", "bravo-pe02"))
-	targets, err := ResolveTargets(context.Background(), e.f, o)
+	targets, err := Resolve(context.Background(), e.f, o)
 	if err != nil || len(targets) != 3 || o.UnlistedClusters() != 1 {
-		t.Errorf("ResolveTargets = %d targets, %v, %d clusters unlisted; want 3, nil, 1", len(targets), err, o.UnlistedClusters())
+		t.Errorf("Resolve = %d targets, %v, %d clusters unlisted; want 3, nil, 1", len(targets), err, o.UnlistedClusters())
 	}
 }
 
@@ -694,37 +701,37 @@ func TestRefreshTargets(t *testing.T) {
 		return prismsim.DefaultPassword, nil
 	})
 	o := e.opts()
-	if _, err := ResolveTargets(ctx, e.f, o); err != nil {
+	if _, err := Resolve(ctx, e.f, o); err != nil {
 		t.Fatal(err)
 	}
 	said := e.stderr.String()
 	e.sim.SetHostListed("NTNX-21AB0001-A", false)
 	calls := e.sim.Total()
-	got, err := RefreshTargets(ctx, e.f, o, false)
+	got, err := Refresh(ctx, e.f, o, false)
 	if err != nil || len(got) != 2 || got[0].Name != "NTNX-21AB0001-B-CVM" {
-		t.Fatalf("RefreshTargets = %+v, %v; want B and C", got, err)
+		t.Fatalf("Refresh = %+v, %v; want B and C", got, err)
 	}
 	if e.sim.Total() == calls || prompts != 1 || e.stderr.String() != said {
 		t.Errorf("%d requests, %d prompts, stderr %q; want Prism asked, no second prompt, nothing said",
 			e.sim.Total()-calls, prompts, strings.TrimPrefix(e.stderr.String(), said))
 	}
 	e.sim.SetHostState("NTNX-21AB0001-B", prismsim.HostState{NATAddress: "192.0.2.7", NATPort: 2222})
-	if got, err := RefreshTargets(ctx, e.f, o, true); err != nil || got[0].Address != "192.0.2.7:2222" {
+	if got, err := Refresh(ctx, e.f, o, true); err != nil || got[0].Address != "192.0.2.7:2222" {
 		t.Errorf("with --use-nat: %+v, %v", got, err)
 	}
 
 	// A start served from the cache typed no password: refreshing cannot ask for one.
 	o2 := e.opts()
-	if _, err := ResolveTargets(ctx, e.f, o2); err != nil {
+	if _, err := Resolve(ctx, e.f, o2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RefreshTargets(ctx, e.f, o2, false); err == nil || prompts != 1 || !strings.Contains(err.Error(), "CVMTAIL_PASSWORD") {
+	if _, err := Refresh(ctx, e.f, o2, false); err == nil || prompts != 1 || !strings.Contains(err.Error(), "CVMTAIL_PASSWORD") {
 		t.Errorf("refresh without a password: %v, %d prompts", err, prompts)
 	}
 
 	pc := newPrismEnv(t, prismsim.Options{Fail: map[string][]int{
 		"/api/clustermgmt/v4.0/config/clusters/00061b3c-4d5e-6f70-1b2c-3d4e5f6a7b02/hosts": {500}}})
-	if got, err := RefreshTargets(ctx, pc.f, pc.opts(clusters("alpha-pe01", "bravo-pe02")), false); err == nil {
+	if got, err := Refresh(ctx, pc.f, pc.opts(clusters("alpha-pe01", "bravo-pe02")), false); err == nil {
 		t.Errorf("a cluster could not be listed: %+v, want an error", got)
 	}
 }

@@ -1,4 +1,4 @@
-package cmdutil
+package targets
 
 import (
 	"bytes"
@@ -18,16 +18,16 @@ func TestFlagCompletionFromCache(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
 	e.cache = defaultCacheDir()
-	if _, err := ResolveTargets(context.Background(), e.f, e.opts(clusters("alpha-pe01"))); err != nil {
+	if _, err := Resolve(context.Background(), e.f, e.opts(clusters("alpha-pe01"))); err != nil {
 		t.Fatal(err)
 	}
 	calls := e.sim.Total()
 
 	complete := func(args ...string) string {
 		root := &cobra.Command{Use: "cvmtail"}
-		var o TargetOptions
+		var o Options
 		sub := &cobra.Command{Use: "list-cvms", RunE: func(*cobra.Command, []string) error { return nil }}
-		AddTargetFlags(sub, &o)
+		AddFlags(sub, &o)
 		root.AddCommand(sub)
 		var out bytes.Buffer
 		root.SetOut(&out)

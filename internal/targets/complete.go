@@ -1,4 +1,4 @@
-package cmdutil
+package targets
 
 import (
 	"os"
@@ -10,9 +10,9 @@ import (
 	"github.com/cvmtail/cvmtail/internal/prism"
 )
 
-// registerTargetCompletions completes --cluster and --cvm from the Prism cache only: a
+// registerCompletions completes --cluster and --cvm from the Prism cache only: a
 // completion must never wait for the network or ask for a password.
-func registerTargetCompletions(cmd *cobra.Command, o *TargetOptions, dir func() string) {
+func registerCompletions(cmd *cobra.Command, o *Options, dir func() string) {
 	_ = cmd.RegisterFlagCompletionFunc("cluster", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return completeClusters(dir(), completionPrism(o)), cobra.ShellCompDirectiveNoFileComp
 	})
@@ -21,7 +21,7 @@ func registerTargetCompletions(cmd *cobra.Command, o *TargetOptions, dir func() 
 	})
 }
 
-// defaultCacheDir is the Factory's cache directory of the real process; completion runs
+// defaultCacheDir is the cmdutil.Factory's cache directory of the real process; completion runs
 // before any command has a factory at hand.
 func defaultCacheDir() string {
 	d, err := os.UserCacheDir()
@@ -32,11 +32,10 @@ func defaultCacheDir() string {
 }
 
 // completionPrism is the normalized --prism (or CVMTAIL_PRISM), "" when none or invalid.
-func completionPrism(o *TargetOptions) string {
-	p := o.Prism
-	if p == "" {
-		p = os.Getenv("CVMTAIL_PRISM")
-	}
+func completionPrism(o *Options) string {
+	with := o.TargetOptions // completing changes no option
+	with.FillFromEnv(os.Getenv)
+	p := with.Prism
 	if p == "" {
 		return ""
 	}

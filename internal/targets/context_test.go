@@ -1,4 +1,4 @@
-package cmdutil
+package targets
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 )
 
@@ -62,10 +63,10 @@ contexts:
 `
 
 type contextRun struct {
-	targets *TargetOptions
-	ssh     *SSHOptions
+	targets *Options
+	ssh     *cmdutil.SSHOptions
 	stderr  string
-	f       *Factory
+	f       *cmdutil.Factory
 }
 
 // applyContextFile parses args with a config file holding content and applies its context.
@@ -76,7 +77,7 @@ func applyContextFile(t *testing.T, content string, env map[string]string, args 
 		t.Fatal(err)
 	}
 	ios, _, _, errOut := iostreams.Test()
-	f := &Factory{
+	f := &cmdutil.Factory{
 		IOStreams: ios,
 		Getenv: func(k string) string {
 			if k == "CVMTAIL_CONFIG" {
@@ -86,16 +87,16 @@ func applyContextFile(t *testing.T, content string, env map[string]string, args 
 		},
 		HomeDir: func() (string, error) { return "/home/u", nil },
 	}
-	var to TargetOptions
-	var so SSHOptions
+	var to Options
+	var so cmdutil.SSHOptions
 	var applyErr error
 	cmd := &cobra.Command{Use: "x", RunE: func(cmd *cobra.Command, args []string) error {
-		applyErr = ApplyContext(cmd, f, &to, &so)
+		applyErr = cmdutil.ApplyContext(cmd, f, &to.TargetOptions, &so)
 		return nil
 	}}
 	cmd.Flags().StringVar(&f.Context, "context", "", "")
-	AddTargetFlags(cmd, &to)
-	AddSSHFlags(cmd, &so)
+	AddFlags(cmd, &to)
+	cmdutil.AddSSHFlags(cmd, &so)
 	cmd.SetArgs(args)
 	cmd.SetOut(&bytes.Buffer{})
 	cmd.SetErr(&bytes.Buffer{})
@@ -145,8 +146,8 @@ func TestContextCredentialsStayWithTheirPrism(t *testing.T) {
 
 			// And what the other Prism gets: nothing of prod's. No password is known for it and
 			// stdin is not a terminal, so nothing is sent at all.
-			_, err := ResolveTargets(context.Background(), r.f, to)
-			if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "no Prism password") {
+			_, err := Resolve(context.Background(), r.f, to)
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "no Prism password") {
 				t.Errorf("err = %v, want the usual no-password usage error", err)
 			}
 			for _, a := range other.requests() {
@@ -183,33 +184,11 @@ func TestPrismlessContextHostKeyCheckStaysWithItsCVMs(t *testing.T) {
 	}
 }
 
-func TestConfigFileNamedByTheEnvironmentMustExist(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	for _, tt := range []struct {
-		path     string
-		wantExit int
-	}{
-		{path: filepath.Join(t.TempDir(), "missing.yaml"), wantExit: ExitUsage},
-		{path: os.DevNull, wantExit: ExitOK},
-	} {
-		f := &Factory{IOStreams: ios, Getenv: func(k string) string {
-			if k == "CVMTAIL_CONFIG" {
-				return tt.path
-			}
-			return ""
-		}}
-		_, err := LoadConfig(f)
-		if ExitCode(err) != tt.wantExit {
-			t.Errorf("CVMTAIL_CONFIG=%s: err %v, want exit %d", tt.path, err, tt.wantExit)
-		}
-	}
-}
-
 func TestNoCVMHintsAtTheContextsNotChosen(t *testing.T) {
 	r := applyContextFile(t, "contexts:\n  prod:\n    prism: pc.example.com\n  lab:\n    cvm: 127.0.0.11\n", nil)
-	_, err := ResolveTargets(context.Background(), r.f, r.targets)
-	if ExitCode(err) != ExitUsage || !strings.Contains(HintOf(err), "--context NAME (lab, prod;") {
-		t.Errorf("err %v, hint %q: want the contexts named", err, HintOf(err))
+	_, err := Resolve(context.Background(), r.f, r.targets)
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(cmdutil.HintOf(err), "--context NAME (lab, prod;") {
+		t.Errorf("err %v, hint %q: want the contexts named", err, cmdutil.HintOf(err))
 	}
 }
 

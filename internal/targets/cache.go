@@ -1,4 +1,4 @@
-package cmdutil
+package targets
 
 import (
 	"crypto/sha256"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/prism"
 )
 
@@ -83,7 +84,7 @@ func (k cacheKey) equal(o cacheKey) bool {
 	return k.Prism == o.Prism && k.User == o.User && k.TLS == o.TLS && slices.Equal(a, b)
 }
 
-func cacheDir(f *Factory) string {
+func cacheDir(f *cmdutil.Factory) string {
 	if f.CacheDir == nil {
 		return ""
 	}
@@ -94,7 +95,7 @@ func cacheDir(f *Factory) string {
 	return d
 }
 
-func now(f *Factory) time.Time {
+func now(f *cmdutil.Factory) time.Time {
 	if f.Now != nil {
 		return f.Now()
 	}
@@ -102,7 +103,7 @@ func now(f *Factory) time.Time {
 }
 
 // loadCache returns the fresh, complete entry for key, or nil.
-func loadCache(f *Factory, key cacheKey) *cacheEntry {
+func loadCache(f *cmdutil.Factory, key cacheKey) *cacheEntry {
 	dir := cacheDir(f)
 	if dir == "" {
 		return nil
@@ -131,7 +132,7 @@ func readCacheFile(path string) *cacheEntry {
 }
 
 // saveCache writes e (0600, atomically). The cache is an optimisation: failures are ignored.
-func saveCache(f *Factory, e *cacheEntry) {
+func saveCache(f *cmdutil.Factory, e *cacheEntry) {
 	dir := cacheDir(f)
 	if dir == "" {
 		return

@@ -1,4 +1,4 @@
-package cmdutil
+package targets
 
 import (
 	"context"
@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/config"
 	"github.com/cvmtail/cvmtail/internal/prism"
+	"github.com/cvmtail/cvmtail/internal/tailer"
 )
 
 // prismTimeout bounds each Prism request.
@@ -19,42 +22,30 @@ const prismTimeout = 30 * time.Second
 
 // resolvePrism resolves CVMs through Prism (or its cache) and keeps those named by --cvm.
 // Clusters whose hosts could not be listed were reported; the others' CVMs are used.
-func resolvePrism(ctx context.Context, f *Factory, o *TargetOptions, cvms []string) ([]Target, error) {
+func resolvePrism(ctx context.Context, f *cmdutil.Factory, o *Options, cvms []string) ([]Target, error) {
 	list, failed, err := prismCVMs(ctx, f, o, cvms)
 	if err != nil {
 		return nil, err
 	}
 	o.unlisted = failed
-	out := make([]Target, 0, len(list))
-	for _, c := range list {
-		out = append(out, Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State,
-			NATAddress: c.NATAddress, NATPort: c.NATPort})
-	}
-	return out, nil
+	return list, nil
 }
 
-// PrismCVMs is ResolveTargets for commands that show everything Prism knows of each CVM
-// (list-cvms): the CVMs of the selected clusters, filtered by --cvm. o.Prism (or
-// CVMTAIL_PRISM) must be set. When some clusters' hosts could not be listed (reported on
-// stderr), the others' CVMs come with a *SilentError of ExitPartial.
-func PrismCVMs(ctx context.Context, f *Factory, o *TargetOptions) ([]prism.CVM, error) {
-	if o.Prism == "" {
-		o.Prism = getenv(f, "CVMTAIL_PRISM")
-	}
-	if o.Prism == "" {
-		return nil, UsageWithHint(errors.New("no Prism address given"), "name it with --prism HOST or CVMTAIL_PRISM")
-	}
-	list, failed, err := prismCVMs(ctx, f, o, splitList(o.CVMs))
-	if err == nil && failed > 0 {
-		err = &SilentError{Code: ExitPartial}
+// List is Resolve for commands that show every CVM they find (list-cvms): when some
+// clusters' hosts could not be listed (reported on stderr), the others' CVMs come with a
+// *cmdutil.SilentError of cmdutil.ExitPartial.
+func List(ctx context.Context, f *cmdutil.Factory, o *Options) ([]Target, error) {
+	list, err := Resolve(ctx, f, o)
+	if err == nil && o.unlisted > 0 {
+		err = &cmdutil.SilentError{Code: cmdutil.ExitPartial}
 	}
 	return list, err
 }
 
 // prismCVMs resolves the CVMs and reports on stderr what was left out; failed is how many
 // clusters could not be listed.
-func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string) (list []prism.CVM, failed int, err error) {
-	addr, key, anywhere, err := prismSelection(f, o, want)
+func prismCVMs(ctx context.Context, f *cmdutil.Factory, o *Options, want []string) (list []prism.CVM, failed int, err error) {
+	addr, key, anywhere, err := prismSelection(o, want)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -104,15 +95,12 @@ func prismCVMs(ctx context.Context, f *Factory, o *TargetOptions, want []string)
 
 // prismSelection is which Prism, user, clusters and trust the flags choose (the cache key),
 // and whether --cvm is to be found in any cluster.
-func prismSelection(f *Factory, o *TargetOptions, want []string) (addr string, key cacheKey, anywhere bool, err error) {
+func prismSelection(o *Options, want []string) (addr string, key cacheKey, anywhere bool, err error) {
 	addr, err = prism.NormalizeAddress(o.Prism)
 	if err != nil {
-		return "", key, false, UsageWithHint(fmt.Errorf("invalid --prism: %w", err), "give HOST or HOST:PORT, e.g. --prism 10.1.1.10")
+		return "", key, false, cmdutil.UsageWithHint(fmt.Errorf("invalid --prism: %w", err), "give HOST or HOST:PORT, e.g. --prism 10.1.1.10")
 	}
 	user := o.Username
-	if user == "" {
-		user = getenv(f, "CVMTAIL_USERNAME")
-	}
 	if user == "" {
 		user = "admin"
 	}
@@ -128,14 +116,15 @@ func prismSelection(f *Factory, o *TargetOptions, want []string) (addr string, k
 	return addr, key, anywhere, nil
 }
 
-// RefreshTargets asks Prism again for the CVMs that ResolveTargets found through it (tail
-// --refresh-interval): never from the cache and never at a prompt (a password typed at the
-// start is used again), and without the notices said at the start. useNAT addresses them
-// as UseNAT does, without its warnings. A cluster that could not be listed is an error: its
+// Refresh asks Prism again for the CVMs that Resolve found through it (tail
+// --refresh-interval), as the engine knows them: never from the cache and never at a
+// prompt (a password typed at the start is used again), and without the notices said at
+// the start. useNAT addresses them as UseNAT does, without its warnings. A cluster that could not be listed is an error: its
 // CVMs must not look as if they had left.
-func RefreshTargets(ctx context.Context, f *Factory, o *TargetOptions, useNAT bool) ([]Target, error) {
+func Refresh(ctx context.Context, f *cmdutil.Factory, o *Options, useNAT bool) ([]tailer.Target, error) {
+	o.FillFromEnv(f.Getenv)
 	want := splitList(o.CVMs)
-	addr, key, anywhere, err := prismSelection(f, o, want)
+	addr, key, anywhere, err := prismSelection(o, want)
 	if err != nil {
 		return nil, err
 	}
@@ -159,21 +148,18 @@ func RefreshTargets(ctx context.Context, f *Factory, o *TargetOptions, useNAT bo
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Target, 0, len(list))
-	for _, c := range list {
-		t := Target{Name: c.Name, Address: c.Address, Cluster: c.Cluster, State: c.State,
-			NATAddress: c.NATAddress, NATPort: c.NATPort}
-		if useNAT {
-			t, _ = natTarget(t)
+	if useNAT {
+		list = slices.Clone(list) // the entry's own CVMs stay as Prism gave them
+		for i := range list {
+			list[i], _ = natTarget(list[i])
 		}
-		out = append(out, t)
 	}
-	return out, nil
+	return Engine(list), nil
 }
 
 // tlsTrust says how Prism's certificate is checked, for the cache key, and checks that a
 // --ca-cert bundle is readable and holds a certificate.
-func tlsTrust(o *TargetOptions) (string, error) {
+func tlsTrust(o *Options) (string, error) {
 	switch {
 	case o.Insecure:
 		return "insecure", nil
@@ -182,7 +168,7 @@ func tlsTrust(o *TargetOptions) (string, error) {
 	}
 	pem, err := prism.ReadCABundle(o.CACert)
 	if err != nil {
-		return "", UsageWithHint(fmt.Errorf("--ca-cert: %w", err), "give a readable PEM file with the CA of Prism's certificate")
+		return "", cmdutil.UsageWithHint(fmt.Errorf("--ca-cert: %w", err), "give a readable PEM file with the CA of Prism's certificate")
 	}
 	sum := sha256.Sum256(pem)
 	return "ca:" + hex.EncodeToString(sum[:]), nil
@@ -190,7 +176,7 @@ func tlsTrust(o *TargetOptions) (string, error) {
 
 // askPrism logs in to Prism and lists the CVMs of the selection, and caches them. An empty
 // password is asked for on the terminal. anywhere: see listFromPrism.
-func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string, anywhere bool) (*cacheEntry, error) {
+func askPrism(ctx context.Context, f *cmdutil.Factory, o *Options, key cacheKey, password string, anywhere bool) (*cacheEntry, error) {
 	if o.Insecure {
 		_, _ = fmt.Fprintln(f.IOStreams.ErrOut, "cvmtail: warning: not verifying Prism's TLS certificate")
 	}
@@ -210,7 +196,7 @@ func askPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, p
 		var authErr *prism.AuthError
 		if !errors.As(err, &authErr) || attempt == maxPasswordTries {
 			if err != nil && errors.As(err, &authErr) {
-				return nil, &NothingDoneError{Err: err, Hint: fmt.Sprintf("%d wrong passwords for %s@%s; check the user with --username", attempt, key.User, key.Prism)}
+				return nil, &cmdutil.NothingDoneError{Err: err, Hint: fmt.Sprintf("%d wrong passwords for %s@%s; check the user with --username", attempt, key.User, key.Prism)}
 			}
 			return entry, err
 		}
@@ -225,7 +211,7 @@ const maxPasswordTries = 3
 // cluster selection, a PC that manages several clusters is a usage error that lists them,
 // unless anywhere (--cvm was given): then every cluster's CVMs are listed, under the key
 // of --cluster all, for --cvm to pick from.
-func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheKey, password string, anywhere bool) (*cacheEntry, error) {
+func listFromPrism(ctx context.Context, f *cmdutil.Factory, o *Options, key cacheKey, password string, anywhere bool) (*cacheEntry, error) {
 	client, err := prism.New(prism.Config{
 		Address:    key.Prism,
 		Username:   key.User,
@@ -235,7 +221,7 @@ func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheK
 		Timeout:    prismTimeout,
 	})
 	if err != nil {
-		return nil, UsageWithHint(fmt.Errorf("--ca-cert: %w", err), "give a readable PEM file with the CA of Prism's certificate")
+		return nil, cmdutil.UsageWithHint(fmt.Errorf("--ca-cert: %w", err), "give a readable PEM file with the CA of Prism's certificate")
 	}
 	if len(key.Clusters) == 0 {
 		known, err := client.ListClusters(ctx)
@@ -248,7 +234,7 @@ func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheK
 		case len(known) > 1:
 			names := clusterNames(known)
 			saveCache(f, &cacheEntry{cacheKey: key, Known: names})
-			return nil, UsageWithHint(
+			return nil, cmdutil.UsageWithHint(
 				fmt.Errorf("prism %s manages %d clusters: choose with --cluster", key.Prism, len(known)),
 				"--cluster NAME|UUID (repeatable, comma-separated) or --cluster all for every one; the clusters: "+strings.Join(names, ", "))
 		}
@@ -258,11 +244,11 @@ func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheK
 		return nil, prismError(err)
 	}
 	if len(inv.Clusters) == 0 {
-		return nil, &NothingDoneError{Err: fmt.Errorf("prism %s manages no AOS cluster", key.Prism)}
+		return nil, &cmdutil.NothingDoneError{Err: fmt.Errorf("prism %s manages no AOS cluster", key.Prism)}
 	}
 	for i := range inv.Notices {
 		if n := &inv.Notices[i]; n.Hint == "" && n.Err != nil {
-			n.Hint = HintOf(n.Err)
+			n.Hint = cmdutil.HintOf(n.Err)
 		}
 	}
 	known, _ := client.ListClusters(ctx) // already in hand: no second request
@@ -282,47 +268,44 @@ func listFromPrism(ctx context.Context, f *Factory, o *TargetOptions, key cacheK
 // the context's. An explicit flag wins over the environment, as --username does. "" means
 // it is to be asked on the terminal once Prism needs it; without a terminal that is an
 // error now.
-func knownPassword(f *Factory, o *TargetOptions, key cacheKey) (string, error) {
+func knownPassword(f *cmdutil.Factory, o *Options, key cacheKey) (string, error) {
 	if o.PasswordFile != "" {
 		b, err := os.ReadFile(o.PasswordFile)
 		if err != nil {
-			return "", UsageWithHint(fmt.Errorf("--password-file: %w", err), "give a readable file holding the Prism password")
+			return "", cmdutil.UsageWithHint(fmt.Errorf("--password-file: %w", err), "give a readable file holding the Prism password")
 		}
 		pw := strings.TrimSuffix(string(b), "\n")
 		pw = strings.TrimSuffix(pw, "\r")
 		if pw == "" {
-			return "", Usagef("--password-file %s is empty", o.PasswordFile)
+			return "", cmdutil.Usagef("--password-file %s is empty", o.PasswordFile)
 		}
 		if st, err := os.Stat(o.PasswordFile); err == nil && config.OthersMayRead(st.Mode()) {
-			WarnExposedSecret(f, o.PasswordFile, "chmod 600 "+o.PasswordFile)
+			cmdutil.WarnExposedSecret(f, o.PasswordFile, "chmod 600 "+o.PasswordFile)
 		}
 		return pw, nil
 	}
-	if pw := getenv(f, "CVMTAIL_PASSWORD"); pw != "" {
-		return pw, nil
-	}
-	if o.Password != "" { // from the config file's context
+	if o.Password != "" { // CVMTAIL_PASSWORD, else the config file's context's
 		return o.Password, nil
 	}
 	if f.IOStreams.IsStdinTTY() {
 		return "", nil
 	}
-	return "", UsageWithHint(fmt.Errorf("no Prism password for %s@%s", key.User, key.Prism),
+	return "", cmdutil.UsageWithHint(fmt.Errorf("no Prism password for %s@%s", key.User, key.Prism),
 		"set CVMTAIL_PASSWORD, pass --password-file FILE, or run on a terminal to be asked")
 }
 
 // promptPassword asks for the Prism password without echo; Ctrl-C cancels at once.
-func promptPassword(ctx context.Context, f *Factory, key cacheKey) (string, error) {
+func promptPassword(ctx context.Context, f *cmdutil.Factory, key cacheKey) (string, error) {
 	pw, err := f.IOStreams.ReadPassword(ctx, fmt.Sprintf("Prism password for %s@%s: ", key.User, key.Prism))
 	if ctx.Err() != nil {
 		return "", ctx.Err()
 	}
 	if err != nil {
-		return "", UsageWithHint(fmt.Errorf("reading the Prism password: %w", err),
+		return "", cmdutil.UsageWithHint(fmt.Errorf("reading the Prism password: %w", err),
 			"set CVMTAIL_PASSWORD or pass --password-file FILE")
 	}
 	if pw == "" {
-		return "", Usagef("no Prism password given")
+		return "", cmdutil.Usagef("no Prism password given")
 	}
 	return pw, nil
 }
@@ -335,9 +318,9 @@ func prismError(err error) error {
 	}
 	var nf *prism.NotFoundError
 	if errors.As(err, &nf) {
-		return UsageWithHint(err, HintOf(nf)+"; or --cluster all for every one")
+		return cmdutil.UsageWithHint(err, cmdutil.HintOf(nf)+"; or --cluster all for every one")
 	}
-	return &NothingDoneError{Err: err, Hint: HintOf(err)}
+	return &cmdutil.NothingDoneError{Err: err, Hint: cmdutil.HintOf(err)}
 }
 
 // filterCVMs keeps the CVMs named by --cvm (CVM IP, host name, or CVM name as shown or as
@@ -358,14 +341,14 @@ func filterCVMs(all []prism.CVM, want []string, addr string, oneCluster bool) ([
 			}
 		}
 		if len(matched) == 0 {
-			return nil, UsageWithHint(fmt.Errorf("no CVM %q in the cluster(s) of prism %s", w, addr), knownCVMs(all))
+			return nil, cmdutil.UsageWithHint(fmt.Errorf("no CVM %q in the cluster(s) of prism %s", w, addr), knownCVMs(all))
 		}
 		if in := clustersOf(matched); oneCluster && len(in) > 1 {
 			var where []string
 			for _, c := range matched {
 				where = append(where, fmt.Sprintf("%s (%s) in %s", c.Name, c.Address, c.Cluster))
 			}
-			return nil, UsageWithHint(fmt.Errorf("--cvm %q matches CVMs of %d clusters of prism %s: %s", w, len(in), addr, strings.Join(where, ", ")),
+			return nil, cmdutil.UsageWithHint(fmt.Errorf("--cvm %q matches CVMs of %d clusters of prism %s: %s", w, len(in), addr, strings.Join(where, ", ")),
 				"say which with --cluster "+strings.Join(in, " or --cluster "))
 		}
 	}
@@ -440,11 +423,4 @@ func clusterNames(cls []prism.Cluster) []string {
 		out[i] = c.Name
 	}
 	return out
-}
-
-func getenv(f *Factory, k string) string {
-	if f.Getenv == nil {
-		return ""
-	}
-	return f.Getenv(k)
 }

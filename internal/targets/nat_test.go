@@ -1,4 +1,4 @@
-package cmdutil
+package targets
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
 	"github.com/cvmtail/cvmtail/internal/sshx"
@@ -40,7 +41,7 @@ func TestUseNATFromContext(t *testing.T) {
 
 func TestUseNATPointsTargetsAtNAT(t *testing.T) {
 	ios, _, _, stderr := iostreams.Test()
-	f := &Factory{IOStreams: ios}
+	f := &cmdutil.Factory{IOStreams: ios}
 	in := []Target{
 		{Name: "a", Address: "10.0.0.1", NATAddress: "203.0.113.5", NATPort: 2201},
 		{Name: "b", Address: "10.0.0.2", NATAddress: "fd00::5", NATPort: 2202},
@@ -84,7 +85,7 @@ func TestUseNATReachesTheDialer(t *testing.T) {
 
 	e := newPrismEnv(t, prismsim.Options{})
 	e.sim.SetHostState("NTNX-21AB0003-A", prismsim.HostState{NATAddress: "127.0.0.1", NATPort: srv.Port})
-	targets, err := ResolveTargets(context.Background(), e.f, e.opts(clusters("bravo-pe02")))
+	targets, err := Resolve(context.Background(), e.f, e.opts(clusters("bravo-pe02")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestUseNATReachesTheDialer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := DialSSH(d)(context.Background(), targets[0].Address)
+	c, err := cmdutil.DialSSH(d)(context.Background(), targets[0].Address)
 	if err != nil {
 		t.Fatalf("dial %s: %v", targets[0].Address, err)
 	}

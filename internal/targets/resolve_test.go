@@ -1,4 +1,4 @@
-package cmdutil
+package targets
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/iostreams"
 )
 
@@ -25,16 +26,16 @@ func TestCVMFlagLists(t *testing.T) {
 		{"mixed, with a duplicate", []string{"--cvm", "cvm-a cvm-b", "--cvm=cvm-b,cvm-c"}, []string{"cvm-a", "cvm-b", "cvm-c"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var o TargetOptions
+			var o Options
 			cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
-			AddTargetFlags(cmd, &o)
+			AddFlags(cmd, &o)
 			cmd.SetArgs(tc.args)
 			if err := cmd.Execute(); err != nil {
 				t.Fatal(err)
 			}
 			ios, _, _, _ := iostreams.Test()
-			f := &Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
-			targets, err := ResolveTargets(context.Background(), f, &o)
+			f := &cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }}
+			targets, err := Resolve(context.Background(), f, &o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,15 +2,11 @@ package tail
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/cvmtail/cvmtail/internal/cmdutil"
 	"github.com/cvmtail/cvmtail/internal/prism/prismsim"
 	"github.com/cvmtail/cvmtail/internal/tailer"
 	"github.com/cvmtail/cvmtail/internal/tailer/tailertest"
-	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
 // With --use-nat the CVM found through Prism is dialled at its NAT address and port, under
@@ -18,21 +14,7 @@ import (
 func TestRunUseNATDialsTheNATAddress(t *testing.T) {
 	sim := prismsim.New(prismsim.Options{})
 	sim.SetHostState("NTNX-21AB0003-A", prismsim.HostState{NATAddress: "127.0.0.1", NATPort: 2202})
-	srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
-	p := filepath.Join(dir, "svc.out")
-	if err := os.WriteFile(ca, srv.CAPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte("one\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	f, out, errOut := testFactory()
-	f.Getenv = func(k string) string { return map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}[k] }
-	o := newOptions(f, []string{p})
-	o.Targets = targets.Options{TargetOptions: cmdutil.TargetOptions{Prism: srv.Addr, CACert: ca, Clusters: []string{"bravo-pe02"}}}
+	o, out, errOut := prismOptions(t, sim, "bravo-pe02")
 	o.SSH.UseNAT = true
 	var dialled []string
 	local := &tailertest.Local{}

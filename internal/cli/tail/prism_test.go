@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -13,11 +14,10 @@ import (
 	"github.com/cvmtail/cvmtail/internal/targets"
 )
 
-// A cluster whose CVMs Prism could not list was never followed: the others' lines come,
-// and the run ends with exit status 1, as when a CVM fails for good.
-func TestRunClusterPrismCouldNotListIsStatus1(t *testing.T) {
-	sim := prismsim.New(prismsim.Options{Fail: map[string][]int{
-		"/api/clustermgmt/v4.0/config/clusters/00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01/hosts": {500, 500}}})
+// prismOptions are tail's options for one local file, svc.out holding "one", on the CVMs
+// of the clusters that sim's Prism lists, reached with its CA and password.
+func prismOptions(t *testing.T, sim *prismsim.Sim, clusters ...string) (o *Options, out, errOut *bytes.Buffer) {
+	t.Helper()
 	srv, _ := prismsim.StartTLS(t, sim, "127.0.0.1:0")
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
@@ -30,8 +30,17 @@ func TestRunClusterPrismCouldNotListIsStatus1(t *testing.T) {
 	}
 	f, out, errOut := testFactory()
 	f.Getenv = func(k string) string { return map[string]string{"CVMTAIL_PASSWORD": prismsim.DefaultPassword}[k] }
-	o := newOptions(f, []string{p})
-	o.Targets = targets.Options{TargetOptions: cmdutil.TargetOptions{Prism: srv.Addr, CACert: ca, Clusters: []string{"alpha-pe01", "bravo-pe02"}}}
+	o = newOptions(f, []string{p})
+	o.Targets = targets.Options{TargetOptions: cmdutil.TargetOptions{Prism: srv.Addr, CACert: ca, Clusters: clusters}}
+	return o, out, errOut
+}
+
+// A cluster whose CVMs Prism could not list was never followed: the others' lines come,
+// and the run ends with exit status 1, as when a CVM fails for good.
+func TestRunClusterPrismCouldNotListIsStatus1(t *testing.T) {
+	sim := prismsim.New(prismsim.Options{Fail: map[string][]int{
+		"/api/clustermgmt/v4.0/config/clusters/00061a2b-3c4d-5e6f-0a1b-2c3d4e5f6a01/hosts": {500, 500}}})
+	o, out, errOut := prismOptions(t, sim, "alpha-pe01", "bravo-pe02")
 	o.Dial = (&tailertest.Local{}).Dialer()
 	if err := o.validate(); err != nil {
 		t.Fatal(err)

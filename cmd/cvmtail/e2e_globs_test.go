@@ -3,6 +3,9 @@
 package main_test
 
 import (
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +72,89 @@ func TestE2EFileNameFromTheListing(t *testing.T) {
 	got := strings.Join(r.TextLines(), "\n")
 	if !strings.Contains(got, c.Addr+" genesis current") || !strings.Contains(got, c.Addr+" genesis.out.20261122-100000 rotated") {
 		t.Errorf("output %q", got)
+	}
+}
+
+// A glob in a path is expanded on the CVM by the agent: each match is a log of its own,
+// named by its base name, and in follow mode a file that matches later is followed too.
+// A reconnect resumes every match where it stopped. A name that only a shell would make
+// something of is just a name, and a file that does not match is not followed.
+func TestE2EGlobInAPathIsExpandedOnTheCVM(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 1})
+	c := cl.CVMs[0]
+	c.Write(t, "svc.a.log", "a1\n")
+	c.Write(t, "svc.$(touch pwned) b.log", "b1\n")
+	c.Write(t, "svc.other", "not matched\n")
+	r := start(t, append([]string{"tail", c.RemotePath("svc.*.log")}, cl.Args()...)...)
+	r.WaitTextLines("the two matches' backlogs", 20*time.Second, func(l []string) bool { return len(l) == 2 })
+	c.Write(t, "svc.c.log", "c1\n")
+	r.WaitTextLines("the file that matched later", 20*time.Second, func(l []string) bool { return len(l) == 3 })
+
+	c.Kill(t)
+	c.Append(t, "svc.a.log", "a2\n")
+	waitStderr(t, r, "the lost connection", 20*time.Second, c.Addr+": connection lost", 1)
+	c.Restart(t)
+	c.Append(t, "svc.c.log", "c2\n")
+	r.WaitTextLines("the lines written while away", 60*time.Second, func(l []string) bool { return len(l) == 5 })
+	_ = r.Cmd().Process.Signal(os.Interrupt)
+	if code := r.Wait(5 * time.Second); code != 130 {
+		t.Errorf("exit %d, want 130", code)
+	}
+	got := r.TextLines()
+	sort.Strings(got)
+	want := []string{
+		c.Addr + " svc.$(touch_pwned)_b.log b1", // the text format shows a space in a log name as _
+		c.Addr + " svc.a.log a1",
+		c.Addr + " svc.a.log a2",
+		c.Addr + " svc.c.log c1",
+		c.Addr + " svc.c.log c2",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("lines:\n%s\nwant:\n%s\nstderr:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), r.Stderr())
+	}
+	if _, err := os.Stat(c.Path("pwned")); err == nil {
+		t.Error("a name in the glob's directory ran a command")
+	}
+	noLeftovers(t, cl)
+}
+
+// With --no-follow a glob's matches are read once; a glob that matches nothing is no
+// error, said once at the end; a CVM without Python cannot expand it and says so.
+func TestE2EGlobInAPathWithoutFollow(t *testing.T) {
+	cl := sshdcvm.Start(t, sshdcvm.Options{N: 2, OldCVM: []int{1}})
+	c, old := cl.CVMs[0], cl.CVMs[1]
+	for _, name := range []string{"svc.1.log", "svc.2.log", "svc.3.log"} {
+		c.Write(t, name, name+" line\n")
+		old.Write(t, name, name+" line\n")
+	}
+	capture := t.TempDir() + "/cap"
+	r := start(t, append([]string{"tail", "--no-follow", "--output-dir", capture,
+		c.RemotePath("svc.[12].log"), c.RemotePath("svc.3*"), c.RemotePath("none*")}, cl.Args()...)...)
+	if code := r.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, r.Stderr())
+	}
+	got := r.TextLines()
+	sort.Strings(got)
+	want := []string{
+		c.Addr + " svc.1.log svc.1.log line",
+		c.Addr + " svc.2.log svc.2.log line",
+		c.Addr + " svc.3.log svc.3.log line",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("lines:\n%s\nwant:\n%s\nstderr:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), r.Stderr())
+	}
+	stderr := r.Stderr()
+	if n := strings.Count(stderr, old.Addr+": svc.[12].log: no python on the CVM: the glob cannot be expanded there; skipped"); n != 1 {
+		t.Errorf("the CVM without Python: said %d times, want once:\n%s", n, stderr)
+	}
+	if n := strings.Count(stderr, "cvmtail: skipped, not on the CVM: none* (1 CVM)\n"); n != 1 {
+		t.Errorf("the glob that matches nothing: want one summary line:\n%s", stderr)
+	}
+	for _, name := range []string{"svc.1.log", "svc.2.log", "svc.3.log"} {
+		// Each match is captured as a path is: DIR/<cvm>/paths/<path>.log.
+		f := filepath.Join(capture, c.Addr, "paths", filepath.FromSlash(c.RemotePath(name))+".log")
+		if b, err := os.ReadFile(f); err != nil || string(b) != name+" line\n" {
+			t.Errorf("capture %s: %q, %v", f, b, err)
+		}
 	}
 }

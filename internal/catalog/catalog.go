@@ -38,6 +38,10 @@ type Log struct {
 	// Optional: selected by a glob, not named; a CVM that does not have it is no error
 	// ('stargate*' takes in stargate.FATAL, which a healthy CVM does not have).
 	Optional bool
+	// Glob: an absolute path whose last component holds *, ? or [...]: a pattern the agent
+	// expands on each CVM, in the path's directory (taken literally), each match followed
+	// as a log of its own named by its base name. Optional, as any glob.
+	Glob bool
 }
 
 // outServices write their stdout and stderr to LogDir/<name>.out. The list is the services
@@ -257,6 +261,16 @@ func Resolve(args []string) ([]Log, error) {
 			}
 			// The path is kept as given: cleaning "a/../b" would be wrong when a is a symlink.
 			l := Log{Name: path.Base(a), Path: a, ByPath: true}
+			if strings.ContainsAny(path.Base(a), "*?[") {
+				// Expanded on the CVM, never by a shell; a glob matching nothing is no error.
+				// In a directory of files that need root (syslog's), it is read as they are.
+				l.Glob, l.Optional = true, true
+				for _, e := range entries {
+					if e.Sudo && path.Dir(e.Path) == path.Dir(a) {
+						l.Sudo = true
+					}
+				}
+			}
 			for _, e := range entries {
 				if e.Path == a {
 					l.Sudo = e.Sudo

@@ -87,6 +87,15 @@ func TestResolve(t *testing.T) {
 			[]Log{{Name: "foo bar;$(x).log", Path: "/home/nutanix/data/logs/foo bar;$(x).log", ByPath: true}}},
 		{"absolute path kept as given", []string{"/home/nutanix/data/logs/../logs/x"},
 			[]Log{{Name: "x", Path: "/home/nutanix/data/logs/../logs/x", ByPath: true}}},
+		{"a glob in a path's last component is expanded on the CVM", []string{"/home/nutanix/data/logs/stargate*"},
+			[]Log{{Name: "stargate*", Path: "/home/nutanix/data/logs/stargate*", ByPath: true, Glob: true, Optional: true}}},
+		{"each of *, ? and [ makes a glob", []string{"/d/a?.log", "/d/[ab].log"}, []Log{
+			{Name: "a?.log", Path: "/d/a?.log", ByPath: true, Glob: true, Optional: true},
+			{Name: "[ab].log", Path: "/d/[ab].log", ByPath: true, Glob: true, Optional: true},
+		}},
+		{"a pattern in a directory is taken literally", []string{"/d*/x.log"}, []Log{{Name: "x.log", Path: "/d*/x.log", ByPath: true}}},
+		{"a glob among syslog's files is read with sudo", []string{"/home/log/messages*"},
+			[]Log{{Name: "messages*", Path: "/home/log/messages*", Sudo: true, ByPath: true, Glob: true, Optional: true}}},
 		{"absolute syslog path keeps sudo", []string{"/home/log/messages"}, []Log{{Name: "messages", Path: "/home/log/messages", Sudo: true, ByPath: true}}},
 		{"duplicates keep first-seen order", []string{"stargate.INFO", "genesis", "stargate*", "genesis"}, []Log{
 			{Name: "stargate.INFO", Path: LogDir + "/stargate.INFO"},

@@ -2,6 +2,7 @@ package tailer
 
 import (
 	_ "embed"
+	"fmt"
 	"github.com/cvmtail/cvmtail/internal/shquote"
 	"strconv"
 	"strings"
@@ -42,6 +43,17 @@ type streamRequest struct {
 	// ResumeIdent ("dev:ino", validated) and ResumeOffset: where the last session stopped.
 	ResumeIdent  string
 	ResumeOffset int64
+	// Glob, when set, makes Path a glob the agent expands: each match becomes a stream of
+	// its own, announced with an N frame (docs/agent-protocol.md, "Globs").
+	Glob *globRequest
+}
+
+// globRequest is the id range of a glob's matches: Lo..Hi in all, Next the first not used
+// yet (the ones before it are the matches of earlier sessions: the live ones are streams of
+// this request, the ended ones are Done, so that none is announced again).
+type globRequest struct {
+	Lo, Next, Hi int
+	Done         []string
 }
 
 // args are the agent's arguments (docs/agent-protocol.md, "Request"), shell-quoted. The
@@ -58,6 +70,14 @@ func (r agentRequest) args() string {
 	}
 	if !r.Until.IsZero() {
 		words = append(words, "until="+unixSeconds(r.Until))
+	}
+	for _, s := range r.Streams {
+		if g := s.Glob; g != nil {
+			words = append(words, fmt.Sprintf("glob=%d:%d:%d:%d", s.ID, g.Lo, g.Next, g.Hi))
+			for _, p := range g.Done {
+				words = append(words, shquote.Quote(fmt.Sprintf("globdone=%d:%s", s.ID, p)))
+			}
+		}
 	}
 	for _, s := range r.Streams {
 		since := ""

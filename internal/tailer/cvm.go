@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,7 +137,10 @@ func (c *cvmRun) runAll(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-	for _, s := range c.streams {
+	c.mu.Lock()
+	all := append([]*stream(nil), c.streams...) // with the globs' matches
+	c.mu.Unlock()
+	for _, s := range all {
 		s.endCut()
 		s.lb.reset()
 	}
@@ -285,9 +290,46 @@ func (g *agentGroup) request(live []*stream) agentRequest {
 		if s.ident != "" {
 			sr.ResumeIdent, sr.ResumeOffset, sr.Lines = s.ident, s.deliveredOffset, -1
 		}
+		if s.file.Glob {
+			sr.Glob = g.globRequest(s)
+			if s.globAsked {
+				// Expanded before: what matches now and was not announced appeared since.
+				sr.Lines, sr.Since = -1, time.Time{}
+			}
+		}
 		r.Streams = append(r.Streams, sr)
 	}
 	return r
+}
+
+// globRequest is the id range of glob s, and the matches of earlier sessions that ended
+// (the live ones are in the request as streams of their own).
+func (g *agentGroup) globRequest(s *stream) *globRequest {
+	gr := &globRequest{Lo: s.globFirst, Next: s.globNext, Hi: s.globLast}
+	live := g.cvm.live(s.children)
+	for _, ch := range s.children {
+		if !slices.Contains(live, ch) {
+			gr.Done = append(gr.Done, ch.file.Path)
+		}
+	}
+	return gr
+}
+
+// addChild makes the stream of a match the agent announced for glob parent: Log is the
+// file's base name, as for a path; optional, as any file a glob selected.
+func (g *agentGroup) addChild(parent *stream, id int, p string) *stream {
+	c := g.cvm
+	f := File{Name: path.Base(p), Path: p, Sudo: parent.file.Sudo, Optional: true}
+	s := &stream{cfg: c.cfg, cvm: c, id: id, file: f, sink: parent.sink,
+		info: StreamInfo{CVM: c.target.Name, Address: c.pool.address(), Log: f.Name, Path: p, File: p}}
+	s.lb.budget = parent.lb.budget
+	parent.children = append(parent.children, s)
+	parent.globNext = id + 1
+	c.mu.Lock()
+	c.streams = append(c.streams, s)
+	c.mu.Unlock()
+	g.streams = append(g.streams, s)
+	return s
 }
 
 // errTail keeps the last few lines a remote command wrote on stderr, each bounded, for the
@@ -482,17 +524,27 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 	wires := make(map[int]*wireStream, len(live))
 	byID := make(map[int]*sessionStream, len(live))
 	var deliverers sync.WaitGroup
-	for _, s := range live {
+	begin := func(s *stream, wire *wireStream) {
 		s.beginSession()
 		s.framed = true
-		ss := &sessionStream{s: s, wire: &wireStream{}, credits: credits, box: newInbox(), window: cfg.Window}
-		ss.wire.credit.Store(int64(cfg.Window))
+		ss := &sessionStream{s: s, wire: wire, credits: credits, box: newInbox(), window: cfg.Window}
 		wires[s.id], byID[s.id] = ss.wire, ss
 		deliverers.Add(1)
 		go func() {
 			defer deliverers.Done()
 			ss.deliver()
 		}()
+	}
+	for _, s := range live {
+		wire := &wireStream{}
+		wire.credit.Store(int64(cfg.Window))
+		if s.file.Glob {
+			dir, pattern := splitGlob(s.file.Path)
+			wire.glob = &wireGlob{dir: dir, pattern: pattern, next: s.globNext, last: s.globLast,
+				window: cfg.Window, paths: s.globPaths}
+			s.globAsked = true
+		}
+		begin(s, wire)
 	}
 	wait = func() {
 		deliverers.Wait()
@@ -526,6 +578,11 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 				return endFailed, wait, err
 			}
 			return g.ended(byID, err), wait, err
+		}
+		if f.kind == frameNewStream {
+			// Checked by the reader, which holds its wire already: a stream from now on.
+			begin(g.addChild(byID[f.parent].s, f.id, f.path), wires[f.id])
+			continue
 		}
 		ss := byID[f.id]
 		if f.kind == frameEnd {

@@ -39,6 +39,13 @@ func (g *agentGroup) fallback(ctx context.Context, live []*stream) {
 	g.cvm.sayNoPython()
 	var wg sync.WaitGroup
 	for _, s := range live {
+		if s.file.Glob {
+			// tail -F takes names, and no shell may expand one: said once, the glob is skipped.
+			g.cvm.cfg.Events(Event{Kind: EventNotice, CVM: g.cvm.target.Name, Log: s.info.Log, Path: s.info.Path,
+				Err: errors.New("no python on the CVM: the glob cannot be expanded there; skipped")})
+			g.cvm.finish(s)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

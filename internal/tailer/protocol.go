@@ -42,8 +42,8 @@ const (
 	// frameHistory is O for a file of the history (asked with history=1): H <id> <ident>
 	// <offset> <size> <path>, the path of the rotated file to the end of the line.
 	frameHistory = 'H'
-	// frameNewStream is reserved for streams the agent opens itself (a glob expanded on the
-	// CVM): never sent in protocol 2, so a protocol error here.
+	// frameNewStream is a stream the agent opens itself, a match of a glob the client asked
+	// it to expand: N <id> <parent-id> <path>, the path to the end of the line.
 	frameNewStream = 'N'
 )
 
@@ -52,10 +52,11 @@ type frame struct {
 	kind   byte
 	id     int
 	ident  string // O, H; R ("" for "-")
-	path   string // H
+	path   string // H, N
 	offset int64  // O: offset; T: old size
 	size   int64  // O: size; T: new size
 	n      int    // D: payload bytes
+	parent int    // N: the glob stream whose match this is
 	code   string // E
 	text   string // W, E
 }
@@ -66,6 +67,17 @@ type wireStream struct {
 	// since, less what arrived. The reader takes, the stream's deliverer gives back.
 	credit atomic.Int64
 	opened bool // an O frame came: D frames have a file to belong to
+	glob   *wireGlob
+}
+
+// wireGlob is what the reader knows of a glob stream: where its matches may be and which
+// ids they may take.
+type wireGlob struct {
+	dir, pattern string
+	next, last   int // ids next..last are free for its matches, in increasing order
+	window       int // the credit each match starts with
+	// paths are the matches announced, in this session or before: each is announced once.
+	paths map[string]bool
 }
 
 // streamProtocolError is a frame that breaks the protocol and names a stream we opened: that
@@ -128,6 +140,9 @@ func (r *frameReader) next() (frame, error) {
 	id, ok := parseID(idField)
 	if !ok {
 		return frame{}, &agentProtocolError{fmt.Errorf("bad stream id in frame header %s", quote(line))}
+	}
+	if f.kind == frameNewStream {
+		return r.newStream(line, id, rest)
 	}
 	ws := r.streams[id]
 	if ws == nil {
@@ -237,11 +252,50 @@ func (r *frameReader) next() (frame, error) {
 			return bad(false, "malformed end frame %s", quote(line))
 		}
 		return f, nil
-	case frameNewStream:
-		return bad(true, "frame type N is reserved for a later protocol")
 	}
 	// Unknown: what follows it is anyone's guess.
 	return bad(true, "unknown frame type %s", quote(line[:1]))
+}
+
+// newStream checks an N frame, a glob's match: its parent is a glob stream the client
+// asked for; the id is in the glob's range and not used; the path is absolute, in the
+// glob's directory, and its name matches the pattern. A bad one fails the glob, and the
+// frames of the id it names cannot be attributed: the session starts again without it.
+func (r *frameReader) newStream(line []byte, id int, rest []byte) (frame, error) {
+	parentField, p, ok := bytes.Cut(rest, []byte{' '})
+	parent, okParent := parseID(parentField)
+	if !ok || !okParent {
+		return frame{}, &agentProtocolError{fmt.Errorf("malformed new stream frame %s", quote(line))}
+	}
+	ps := r.streams[parent]
+	if ps == nil {
+		return frame{}, &agentProtocolError{fmt.Errorf("new stream of stream %d, which was not asked for: %s", parent, quote(line))}
+	}
+	bad := func(format string, args ...any) (frame, error) {
+		return frame{}, &streamProtocolError{id: parent, framingLost: true, err: fmt.Errorf(format, args...)}
+	}
+	g := ps.glob
+	if g == nil {
+		return bad("new stream %d of a stream that is no glob", id)
+	}
+	if id < g.next || id > g.last || r.streams[id] != nil {
+		return bad("new stream id %d is not one of the glob's free ids %d-%d", id, g.next, g.last)
+	}
+	if !historyPath(p) {
+		return bad("new stream %d names %s, not an absolute path", id, quote(p))
+	}
+	if !GlobMatches(g.dir+"/"+g.pattern, string(p)) {
+		return bad("new stream %d names %s, which is not a name in %s matching %s", id, quote(p), g.dir, quote([]byte(g.pattern)))
+	}
+	if g.paths[string(p)] {
+		return bad("new stream %d names %s, announced already", id, quote(p))
+	}
+	g.paths[string(p)] = true
+	g.next = id + 1
+	ws := &wireStream{}
+	ws.credit.Store(int64(g.window))
+	r.streams[id] = ws
+	return frame{kind: frameNewStream, id: id, parent: parent, path: string(p)}, nil
 }
 
 // readPayload reads a D frame's payload into dst (len(dst) == frame.n).

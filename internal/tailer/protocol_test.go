@@ -87,8 +87,10 @@ func TestFrameReaderTranscripts(t *testing.T) {
 			end: endDone, f2: "b1", events: []string{"f1: agent protocol: data before the file was opened"}},
 		{name: "unknown type fails the stream", in: transcript(open1, open2, "X 1 whatever\n", data(2, "b1\n")),
 			end: endRestart, events: []string{"f1: agent protocol: unknown frame type \"X\""}},
-		{name: "reserved N fails the stream", in: transcript(open1, "N 1 7 /x\n"),
-			end: endRestart, events: []string{"f1: agent protocol: frame type N is reserved for a later protocol"}},
+		{name: "a new stream of a stream not asked for fails the agent", in: transcript(open1, "N 3 7 /x\n"),
+			end: endFailed, events: []string{"failed cvm: agent protocol: new stream of stream 7, which was not asked for"}},
+		{name: "a new stream of a stream that is no glob", in: transcript(open1, "N 3 1 /f1\n"),
+			end: endRestart, events: []string{"f1: agent protocol: new stream 3 of a stream that is no glob"}},
 		{name: "unknown stream id fails the agent", in: transcript(open1, data(1, "a1\n"), "D 9 3\nabc"),
 			end: endFailed, f1: "a1", events: []string{"failed cvm: agent protocol: frame for stream 9, which was not asked for"}},
 		{name: "stream id with a leading zero", in: transcript("O 01 1:2 0 0\n"),
@@ -171,6 +173,128 @@ func TestFrameReaderTranscripts(t *testing.T) {
 				t.Errorf("bad chunks: %v", sink.bad)
 			}
 		})
+	}
+}
+
+// TestFrameReaderGlobTranscripts: stream 1 is the glob /logs/svc*.log, whose matches may
+// take ids 3 to 5; stream 2 a file. Every N frame is checked before a stream exists for it:
+// a bad one fails the glob (and the session starts again for the others), never the run.
+func TestFrameReaderGlobTranscripts(t *testing.T) {
+	open2 := "O 2 64768:22 0 100\n"
+	tests := []struct {
+		name   string
+		in     string
+		end    sessionEnd
+		lines  map[string]string // by log: the matches are named by their base names
+		events []string
+	}{
+		{name: "two matches, each a stream of its own",
+			in: transcript("N 3 1 /logs/svc.a.log\n", "O 3 1:3 0 3\n", data(3, "a1\n"), "N 4 1 /logs/svc b;$(x).log\n",
+				"O 4 1:4 0 3\n", data(4, "b1\n"), "Z 1\n", data(3, "a2\n"), "Z 3\n", "Z 4\n", open2, data(2, "f\n"), "Z 2\n"),
+			end: endDone, lines: map[string]string{"svc.a.log": "a1,a2", "svc b;$(x).log": "b1", "f2": "f"}},
+		{name: "an id beyond the glob's range", in: transcript("N 6 1 /logs/svc.a.log\n"),
+			end: endRestart, events: []string{"failed svc*.log: agent protocol: new stream id 6 is not one of the glob's free ids 3-5"}},
+		{name: "an id of the request's files", in: transcript("N 2 1 /logs/svc.a.log\n"),
+			end: endRestart, events: []string{"new stream id 2 is not one of the glob's free ids 3-5"}},
+		{name: "an id used already", in: transcript("N 3 1 /logs/svc.a.log\n", "N 3 1 /logs/svc.b.log\n"),
+			end: endRestart, events: []string{"new stream id 3 is not one of the glob's free ids 4-5"}},
+		{name: "a path announced already", in: transcript("N 3 1 /logs/svc.a.log\n", "N 4 1 /logs/svc.a.log\n"),
+			end: endRestart, events: []string{"names \"/logs/svc.a.log\", announced already"}},
+		{name: "a path outside the directory", in: transcript("N 3 1 /etc/svc.a.log\n"),
+			end: endRestart, events: []string{"names \"/etc/svc.a.log\", which is not a name in /logs matching \"svc*.log\""}},
+		{name: "a path that climbs out of the directory", in: transcript("N 3 1 /logs/../svc.a.log\n"),
+			end: endRestart, events: []string{"which is not a name in /logs"}},
+		{name: "a path below the directory", in: transcript("N 3 1 /logs/sub/svc.a.log\n"),
+			end: endRestart, events: []string{"which is not a name in /logs"}},
+		{name: "a doubled slash is the same directory", in: transcript("N 3 1 /logs//svc.a.log\n", "Z 1\n", "Z 3\n", open2, "Z 2\n"),
+			end: endDone},
+		{name: "a name that does not match", in: transcript("N 3 1 /logs/other.log\n"),
+			end: endRestart, events: []string{"which is not a name in /logs matching"}},
+		{name: "a hidden name the pattern does not start with a dot for", in: transcript("N 3 1 /logs/.svc.log\n"),
+			end: endRestart, events: []string{"which is not a name in /logs matching"}},
+		{name: "a relative path", in: transcript("N 3 1 logs/svc.a.log\n"),
+			end: endRestart, events: []string{"not an absolute path"}},
+		{name: "a path with a NUL", in: transcript("N 3 1 /logs/svc\x00.log\n"),
+			end: endRestart, events: []string{"not an absolute path"}},
+		{name: "no path", in: transcript("N 3 1\n"), end: endFailed, events: []string{"malformed new stream frame"}},
+		{name: "frames of an id the reader refused", in: transcript("N 6 1 /logs/svc.a.log\n", "O 6 1:3 0 0\n"),
+			end: endRestart, events: []string{"new stream id 6"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &linesSink{}
+			var mu sync.Mutex
+			var events []string
+			cfg := Config{Targets: []Target{{}}, Files: []File{{}, {}}, Window: 256 << 10}
+			cfg.Events = func(ev Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				kind := ""
+				if ev.Kind == EventFailed {
+					kind = "failed "
+				}
+				events = append(events, kind+ev.Log+": "+ev.Err.Error())
+			}
+			g, live := testGroup(&cfg, sink, 2)
+			glob := live[0]
+			glob.file = File{Name: "svc*.log", Path: "/logs/svc*.log", Glob: true, Optional: true}
+			glob.info.Log, glob.info.Path = glob.file.Name, glob.file.Path
+			glob.globFirst, glob.globNext, glob.globLast, glob.globPaths = 3, 3, 5, map[string]bool{}
+			ch := &channel{stdin: nopCloser{&bytes.Buffer{}}, stop: func() {}}
+			end, wait, err := g.demux(bufio.NewReader(strings.NewReader(tc.in)), ch, live)
+			wait()
+			if end == endFailed { // as agentGroup.run does
+				g.cvm.fail(g.cvm.live(live), err)
+			}
+			if end != tc.end {
+				t.Errorf("session end %v, want %v", end, tc.end)
+			}
+			for log, want := range tc.lines {
+				if got := sink.get(log); got != want {
+					t.Errorf("%s lines %q, want %q", log, got, want)
+				}
+			}
+			all := strings.Join(events, "\n")
+			for _, w := range tc.events {
+				if !strings.Contains(all, w) {
+					t.Errorf("events lack %q:\n%s", w, all)
+				}
+			}
+			if tc.events == nil && all != "" {
+				t.Errorf("events %s, want none", all)
+			}
+			if len(sink.bad) > 0 {
+				t.Errorf("bad chunks: %v", sink.bad)
+			}
+		})
+	}
+}
+
+// After a session that expanded a glob, the next request gives its matches as streams that
+// resume where they stopped, the ended ones as done, and the ids from the first not used:
+// the agent announces only what matches anew.
+func TestGlobRequestAfterASession(t *testing.T) {
+	cfg := Config{Targets: []Target{{}}, Files: []File{{}}, Follow: true, Window: 64 << 10, Lines: 10}
+	g, live := testGroup(&cfg, &linesSink{}, 1)
+	glob := live[0]
+	glob.file = File{Name: "svc*", Path: "/logs/svc*", Glob: true, Optional: true}
+	glob.globFirst, glob.globNext, glob.globLast, glob.globPaths = 2, 2, 129, map[string]bool{}
+	in := transcript("N 2 1 /logs/svc.a\n", "O 2 1:2 0 3\n", data(2, "a1\n"), "N 3 1 /logs/svc.b\n", "O 3 1:3 0 0\n", "Z 3\n")
+	ch := &channel{stdin: nopCloser{&bytes.Buffer{}}, stop: func() {}}
+	end, wait, _ := g.demux(bufio.NewReader(strings.NewReader(in)), ch, live)
+	wait()
+	if end != endLost {
+		t.Fatalf("session end %v, want lost", end)
+	}
+	args := g.request(g.cvm.live(g.streams)).args()
+	for _, want := range []string{"glob=1:2:4:129", "'globdone=1:/logs/svc.b'", " 1 '/logs/svc*' 65536 -1 '' '' 0",
+		" 2 '/logs/svc.a' 65536 -1 '' '1:2' 3"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("request %s\nlacks %q", args, want)
+		}
+	}
+	if strings.Contains(args, " 3 '/logs/svc.b' ") {
+		t.Errorf("request %s asks again for the match that ended", args)
 	}
 }
 

@@ -29,6 +29,14 @@ type stream struct {
 	skipped         bool  // optional, and not on the CVM (read once every stream has ended)
 	lastErrCode     string
 
+	// A glob (file.Glob): its matches take the ids globFirst..globLast, globNext the first
+	// not used yet; globPaths are the matches announced so far, children their streams.
+	// Touched by the CVM's agent group alone.
+	globFirst, globNext, globLast int
+	globPaths                     map[string]bool
+	children                      []*stream
+	globAsked                     bool // a session asked for it: later matches are new files
+
 	lb lineBuffer
 	// cutting: the rest of a line that outgrew its bound is being dropped (see MaxLine);
 	// cutKept bytes of it were delivered, cutDropped dropped so far.

@@ -62,6 +62,11 @@ type File struct {
 	// Optional: a CVM that does not have the file is no failure (a glob selected it). In
 	// follow mode the stream waits for it quietly; without follow it ends, skipped.
 	Optional bool
+	// Glob: Path's last component is a pattern (*, ?, [...]) that the agent expands on the
+	// CVM, in Path's directory (taken literally): each matching file is followed as a
+	// stream of its own, Log its base name, optional. A glob that matches nothing is no
+	// failure; without Python on the CVM it is skipped, with a notice.
+	Glob bool
 }
 
 // StreamInfo names a stream for the sink and for messages.
@@ -245,8 +250,14 @@ func Start(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (*Engine, 
 	if len(cfg.Targets) == 0 || len(cfg.Files) == 0 {
 		return nil, errors.New("nothing to follow")
 	}
-	if len(cfg.Files) > maxStreamID {
-		return nil, fmt.Errorf("%d files: at most %d", len(cfg.Files), maxStreamID)
+	globs := 0
+	for _, f := range cfg.Files {
+		if f.Glob {
+			globs++
+		}
+	}
+	if len(cfg.Files)+globs*MaxGlobMatches > maxStreamID {
+		return nil, fmt.Errorf("%d files and %d globs: at most %d streams", len(cfg.Files), globs, maxStreamID)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	e := &Engine{ctx: ctx, cancel: cancel, cfg: &cfg, dialer: dialer, sink: sink,
@@ -275,10 +286,18 @@ func (e *Engine) newCVM(t Target) *cvmRun {
 	cfg := e.cfg
 	c := &cvmRun{run: e.run, cfg: cfg, target: t, pool: newPool(t, e.dialer, cfg), done: make(chan struct{})}
 	c.ctx, c.stop = context.WithCancel(e.ctx)
+	nextRange := len(cfg.Files) + 1 // the ids of the globs' matches follow the files'
 	for i, f := range cfg.Files {
 		s := &stream{cfg: cfg, cvm: c, id: i + 1, file: f, sink: e.sink,
 			info: StreamInfo{CVM: t.Name, Address: t.Address, Log: f.Name, Path: f.Path, File: f.Path}}
 		s.lb.budget = e.budget
+		if f.Glob {
+			s.globFirst, s.globNext, s.globLast = nextRange, nextRange, nextRange+MaxGlobMatches-1
+			s.globPaths = map[string]bool{}
+			nextRange += MaxGlobMatches
+			c.streams = append(c.streams, s)
+			continue
+		}
 		if cfg.Resume != nil {
 			ident, off, ok := cfg.Resume(s.info)
 			switch {
@@ -413,6 +432,9 @@ func (e *Engine) Wait() (Result, error) {
 		c.pool.closeAll()
 		c.mu.Lock()
 		for _, s := range c.streams {
+			if s.file.Glob && !s.failed && !s.skipped {
+				continue // its matches are the streams; a glob that failed or matched nothing counts
+			}
 			res.Streams++
 			if s.failed {
 				res.Failed++

@@ -21,8 +21,9 @@ const startSummaryWait = 10 * time.Second
 // stream has delivered a line, failed, or said that its file is missing, or after the wait,
 // whichever comes first; nothing once the run has ended.
 type startSummary struct {
-	cvms  []string // in the order of the targets
-	logs  []string // in the order of the files
+	cvms  []string      // in the order of the targets
+	globs []tailer.File // files that are globs: their matches' lines count for them
+	logs  []string      // in the order of the files
 	print func(line string)
 
 	done  atomic.Bool // printed, or the run ended: the hot path then only checks this
@@ -49,6 +50,9 @@ func newStartSummary(targets []tailer.Target, files []tailer.File, print func(st
 	s := &startSummary{print: print, state: map[streamID]streamState{}}
 	for _, f := range files {
 		s.logs = append(s.logs, f.Name)
+		if f.Glob {
+			s.globs = append(s.globs, f)
+		}
 	}
 	for _, t := range targets {
 		s.cvms = append(s.cvms, t.Name)
@@ -80,7 +84,14 @@ type summarySink struct {
 
 func (k *summarySink) Lines(info *tailer.StreamInfo, data []byte, received time.Time) error {
 	if !k.s.done.Load() {
-		k.s.set(streamID{info.CVM, info.Log, info.Path}, stateFollowing)
+		id := streamID{info.CVM, info.Log, info.Path}
+		for _, g := range k.s.globs {
+			if tailer.GlobMatches(g.Path, info.Path) {
+				id = streamID{info.CVM, g.Name, g.Path} // a match of a glob path follows for it
+				break
+			}
+		}
+		k.s.set(id, stateFollowing)
 	}
 	return k.next.Lines(info, data, received)
 }

@@ -62,6 +62,26 @@ func TestStartSummaryOnceEveryStreamFollows(t *testing.T) {
 	}
 }
 
+// A glob path is followed once one of its matches (streams of their own, named by their
+// base names) delivers a line.
+func TestStartSummaryAGlobFollowsThroughItsMatches(t *testing.T) {
+	var got []string
+	targets := []tailer.Target{{Name: "a", Address: "a"}}
+	files := []tailer.File{{Name: "genesis", Path: "/logs/genesis.out"}, {Name: "svc*.log", Path: "/logs/svc*.log", Glob: true}}
+	s := newStartSummary(targets, files, func(line string) { got = append(got, line) })
+	s.start(time.Hour)
+	defer s.stop()
+	_ = s.sink(nopSink{}).Lines(&tailer.StreamInfo{CVM: "a", Log: "genesis", Path: "/logs/genesis.out"}, []byte("x\n"), time.Time{})
+	_ = s.sink(nopSink{}).Lines(&tailer.StreamInfo{CVM: "a", Log: "other.log", Path: "/elsewhere/svc.1.log"}, []byte("x\n"), time.Time{})
+	if len(got) != 0 {
+		t.Fatalf("printed %q before the glob's match was heard from", got)
+	}
+	_ = s.sink(nopSink{}).Lines(&tailer.StreamInfo{CVM: "a", Log: "svc.1.log", Path: "/logs/svc.1.log"}, []byte("x\n"), time.Time{})
+	if want := []string{"following 2 files on 1 CVM"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+}
+
 func TestStartSummarySaysWhatDoesNotFollow(t *testing.T) {
 	var got []string
 	s := summaryFor([]string{"a", "b", "c", "d"}, []string{"genesis", "stargate.INFO"}, &got)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,7 +79,13 @@ LOG is a catalog name (see 'cvmtail logs'), a glob over catalog names ('stargate
 stargate, stargate.INFO, .WARNING, .ERROR and .FATAL; the shell's *, ? and [...]), a file
 name as 'cvmtail logs --remote' lists it (genesis.out, a rotated genesis.out.<time>, a glog
 file, cassandra/system.log: that file in /home/nutanix/data/logs), or an absolute path on
-the CVM. Files are followed by name, like tail -F: rotation, truncation and a file that
+the CVM. The last component of a path may be a glob ('/home/nutanix/data/logs/stargate.*'):
+* any characters, ? one byte, [abc], [a-z], [!abc], no escapes, a leading . only by a
+leading .; it is expanded on each CVM by cvmtail's agent in that directory (never by a
+shell), and each matching file, one that matches later too, is followed as a log named by
+its base name, at most 128 per glob and CVM (a restarted --output-dir capture starts them
+with the backlog again). Without Python on a CVM such a glob is skipped
+there, with a notice. Files are followed by name, like tail -F: rotation, truncation and a file that
 appears later are all followed. A file a glob selected that a CVM does not have is no
 error: it is waited for quietly when following, and with --no-follow
 skipped, with one line at the end naming what was skipped; a name given
@@ -445,10 +452,13 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 		Filter:      r.filter,
 		MergeWindow: r.MergeWindow,
 		CaptureDir:  o.OutputDir,
-		CaptureByPath: func(log, path string) bool {
+		CaptureByPath: func(log, p string) bool {
 			for _, l := range o.Logs {
-				if l.Name == log && l.Path == path {
+				if l.Name == log && l.Path == p {
 					return l.ByPath
+				}
+				if l.Glob && path.Dir(l.Path) == path.Dir(p) {
+					return true // a match of a glob path, expanded on the CVM
 				}
 			}
 			return false
@@ -479,7 +489,7 @@ func (o *Options) engineConfig(cvms []targets.Target, rep *reporter) tailer.Conf
 	}
 	cfg.Targets = targets.Engine(cvms)
 	for _, l := range o.Logs {
-		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo, Optional: l.Optional})
+		cfg.Files = append(cfg.Files, tailer.File{Name: l.Name, Path: l.Path, Sudo: l.Sudo, Optional: l.Optional, Glob: l.Glob})
 	}
 	if !o.Reading.sinceAt.IsZero() || !o.Reading.untilAt.IsZero() {
 		cfg.Since, cfg.Until = o.Reading.sinceAt, o.Reading.untilAt

@@ -4,8 +4,9 @@
 # the two together. Runs under python3 (3.6+) or python 2.7, stdlib only, started with -S -E;
 # it reads nothing but its arguments and stdin.
 #
-# argv: 2 follow poll_ms zone_offset, then options name=value (history=1, until=<unix>), then
-# 7 words per stream: id path window lines since resume_ident resume_offset
+# argv: 2 follow poll_ms zone_offset, then options name=value (history=1, until=<unix>,
+# glob=<id>:<lo>:<next>:<hi>, globdone=<id>:<path>), then 7 words per stream: id path window
+# lines since resume_ident resume_offset
 # stdout: b"\0CVMTAIL2\n", then frames "<type> <id> <fields>\n" (D: and a payload).
 # stdin: "<id> <bytes>\n" credits, "<id> -\n" closes a stream; EOF (the channel closed): exit
 # at once, leaving nothing behind.
@@ -39,13 +40,31 @@ def main():
             agent.history = value == "1"
         elif name == "until" and value:
             agent.until = float(value)
+        elif name == "glob":
+            sid, lo, nxt, hi = [int(x) for x in value.split(":")]
+            agent.globs[sid] = (lo, nxt, hi)
+        elif name == "globdone":
+            sid, path = value.split(":", 1)
+            agent.globdone.setdefault(int(sid), []).append(path)
     if not words or len(words) % 7:
         sys.stderr.write("cvmtail agent: want 7 words per stream, got %d\n" % len(words))
         sys.exit(2)
     for i in range(0, len(words), 7):
         sid, path, window, lines, since, ident, offset = words[i:i + 7]
-        agent.add(Stream(agent, int(sid), path, int(window), int(lines),
-                         float(since) if since else None, ident, int(offset)))
+        sid, since = int(sid), float(since) if since else None
+        if sid in agent.globs:
+            lo, nxt, hi = agent.globs[sid]
+            agent.add(Glob(agent, sid, path, int(window), int(lines), since, lo, nxt, hi))
+        else:
+            agent.add(Stream(agent, sid, path, int(window), int(lines), since, ident, int(offset)))
+    for g in agent.streams:
+        if isinstance(g, Glob):
+            # Its matches the client knows already (given as streams, or ended): not again.
+            for s in agent.streams:
+                if g.lo <= s.id < g.next_id:
+                    g.known.add(fsbytes(os.path.basename(s.path)))
+            for path in agent.globdone.get(g.id, []):
+                g.known.add(fsbytes(os.path.basename(path)))
     agent.run()
 
 
@@ -77,6 +96,8 @@ class Agent(object):
         self.history = False  # with since: read the file's rotated predecessors first
         self.until = None  # Unix seconds: each stream ends at its first line stamped at or after it
         self.said_xz = False  # that .xz history cannot be read here, said once
+        self.globs = {}  # glob stream id -> (lo, next, hi): the ids its matches may take
+        self.globdone = {}  # glob stream id -> [paths of its matches that ended]
 
     def add(self, s):
         self.streams.append(s)
@@ -153,7 +174,7 @@ class Agent(object):
     # --- the loop ---------------------------------------------------------------------
     def run(self):
         self.emit(b"\0CVMTAIL" + PROTOCOL.encode() + b"\n")
-        for s in self.streams:
+        for s in list(self.streams):  # a glob adds its matches, started already
             s.start()
         self.flush()
         # The watch is set up a second after the start: ctypes costs a few milliseconds of
@@ -746,6 +767,185 @@ class Stream(object):
         self.file_wd = -1
 
 
+class Glob(object):
+    """A glob stream (docs/agent-protocol.md, "Globs"): the names in one directory that
+    match the path's last component, each followed as a Stream of its own and announced
+    first with N and an id of the range the client gave. The directory is listed with
+    os.listdir, never by a shell; the matches are its regular files (or symlinks to them)."""
+
+    def __init__(self, agent, sid, path, window, lines, since, lo, nxt, hi):
+        self.agent = agent
+        self.id = sid
+        self.path = path
+        directory, pattern = os.path.split(path)
+        self.dir = directory or "/"
+        self.regex = glob_regex(fsbytes(pattern))
+        self.dot = pattern.startswith(".")
+        self.window = window
+        self.lines = lines
+        self.since = since
+        self.lo, self.next_id, self.hi = lo, nxt, hi
+        self.known = set()  # names (file system bytes) announced, in this session or before
+        self.error = None  # the last error said (E), said again only when it changes
+        self.said_full = False
+        self.done = False
+        self.blocked = False
+        self.credit = self.chunk = 0
+        self.changed = True
+        self.name_changed = True
+        self.dir_watched = False
+        self.last_look = 0.0
+        self.next_look = 0.0
+
+    def frame(self, kind, *fields):
+        self.agent.frame(kind, self.id, *fields)
+
+    def start(self):
+        self.expand(True)
+        if not self.agent.follow:
+            self.end()  # expanded once: its matches go on as streams of their own
+        else:
+            self.schedule(time.time(), False)
+
+    def expand(self, first):
+        try:
+            names = os.listdir(fsbytes(self.dir))
+        except (OSError, IOError) as e:
+            code = errno.errorcode.get(e.errno, "E%d" % e.errno)
+            if code != self.error:
+                self.error = code
+                self.frame("E", code, text(e.strerror or code))
+            return
+        found = []
+        for name in names:
+            if glob_name_ok(self.regex, self.dot, name):
+                found.append(name)
+        found.sort()
+        if not found and not self.known:
+            if self.error != "ENOENT":
+                self.error = "ENOENT"
+                self.frame("E", "ENOENT", "no file matches")
+            return
+        self.error = None
+        head = os.path.join(fsbytes(self.dir), b"")
+        for name in found:
+            if name in self.known:
+                continue
+            p = head + name
+            try:
+                st = os.stat(p)
+            except (OSError, IOError):
+                continue
+            if st.st_mode & 0o170000 != 0o100000 or len(p) > 3000:  # a header holds it
+                continue
+            if self.next_id > self.hi:
+                if not self.said_full:
+                    self.said_full = True
+                    n = self.hi - self.lo + 1
+                    self.frame("W", "more than %d files match; following the first %d" % (n, n))
+                return
+            self.known.add(name)
+            sid = self.next_id
+            self.next_id += 1
+            self.agent.emit(("N %d %d " % (sid, self.id)).encode() + p + b"\n")
+            path = os.fsdecode(p) if hasattr(os, "fsdecode") else p
+            # Matches of the first look start with the backlog; later ones appeared since:
+            # from their start.
+            s = Stream(self.agent, sid, path, self.window, self.lines if first else -1,
+                       self.since if first else None, "", 0)
+            self.agent.add(s)
+            s.start()
+            if self.agent.watch is not None and not s.done:
+                s.watch_name()
+
+    def unchanged(self, now):
+        return self.dir_watched and not self.changed and now - self.last_look < WATCH_POLL
+
+    def look(self, now):
+        self.changed = False
+        self.last_look = now
+        if self.agent.until is not None and now >= self.agent.until:
+            self.end()
+            return
+        self.expand(False)
+        self.schedule(now, False)
+
+    def schedule(self, now, progressed):
+        # Listing a directory of thousands of logs is not for every poll: once a second,
+        # or when inotify says a name of the directory changed.
+        self.next_look = tick(now, WATCH_POLL)
+        if self.agent.until is not None:
+            self.next_look = min(self.next_look, self.agent.until)
+
+    def wake(self, now):
+        if not self.done:
+            self.next_look = min(self.next_look, now)
+
+    def watch_name(self):
+        w = self.agent.watch
+        if w is not None:
+            self.dir_watched = w.add_glob(self.dir, self)
+
+    def close(self):
+        self.done = True
+
+    def end(self):
+        self.frame("Z")
+        self.close()
+
+
+def glob_name_ok(regex, dot, name):
+    """Whether a directory entry is a match: a name starting with "." only for a pattern
+    starting with "." (as in the shell), and never a name with a newline (a frame header
+    could not carry it)."""
+    return b"\n" not in name and (dot or name[:1] != b".") and regex.match(name) is not None
+
+
+def glob_regex(pattern):
+    """The regular expression of a glob's last component, over names as bytes: * any bytes,
+    ? one byte, [abc] [a-z] [!abc] [^abc] one byte of (not of) the set, a [ without its ] is
+    itself, no escapes. tailer/glob.go's globMatch checks every match with the same rules."""
+    import re
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i:i + 1]
+        i += 1
+        if c == b"*":
+            out.append(b".*")
+        elif c == b"?":
+            out.append(b".")
+        elif c == b"[":
+            j = i
+            neg = j < n and pattern[j:j + 1] in (b"!", b"^")
+            if neg:
+                j += 1
+            start = j
+            if j < n and pattern[j:j + 1] == b"]":
+                j += 1
+            while j < n and pattern[j:j + 1] != b"]":
+                j += 1
+            if j >= n:
+                out.append(re.escape(c))
+                continue
+            body, i = pattern[start:j], j + 1
+            alts, k = [], 0
+            while k < len(body):
+                if k + 2 < len(body) and body[k + 1:k + 2] == b"-":
+                    if body[k:k + 1] <= body[k + 2:k + 3]:
+                        alts.append(re.escape(body[k:k + 1]) + b"-" + re.escape(body[k + 2:k + 3]))
+                    k += 3
+                else:
+                    alts.append(re.escape(body[k:k + 1]))
+                    k += 1
+            if not alts:  # only empty ranges: no byte is in the set
+                out.append(b"." if neg else b"(?!)")
+            else:
+                out.append(b"[" + (b"^" if neg else b"") + b"".join(alts) + b"]")
+        else:
+            out.append(re.escape(c))
+    return re.compile(b"(?s)" + b"".join(out) + b"\\Z")
+
+
 # inotify(7): the directories' names (a file created, renamed, deleted: rotation and glog's
 # symlink switch) and the open files' changes (appended, truncated, renamed, deleted).
 IN_MODIFY, IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO = 0x2, 0x4, 0x40, 0x80
@@ -781,6 +981,7 @@ class Watch(object):
         self.dirs = {}  # directory -> wd
         self.dir_streams = {}  # wd -> {base name: [streams]}
         self.file_streams = {}  # wd -> [streams]
+        self.dir_globs = {}  # wd -> [globs]: every name of the directory concerns them
 
     def add(self, path, mask):
         if hasattr(os, "fsencode"):  # Python 3: argv's str back to the name's bytes
@@ -798,6 +999,17 @@ class Watch(object):
         if hasattr(os, "fsencode"):
             base = os.fsencode(base)
         self.dir_streams.setdefault(wd, {}).setdefault(base, []).append(stream)
+        return True
+
+    def add_glob(self, directory, glob):
+        wd = self.dirs.get(directory)
+        if wd is None:
+            wd = self.add(directory, DIR_MASK)
+            if wd < 0:
+                return False
+            self.dirs[directory] = wd
+        self.dir_streams.setdefault(wd, {})
+        self.dir_globs.setdefault(wd, []).append(glob)
         return True
 
     def add_file(self, path, stream):
@@ -822,6 +1034,8 @@ class Watch(object):
         """The kernel dropped wd (its file is gone)."""
         self.file_streams.pop(wd, None)
         names = self.dir_streams.pop(wd, None)
+        for g in self.dir_globs.pop(wd, []):
+            g.dir_watched = False
         if names is not None:
             for d, w in list(self.dirs.items()):
                 if w == wd:
@@ -832,7 +1046,7 @@ class Watch(object):
 
     def streams(self, wd, name):
         if name is not None:
-            return self.dir_streams.get(wd, {}).get(name, []) + self.file_streams.get(wd, [])
+            return self.dir_streams.get(wd, {}).get(name, []) + self.file_streams.get(wd, []) + self.dir_globs.get(wd, [])
         return self.file_streams.get(wd, [])
 
     def events(self):

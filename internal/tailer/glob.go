@@ -48,48 +48,49 @@ func globMatch(pattern, name string) bool {
 	return matchFrom(pattern, name)
 }
 
+// matchFrom matches in O(len(pattern) × len(name)) whatever the pattern: after a * only the
+// last * is ever retried, one byte further each time (every other token takes one byte),
+// so a CVM's long names cannot make a pattern of many stars take exponential time.
 func matchFrom(pattern, name string) bool {
-	for len(pattern) > 0 {
-		switch pattern[0] {
-		case '*':
-			for len(pattern) > 0 && pattern[0] == '*' {
-				pattern = pattern[1:]
-			}
-			if pattern == "" {
-				return true
-			}
-			for i := 0; i <= len(name); i++ {
-				if matchFrom(pattern, name[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if name == "" {
-				return false
-			}
-			pattern, name = pattern[1:], name[1:]
-		case '[':
-			set, negated, rest, ok := globClass(pattern)
-			if !ok { // a lone [ is a literal
-				if name == "" || name[0] != '[' {
-					return false
-				}
-				pattern, name = pattern[1:], name[1:]
+	p, n := 0, 0
+	star, retry := -1, 0 // the last *'s position in pattern, and where in name it resumes
+	for n < len(name) {
+		if p < len(pattern) {
+			switch c := pattern[p]; c {
+			case '*':
+				star, retry = p, n
+				p++
 				continue
+			case '?':
+				p, n = p+1, n+1
+				continue
+			case '[':
+				if set, negated, rest, ok := globClass(pattern[p:]); ok {
+					if classHas(set, name[n]) != negated {
+						p, n = len(pattern)-len(rest), n+1
+						continue
+					}
+				} else if name[n] == '[' { // a lone [ is a literal
+					p, n = p+1, n+1
+					continue
+				}
+			default:
+				if name[n] == c {
+					p, n = p+1, n+1
+					continue
+				}
 			}
-			if name == "" || classHas(set, name[0]) == negated {
-				return false
-			}
-			pattern, name = rest, name[1:]
-		default:
-			if name == "" || name[0] != pattern[0] {
-				return false
-			}
-			pattern, name = pattern[1:], name[1:]
 		}
+		if star < 0 {
+			return false
+		}
+		retry++
+		p, n = star+1, retry
 	}
-	return name == ""
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }
 
 // globClass splits a pattern starting with [ into its set (between the brackets, without

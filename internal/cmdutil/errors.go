@@ -79,16 +79,22 @@ func ExitCode(err error) int {
 // HintOf returns the way forward for err: the hint a command attached, else the one for the
 // engine error it wraps (hints.go), if any.
 func HintOf(err error) string {
+	_, hint := hintAndKind(err)
+	return hint
+}
+
+// hintAndKind is err's way forward (HintOf) and its kind (HintKind).
+func hintAndKind(err error) (kind, hint string) {
 	var ue *UsageError
 	var nd *NothingDoneError
 	switch {
 	case err == nil:
-		return ""
+		return "", ""
 	case errors.As(err, &ue) && ue.Hint != "":
-		return ue.Hint
+		return "usage:" + ue.Hint, ue.Hint
 	case errors.As(err, &nd) && nd.Hint != "":
-		return nd.Hint
+		return "nothing:" + nd.Hint, nd.Hint
 	}
-	_, h, _ := engineHint(err)
-	return h
+	kind, hint, _ = engineHint(err)
+	return kind, hint
 }

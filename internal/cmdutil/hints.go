@@ -174,16 +174,6 @@ func hostKeyKind(e *sshx.HostKeyError) string {
 // HintKind names the kind of way forward err has ("" when none): errors of one kind, on
 // many CVMs, share one hint line.
 func HintKind(err error) string {
-	var ue *UsageError
-	var nd *NothingDoneError
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &ue) && ue.Hint != "":
-		return "usage:" + ue.Hint
-	case errors.As(err, &nd) && nd.Hint != "":
-		return "nothing:" + nd.Hint
-	}
-	kind, _, _ := engineHint(err)
+	kind, _ := hintAndKind(err)
 	return kind
 }

@@ -57,6 +57,11 @@ var globCases = []struct {
 	{"$(x)*", "$(x) y", true},
 	{"*", "with\nnewline", false},
 	{"*", "caf\xe9", true}, // not UTF-8: bytes as the file system has them
+	// A file whose own name looks like a pattern is still followed by its path.
+	{"app[1].log", "app[1].log", true},
+	{"app[1].log", "app1.log", true},
+	{"a*", "a*", true},
+	{"?x", "?x", true},
 }
 
 // TestGlobMatchAgreesWithTheAgent: globMatch and the agent's glob_regex, under every

@@ -39,13 +39,15 @@ func splitGlob(p string) (dir, pattern string) {
 
 // globMatch tells whether name (one directory entry, bytes as the file system has them)
 // matches pattern: * any bytes, ? one byte, [abc], [a-z], [!abc] or [^abc] one byte of (or
-// not of) the set; a [ without its ] is itself; no escapes. A name starting with "." is
-// matched only by a pattern starting with ".", as in the shell.
+// not of) the set; a [ without its ] is itself; no escapes; the pattern itself, as a name.
+// A name starting with "." is matched only by a pattern starting with ".", as in the shell.
 func globMatch(pattern, name string) bool {
 	if strings.HasPrefix(name, ".") && !strings.HasPrefix(pattern, ".") {
 		return false
 	}
-	return matchFrom(pattern, name)
+	// The pattern's own name matches too (agent.py: glob_regex): a file really called
+	// "app[1].log" is still followed by its path, as a shell keeps a word matching nothing.
+	return name == pattern || matchFrom(pattern, name)
 }
 
 // matchFrom matches in O(len(pattern) × len(name)) whatever the pattern: after a * only the

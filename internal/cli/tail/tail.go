@@ -81,7 +81,7 @@ name as 'cvmtail logs --remote' lists it (genesis.out, a rotated genesis.out.<ti
 file, cassandra/system.log: that file in /home/nutanix/data/logs), or an absolute path on
 the CVM. The last component of a path may be a glob ('/home/nutanix/data/logs/stargate.*'):
 * any characters, ? one byte, [abc], [a-z], [!abc], no escapes, a leading . only by a
-leading .; it is expanded on each CVM by cvmtail's agent in that directory (never by a
+leading ., and a file named as the pattern itself; it is expanded on each CVM by cvmtail's agent in that directory (never by a
 shell), and each matching file, one that matches later too, is followed as a log named by
 its base name, at most 128 per glob and CVM (a restarted --output-dir capture starts them
 with the backlog again). Without Python on a CVM such a glob is skipped

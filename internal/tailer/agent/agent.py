@@ -904,7 +904,8 @@ def glob_name_ok(regex, dot, name):
 def glob_regex(pattern):
     """The regular expression of a glob's last component, over names as bytes: * any bytes,
     ? one byte, [abc] [a-z] [!abc] [^abc] one byte of (not of) the set, a [ without its ] is
-    itself, no escapes. tailer/glob.go's globMatch checks every match with the same rules."""
+    itself, no escapes; the pattern's own name matches too. tailer/glob.go's globMatch checks
+    every match with the same rules."""
     import re
     out, i, n = [], 0, len(pattern)
     while i < n:
@@ -943,7 +944,9 @@ def glob_regex(pattern):
                 out.append(b"[" + (b"^" if neg else b"") + b"".join(alts) + b"]")
         else:
             out.append(re.escape(c))
-    return re.compile(b"(?s)" + b"".join(out) + b"\\Z")
+    # A name that is the pattern itself matches too, as a shell keeps a word that matches
+    # nothing: a file really called "app[1].log" is still followed by its own path.
+    return re.compile(b"(?s)(?:" + b"".join(out) + b"|" + re.escape(pattern) + b")\\Z")
 
 
 # inotify(7): the directories' names (a file created, renamed, deleted: rotation and glog's

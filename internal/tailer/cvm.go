@@ -670,53 +670,58 @@ type item struct {
 
 // deliver applies the stream's frames in order until the session's output has ended.
 func (ss *sessionStream) deliver() {
-	s := ss.s
-	c := s.cvm
 	for {
 		items, ok := ss.box.take()
 		if !ok {
 			return
 		}
 		for i, it := range items {
-			if ss.stopped {
-				continue
-			}
-			switch {
-			case it.fail != nil:
-				ss.stopped = true
-				c.fail([]*stream{s}, it.fail)
-			case it.f.kind == frameData:
-				err := s.data(it.data)
-				if err == nil && it.data2 != nil {
-					err = s.data(it.data2)
-				}
-				n := len(it.data) + len(it.data2)
-				if err != nil {
-					ss.stopped = true
-					c.run.sinkFailed(err)
-					continue
-				}
-				ss.credits.credit(s.id, n, ss.wire.credit.Add(int64(n)))
-			default:
-				finished, err := s.control(it.f)
-				var ff *fileFailure
-				switch {
-				case errors.As(err, &ff):
-					ss.stopped = true
-					ss.closed.Store(true)
-					ss.credits.close(s.id)
-					c.fail([]*stream{s}, ff.err)
-				case err != nil:
-					ss.stopped = true
-					c.run.sinkFailed(err)
-				case finished:
-					ss.stopped = true
-					c.finish(s)
-				}
-			}
+			ss.apply(it)
 			items[i] = item{}
 		}
 		ss.box.recycle(items)
+	}
+}
+
+// apply hands one frame over.
+func (ss *sessionStream) apply(it item) {
+	s := ss.s
+	c := s.cvm
+	if ss.stopped {
+		return
+	}
+	switch {
+	case it.fail != nil:
+		ss.stopped = true
+		c.fail([]*stream{s}, it.fail)
+	case it.f.kind == frameData:
+		err := s.data(it.data)
+		if err == nil && it.data2 != nil {
+			err = s.data(it.data2)
+		}
+		n := len(it.data) + len(it.data2)
+		if err != nil {
+			ss.stopped = true
+			c.run.sinkFailed(err)
+			return
+		}
+		ss.credits.credit(s.id, n, ss.wire.credit.Add(int64(n)))
+	default:
+		finished, err := s.control(it.f)
+		var ff *fileFailure
+		switch {
+		case errors.As(err, &ff):
+			ss.stopped = true
+			ss.closed.Store(true)
+			ss.credits.close(s.id)
+			c.fail([]*stream{s}, ff.err)
+		case err != nil:
+			ss.stopped = true
+			c.run.sinkFailed(err)
+		case finished:
+			ss.stopped = true
+			c.finish(s)
+		}
 	}
 }
 
@@ -780,13 +785,14 @@ func (b *inbox) recycle(items []item) {
 }
 
 // creditWriter sends the agent its credits ("<id> <bytes>\n") and closes ("<id> -\n"),
-// gathering those of many streams into one write. Credit waits up to creditDelay while the
-// agent has plenty: every write wakes it (and costs an SSH packet each way), and it needs
-// credit only when its window runs low. Then, below lowWater, it goes out at once.
+// gathering those of many streams into one write. Credit goes out only when a stream's
+// agent runs low (below lowWater, as far as the client knows): every write costs an SSH
+// packet each way and wakes both the agent and this process, and an agent with lowWater
+// left sends on without it. A following stream that gets a line now and then thus costs no
+// write for a long while; the credits of the others ride along when one runs low.
 type creditWriter struct {
 	w        io.Writer
 	lowWater int64
-	timer    *time.Timer
 	mu       sync.Mutex
 	pending  map[int]int64
 	order    []int
@@ -796,9 +802,6 @@ type creditWriter struct {
 	done     chan struct{}
 	once     sync.Once
 }
-
-// creditDelay is how long a small credit may wait for others to share its write.
-const creditDelay = 200 * time.Millisecond
 
 // lowWater is the credit the agent has left (as far as the client knows) below which new
 // credit is sent at once: two chunks, so that it never waits for a whole one (it sends only
@@ -826,9 +829,6 @@ func (c *creditWriter) credit(id, n int, withCredit int64) {
 	c.pending[id] += int64(n)
 	// What the agent has until this write reaches it: the client's count less what waits.
 	urgent := withCredit-c.pending[id] < c.lowWater
-	if !urgent && c.timer == nil {
-		c.timer = time.AfterFunc(creditDelay, c.signal)
-	}
 	c.mu.Unlock()
 	if urgent {
 		c.signal()
@@ -873,10 +873,6 @@ func (c *creditWriter) run() {
 		}
 		clear(c.pending)
 		c.order, c.closes = c.order[:0], c.closes[:0]
-		if c.timer != nil {
-			c.timer.Stop()
-			c.timer = nil
-		}
 		c.mu.Unlock()
 		// Once the agent has sent everything and exited, the channel may refuse credit while
 		// buffered frames are still being read: no loss, the frames decide how it ends.
@@ -892,9 +888,4 @@ func (c *creditWriter) run() {
 func (c *creditWriter) stop() {
 	c.once.Do(func() { close(c.quit) })
 	<-c.done
-	c.mu.Lock()
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	c.mu.Unlock()
 }

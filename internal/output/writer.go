@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
-	"time"
 )
 
 // Writer is the one writer of stdout: rendered batches of whole lines go in through a
@@ -106,35 +106,35 @@ func (w *Writer) fail(err error) {
 	}
 }
 
-// flushDelay is how long the writer waits for more lines before it writes what it has: a
-// write of its own for every batch costs a system call (and a wake-up of the reader) for
-// every frame of every stream, when hundreds of streams each deliver a line or two at a time.
-const flushDelay = time.Millisecond
-
+// loop writes the batches through a buffer, which it flushes when nothing more is queued:
+// a write of its own for every batch would cost a system call (and a wake-up of the reader)
+// for every frame of every stream, when hundreds of streams each deliver a line or two at a
+// time. Before it flushes, it yields once, so that the streams already running (the frames
+// of one SSH read, of several CVMs) queue theirs and share the write. It flushes at once
+// rather than after a delay: a timer would wake the process a second time for every burst,
+// which costs more than the write (on a virtual machine, far more).
 func (w *Writer) loop(out io.Writer) {
 	defer close(w.done)
 	bw := bufio.NewWriterSize(out, 64<<10)
-	flush := time.NewTimer(time.Hour)
-	flush.Stop()
-	pending := false
 	for {
 		var b []byte
 		var ok bool
-		if pending {
+		select {
+		case b, ok = <-w.queue:
+		default:
+			// Nothing queued: let the streams that are running hand theirs over, then
+			// show what there is.
+			runtime.Gosched()
 			select {
 			case b, ok = <-w.queue:
-			case <-flush.C:
-				// Nothing more came: show what we have now rather than later.
-				pending = false
-				if w.Err() == nil {
+			default:
+				if bw.Buffered() > 0 && w.Err() == nil {
 					if err := bw.Flush(); err != nil {
 						w.fail(err)
 					}
 				}
-				continue
+				b, ok = <-w.queue
 			}
-		} else {
-			b, ok = <-w.queue
 		}
 		if !ok {
 			break
@@ -142,9 +142,6 @@ func (w *Writer) loop(out io.Writer) {
 		if w.Err() == nil {
 			if _, err := bw.Write(b); err != nil {
 				w.fail(err)
-			} else if !pending && bw.Buffered() > 0 {
-				pending = true
-				flush.Reset(flushDelay)
 			}
 		}
 		if cap(b) <= 1<<20 {
@@ -152,7 +149,6 @@ func (w *Writer) loop(out io.Writer) {
 			w.pool.Put(&b)
 		}
 	}
-	flush.Stop()
 	if w.Err() == nil {
 		if err := bw.Flush(); err != nil {
 			w.fail(err)

@@ -356,6 +356,7 @@ func (d *Dialer) dialOne(parent context.Context, hc HostConfig, via *ssh.Client)
 	if err != nil {
 		return nil, dialErr(err)
 	}
+	conn = readBuffered(conn)
 
 	// The handshake takes no context: a deadline bounds it on a TCP connection, and closing
 	// the connection when ctx ends aborts it anywhere (channels over a jump host take no

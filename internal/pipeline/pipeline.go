@@ -225,6 +225,12 @@ func (p *Pipeline) Lines(info *tailer.StreamInfo, data []byte, received time.Tim
 	return nil
 }
 
+// SharedBackpressure is tailer.SharedSink's: without a capture, Lines blocks only when
+// stdout (or the merge window in front of it) does, which holds up every stream alike. A
+// capture may wait for another run's lock on one stream's file, and writes each stream's own
+// file: then each stream keeps its own goroutine in the engine.
+func (p *Pipeline) SharedBackpressure() bool { return p.capture == nil }
+
 // emit renders kept lines and hands them to the writer, or line by line to the merger.
 func (p *Pipeline) emit(st *stream, info *tailer.StreamInfo, data []byte, logTimes []time.Time, received time.Time) error {
 	r := st.renderer

@@ -398,3 +398,20 @@ func TestJSONNamesTheRotatedFile(t *testing.T) {
 		})
 	}
 }
+
+// Without a capture every stream waits only for stdout, so the engine may hand a CVM's
+// streams over from one goroutine; a capture may hold up one stream alone (another run's
+// lock, its own file), so its streams keep a goroutine each.
+func TestSharedBackpressureOnlyWithoutCapture(t *testing.T) {
+	p, _ := start(t, Config{Render: output.Options{Format: output.Text}})
+	if !p.SharedBackpressure() {
+		t.Error("without a capture: not shared")
+	}
+	closeOK(t, p)
+	p, _ = start(t, Config{Render: output.Options{Format: output.Text}, CaptureDir: filepath.Join(t.TempDir(), "cap")})
+	if p.SharedBackpressure() {
+		t.Error("with a capture: shared")
+	}
+	closeOK(t, p)
+	var _ tailer.SharedSink = p
+}

@@ -41,6 +41,7 @@ type cvmRun struct {
 // runState is what the CVMs of one Run share.
 type runState struct {
 	cancel  context.CancelFunc
+	inline  bool // the sink is a SharedSink: each CVM's reader hands its lines over itself
 	mu      sync.Mutex
 	sinkErr error
 }
@@ -514,13 +515,17 @@ func (r *runState) hasSinkErr() bool {
 	return r.sinkErr != nil
 }
 
-// demux reads the agent's frames and hands each stream's to its deliverer, which gives the
-// agent credit as the sink takes the lines: a stream whose lines wait holds at most its
-// window, and the others go on. It returns when the output ends or breaks the protocol;
-// wait then waits for the deliverers to hand over what arrived.
+// demux reads the agent's frames and hands each stream's over: to the stream's deliverer,
+// which gives the agent credit as the sink takes the lines, so that a stream whose lines
+// wait holds at most its window and the others go on; or, when the sink's backpressure is
+// shared by every stream (runState.inline), itself, giving the credits of all the frames of
+// one read in one write. It returns when the output ends or breaks the protocol; wait then
+// waits for the deliverers to hand over what arrived.
 func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end sessionEnd, wait func(), endErr error) {
 	cfg := g.cvm.cfg
+	inline := g.cvm.run.inline
 	credits := newCreditWriter(ch.stdin, lowWater(cfg.Window))
+	credits.batched = inline
 	wires := make(map[int]*wireStream, len(live))
 	byID := make(map[int]*sessionStream, len(live))
 	var deliverers sync.WaitGroup
@@ -529,11 +534,21 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 		s.framed = true
 		ss := &sessionStream{s: s, wire: wire, credits: credits, box: newInbox(), window: cfg.Window}
 		wires[s.id], byID[s.id] = ss.wire, ss
+		if inline {
+			return
+		}
 		deliverers.Add(1)
 		go func() {
 			defer deliverers.Done()
 			ss.deliver()
 		}()
+	}
+	hand := func(ss *sessionStream, it item) {
+		if inline {
+			ss.apply(it)
+		} else {
+			ss.box.push(it)
+		}
 	}
 	for _, s := range live {
 		wire := &wireStream{}
@@ -558,6 +573,10 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 
 	fr := newFrameReader(br, wires)
 	for {
+		if inline && br.Buffered() == 0 {
+			// What this read brought is handed over: before waiting for more, the credits.
+			credits.due()
+		}
 		f, err := fr.next()
 		if err != nil {
 			var spe *streamProtocolError
@@ -566,7 +585,7 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 			case errors.As(err, &spe):
 				ss := byID[spe.id]
 				ss.closed.Store(true)
-				ss.box.push(item{fail: fmt.Errorf("%w; the stream is closed", err)})
+				hand(ss, item{fail: fmt.Errorf("%w; the stream is closed", err)})
 				if spe.framingLost {
 					ch.stop()
 					return endRestart, wait, err
@@ -599,11 +618,11 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 			if err != nil {
 				return g.ended(byID, err), wait, err
 			}
-			ss.box.push(item{f: f, data: a, data2: b})
+			hand(ss, item{f: f, data: a, data2: b})
 			continue
 		}
 		if !ss.closed.Load() {
-			ss.box.push(item{f: f})
+			hand(ss, item{f: f})
 		}
 	}
 }
@@ -793,14 +812,18 @@ func (b *inbox) recycle(items []item) {
 type creditWriter struct {
 	w        io.Writer
 	lowWater int64
-	mu       sync.Mutex
-	pending  map[int]int64
-	order    []int
-	closes   []int
-	wake     chan struct{}
-	quit     chan struct{}
-	done     chan struct{}
-	once     sync.Once
+	// batched: the reader hands the lines over itself and calls due when it has handed over
+	// what one read brought; credit that runs low waits for that, to share its write.
+	batched bool
+	mu      sync.Mutex
+	urgent  bool // batched: some credit runs low, to be sent at due
+	pending map[int]int64
+	order   []int
+	closes  []int
+	wake    chan struct{}
+	quit    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
 // lowWater is the credit the agent has left (as far as the client knows) below which new
@@ -829,6 +852,20 @@ func (c *creditWriter) credit(id, n int, withCredit int64) {
 	c.pending[id] += int64(n)
 	// What the agent has until this write reaches it: the client's count less what waits.
 	urgent := withCredit-c.pending[id] < c.lowWater
+	if urgent && c.batched {
+		c.urgent, urgent = true, false
+	}
+	c.mu.Unlock()
+	if urgent {
+		c.signal()
+	}
+}
+
+// due sends the credit that runs low, batched.
+func (c *creditWriter) due() {
+	c.mu.Lock()
+	urgent := c.urgent
+	c.urgent = false
 	c.mu.Unlock()
 	if urgent {
 		c.signal()

@@ -87,11 +87,29 @@ type StreamInfo struct {
 }
 
 // Sink receives whole lines. Lines of one stream come in order from one goroutine; lines of
-// different streams come concurrently. data holds one or more lines, each ending in '\n'
-// (a last line without newline gets one at stream end). Blocking is backpressure. An error
-// stops the stream; the sink's owner decides what it means for the run.
+// different streams come concurrently (a SharedSink's: those of one CVM one after another).
+// data holds one or more lines, each ending in '\n' (a last line without newline gets one at
+// stream end). Blocking is backpressure. An error stops the stream; the sink's owner decides
+// what it means for the run.
 type Sink interface {
 	Lines(info *StreamInfo, data []byte, received time.Time) error
+}
+
+// A SharedSink's Lines blocks only for what holds up every stream alike: one output that
+// is not read fast enough. When SharedBackpressure says so, the engine hands a CVM's lines
+// over from the goroutine that reads that CVM's frames, one stream after another, instead
+// of from a goroutine of each stream: no hand-off per frame, and the credits of all the
+// frames of one read go out in one write. A sink that may block one stream alone (waiting
+// for a lock, writing a file of its own) must say false: its streams then keep a goroutine
+// each, so that one of them cannot hold up the others.
+type SharedSink interface {
+	Sink
+	SharedBackpressure() bool
+}
+
+func sharesBackpressure(s Sink) bool {
+	ss, ok := s.(SharedSink)
+	return ok && ss.SharedBackpressure()
 }
 
 // EventKind classifies an Event.
@@ -262,7 +280,7 @@ func Start(ctx context.Context, cfg Config, dialer Dialer, sink Sink) (*Engine, 
 	ctx, cancel := context.WithCancel(ctx)
 	e := &Engine{ctx: ctx, cancel: cancel, cfg: &cfg, dialer: dialer, sink: sink,
 		budget: newLineBudget(LineBudget), byName: map[string]*cvmRun{}, ended: make(chan struct{})}
-	e.run = &runState{cancel: cancel}
+	e.run = &runState{cancel: cancel, inline: sharesBackpressure(sink)}
 	var cvms []*cvmRun
 	for _, t := range cfg.Targets {
 		if e.byName[t.Name] != nil {

@@ -96,6 +96,12 @@ func (k *summarySink) Lines(info *tailer.StreamInfo, data []byte, received time.
 	return k.next.Lines(info, data, received)
 }
 
+// SharedBackpressure passes on the pipeline's (tailer.SharedSink): the summary never blocks.
+func (k *summarySink) SharedBackpressure() bool {
+	ss, ok := k.next.(tailer.SharedSink)
+	return ok && ss.SharedBackpressure()
+}
+
 // event takes the engine's events: failures, and notices of a stream not open yet (its
 // file is missing: the engine waits for it to appear).
 func (s *startSummary) event(ev tailer.Event) {

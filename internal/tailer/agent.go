@@ -3,10 +3,12 @@ package tailer
 import (
 	_ "embed"
 	"fmt"
-	"github.com/cvmtail/cvmtail/internal/shquote"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/cvmtail/cvmtail/internal/shquote"
 )
 
 // agentScript follows every file asked of one CVM in one process and frames their bytes
@@ -99,6 +101,10 @@ func unixSeconds(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 6, 64)
 }
 
+// quotedAgent is the agent quoted for the shell, once for every session of the run: it is
+// most of the command, about 64 KB.
+var quotedAgent = sync.OnceValue(func() string { return shquote.Quote(agentScript) })
+
 // command is the remote command line: the agent under python3 (or python 2.7), exec'ed so
 // that the shell is gone and the agent is the channel's only process. A CVM without Python
 // answers with the "no python" greeting instead and the streams fall back to tail -F, one
@@ -108,11 +114,13 @@ func (r agentRequest) command() string {
 	if r.Sudo {
 		sudo = "sudo -n "
 	}
+	script, args := quotedAgent(), r.args()
 	var b strings.Builder
+	b.Grow(len(script) + len(args) + 512)
 	b.WriteString("S=")
-	b.WriteString(shquote.Quote(agentScript))
+	b.WriteString(script)
 	b.WriteString("; set -- ")
-	b.WriteString(r.args())
+	b.WriteString(args)
 	b.WriteString("; if command -v python3 >/dev/null 2>&1; then exec ")
 	b.WriteString(sudo)
 	b.WriteString(`python3 -S -E -c "$S" "$@"; elif command -v python >/dev/null 2>&1; then exec `)

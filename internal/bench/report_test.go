@@ -212,6 +212,12 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "| %s | %d / %d | %s | %s | %d processes, %s | %.0f ms | %d | %d |\n", kind, m.lines, m.written, perM, mib(m.maxRSS),
 			m.remoteProcs, mib(m.remoteRSS), ms(m.teardown), m.exit, m.left)
 	}
+	for _, m := range r.many {
+		if !m.stalled && m.backlogCPU > 0 {
+			fmt.Fprintf(&b, "\nReading, cvmtail's CPU: %.0f ms to the last line of the backlog (its start, %d connections, %d lines), %.0f ms following.\n",
+				ms(m.backlogCPU), manyCVMs, manyCVMs*manyFiles*1000, ms(m.cpu-m.backlogCPU))
+		}
+	}
 	if len(r.history) > 0 {
 		fmt.Fprintf(&b, "\n### --since over a rotation history: %d CVMs, each %d MiB in xz and gzip generations and %d MiB plain over %v\n\n",
 			histCVMs, histMiB(), histMiB(), histSpan)

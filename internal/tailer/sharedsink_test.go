@@ -54,7 +54,12 @@ func TestSharedSinkTakesEveryStreamFromTheReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := tailer.Run(ctx, cfg, cluster{"c": local(t)}.dialer(), rec); done <- err }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
 	for _, f := range files {
 		waitFor(t, "the backlog of "+f.Name, 20*time.Second, func() bool { return len(rec.get(key("c", f.Name))) >= 2000 })
 	}
@@ -107,7 +112,9 @@ func TestBlockedStreamDoesNotHoldUpItsCVMsOthers(t *testing.T) {
 			close(rec.release)
 		}
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	}()
 	select {
 	case <-rec.blocked:

@@ -157,4 +157,31 @@ func TestE2EGlobInAPathWithoutFollow(t *testing.T) {
 			t.Errorf("capture %s: %q, %v", f, b, err)
 		}
 	}
+
+	// Run again, as cron does, after the files grew: each match resumes where its capture
+	// stopped, so only the new lines come, and no capture holds a line twice.
+	for _, name := range []string{"svc.1.log", "svc.2.log", "svc.3.log"} {
+		c.Append(t, name, name+" more\n")
+	}
+	r = start(t, append([]string{"tail", "--no-follow", "--output-dir", capture,
+		c.RemotePath("svc.[12].log"), c.RemotePath("svc.3*"), c.RemotePath("none*")}, cl.Args()...)...)
+	if code := r.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("again: exit %d, want 0; stderr:\n%s", code, r.Stderr())
+	}
+	got = r.TextLines()
+	sort.Strings(got)
+	want = []string{
+		c.Addr + " svc.1.log svc.1.log more",
+		c.Addr + " svc.2.log svc.2.log more",
+		c.Addr + " svc.3.log svc.3.log more",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("again, lines:\n%s\nwant:\n%s\nstderr:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), r.Stderr())
+	}
+	for _, name := range []string{"svc.1.log", "svc.2.log", "svc.3.log"} {
+		f := filepath.Join(capture, c.Addr, "paths", filepath.FromSlash(c.RemotePath(name))+".log")
+		if b, err := os.ReadFile(f); err != nil || string(b) != name+" line\n"+name+" more\n" {
+			t.Errorf("again, capture %s: %q, %v", f, b, err)
+		}
+	}
 }

@@ -111,6 +111,33 @@ func (c *Capture) Name(k CaptureKey) string {
 	return cvm + "/paths/" + strings.Join(parts, "/") + ".log"
 }
 
+// CapturedIn lists the remote files of directory dir (absolute, on CVM cvm) that have a
+// capture under DIR: for each capture file in the mirrored directory whose name is the one
+// Name gives a file of dir, that file's base name. Only names are read (nothing is opened
+// or followed); at most limit of them.
+func (c *Capture) CapturedIn(cvm, dir string, limit int) []string {
+	rel := path.Dir(c.Name(CaptureKey{CVM: cvm, Path: path.Join(dir, "x"), ByPath: true}))
+	entries, err := os.ReadDir(filepath.Join(c.dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if len(out) == limit {
+			break
+		}
+		if !e.Type().IsRegular() || strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".log") {
+			continue
+		}
+		base := strings.TrimSuffix(n, ".log")
+		if c.Name(CaptureKey{CVM: cvm, Path: path.Join(dir, base), ByPath: true}) == rel+"/"+n {
+			out = append(out, base)
+		}
+	}
+	return out
+}
+
 // Path is the capture file of a stream on this machine.
 func (c *Capture) Path(k CaptureKey) string {
 	return filepath.Join(c.dir, filepath.FromSlash(c.Name(k)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -255,5 +256,50 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// CapturedIn finds the earlier captures of a directory's files (a glob's matches), by the
+// names Name gives them: not the hidden side files, not directories, not a name that Name
+// would not give (an escaped one), nothing outside the mirrored directory.
+func TestCapturedInListsTheCapturesOfADirectory(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "capture")
+	c, err := NewCapture(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/logs/svc.1.log", "/logs/svc.2.log", "/logs/sub/svc.3.log", "/other/svc.4.log"} {
+		cs, err := c.Open(ctx, CaptureKey{CVM: "cvm1", Log: path.Base(p), Path: p, ByPath: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cs.Write([]byte("x\n"), "1:2", 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	logs := filepath.Join(dir, "cvm1", "paths", "logs")
+	if err := os.WriteFile(filepath.Join(logs, "notes.txt"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(logs, "d.log"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c, err = NewCapture(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := strings.Join(c.CapturedIn("cvm1", "/logs", 100), ","); got != "svc.1.log,svc.2.log" {
+		t.Errorf("captured in /logs: %q", got)
+	}
+	if got := c.CapturedIn("cvm1", "/logs", 1); len(got) != 1 {
+		t.Errorf("limit 1: %q", got)
+	}
+	if got := c.CapturedIn("cvm2", "/logs", 100); len(got) != 0 {
+		t.Errorf("another CVM: %q", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -120,6 +121,33 @@ func (p *Pipeline) Resume() func(info tailer.StreamInfo) (ident string, offset i
 			return "", 0, false
 		}
 		return cs.ResumePoint()
+	}
+}
+
+// GlobResume is the engine's tailer.Config.GlobResume: where the earlier captures of a
+// glob's matches stopped, found among the capture files of the glob's directory. Each is
+// opened (and locked) as its stream will be. It is nil without a capture.
+func (p *Pipeline) GlobResume() func(glob tailer.StreamInfo) []tailer.ResumePoint {
+	if p.capture == nil {
+		return nil
+	}
+	return func(glob tailer.StreamInfo) []tailer.ResumePoint {
+		dir := path.Dir(glob.Path)
+		var out []tailer.ResumePoint
+		for _, base := range p.capture.c.CapturedIn(glob.CVM, dir, 4*tailer.MaxGlobMatches) {
+			remote := path.Join(dir, base)
+			if len(out) == tailer.MaxGlobMatches || !tailer.GlobMatches(glob.Path, remote) {
+				continue
+			}
+			cs, err := p.capture.open(p.capture.ctx, glob.CVM, base, remote)
+			if err != nil {
+				continue
+			}
+			if ident, offset, ok := cs.ResumePoint(); ok && ident != "" {
+				out = append(out, tailer.ResumePoint{Path: remote, Ident: ident, Offset: offset})
+			}
+		}
+		return out
 	}
 }
 

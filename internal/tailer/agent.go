@@ -56,6 +56,7 @@ type streamRequest struct {
 type globRequest struct {
 	Lo, Next, Hi int
 	Done         []string
+	Resume       []ResumePoint // matches not announced yet that an earlier run followed
 }
 
 // args are the agent's arguments (docs/agent-protocol.md, "Request"), shell-quoted. The
@@ -78,6 +79,9 @@ func (r agentRequest) args() string {
 			words = append(words, fmt.Sprintf("glob=%d:%d:%d:%d", s.ID, g.Lo, g.Next, g.Hi))
 			for _, p := range g.Done {
 				words = append(words, shquote.Quote(fmt.Sprintf("globdone=%d:%s", s.ID, p)))
+			}
+			for _, p := range g.Resume {
+				words = append(words, shquote.Quote(fmt.Sprintf("globresume=%d:%d:%s:%s", s.ID, p.Offset, p.Ident, p.Path)))
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,9 +207,16 @@ func agentExpandsAGlob(t *testing.T, py pythons.Python) {
 		t.Errorf("%d N frames, want 2:\n%s", n, strings.Join(hs, "\n"))
 	}
 
-	// Following, after a session that had svc.a.log (given to resume) and svc.b.log (ended).
+	// Following, after a session that had svc.a.log (given to resume) and svc.b.log (ended),
+	// and an earlier run that captured svc.c.log up to its byte 3 (Config.GlobResume).
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(dir, "svc.c.log"), &st); err != nil {
+		t.Fatal(err)
+	}
+	cIdent := fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 	follow := agentRequest{Follow: true, PollMillis: 20, Streams: []streamRequest{
-		{ID: 1, Path: glob, Window: 1 << 16, Lines: -1, Glob: &globRequest{Lo: 10, Next: 12, Hi: 19, Done: []string{dir + "/svc.b.log"}}},
+		{ID: 1, Path: glob, Window: 1 << 16, Lines: -1, Glob: &globRequest{Lo: 10, Next: 12, Hi: 19, Done: []string{dir + "/svc.b.log"},
+			Resume: []ResumePoint{{Path: dir + "/svc.c.log", Ident: cIdent, Offset: 3}}}},
 		{ID: 10, Path: dir + "/svc.a.log", Window: 1 << 16, Lines: -1}}}
 	var stdin interface{ Close() error }
 	_, got = run(follow, func(c *exec.Cmd) {
@@ -220,6 +228,7 @@ func agentExpandsAGlob(t *testing.T, py pythons.Python) {
 	})
 	defer stdin.Close()
 	hs = headers(got, "N 12 1 "+dir+"/svc.c.log", 20*time.Second)
+	hs = append(hs, headers(got, fmt.Sprintf("O 12 %s 3 %d", cIdent, len("svc.c.log\n")), 20*time.Second)...) // resumed at byte 3
 	write("svc.d.log", "d1\n")
 	hs = append(hs, headers(got, "N 13 1 "+dir+"/svc.d.log", 20*time.Second)...)
 	hs = append(hs, headers(got, "D 13 3", 20*time.Second)...) // from its start

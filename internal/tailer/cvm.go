@@ -313,6 +313,11 @@ func (g *agentGroup) globRequest(s *stream) *globRequest {
 			gr.Done = append(gr.Done, ch.file.Path)
 		}
 	}
+	for _, p := range s.globResume {
+		if !s.globPaths[p.Path] {
+			gr.Resume = append(gr.Resume, p)
+		}
+	}
 	return gr
 }
 

@@ -34,6 +34,7 @@ type stream struct {
 	// Touched by the CVM's agent group alone.
 	globFirst, globNext, globLast int
 	globPaths                     map[string]bool
+	globResume                    []ResumePoint // matches an earlier run followed (Config.GlobResume)
 	children                      []*stream
 	globAsked                     bool // a session asked for it: later matches are new files
 

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -84,6 +85,14 @@ type StreamInfo struct {
 	// when the CVM runs the tail fallback, which knows no offsets.
 	Ident     string
 	EndOffset int64
+}
+
+// ResumePoint is where a file's earlier run stopped: its identity ("dev:ino") and the offset
+// of the first byte not delivered.
+type ResumePoint struct {
+	Path   string
+	Ident  string
+	Offset int64
 }
 
 // Sink receives whole lines. Lines of one stream come in order from one goroutine; lines of
@@ -166,6 +175,11 @@ type Config struct {
 	// of the first byte not yet delivered (e.g. the end of a capture file from a previous
 	// run). ok=false starts with the usual backlog.
 	Resume func(info StreamInfo) (ident string, offset int64, ok bool)
+	// GlobResume, when set, gives for a glob (info is the glob's) the starting points of
+	// matches an earlier run followed (e.g. the captures of a previous run): a match the
+	// agent finds among them resumes there instead of starting with the backlog. Points
+	// that are not a match of the glob, a file identity and an offset are ignored.
+	GlobResume func(info StreamInfo) []ResumePoint
 	// Since, when set, starts each file's backlog at its first line stamped at or after
 	// it instead of Lines, across the file's rotation history on the CVM: its rotated
 	// predecessors in the same directory, compressed ones included, oldest first, then the
@@ -313,6 +327,9 @@ func (e *Engine) newCVM(t Target) *cvmRun {
 			s.globFirst, s.globNext, s.globLast = nextRange, nextRange, nextRange+MaxGlobMatches-1
 			s.globPaths = map[string]bool{}
 			nextRange += MaxGlobMatches
+			if cfg.GlobResume != nil {
+				s.globResume = validGlobResume(f.Path, cfg.GlobResume(s.info))
+			}
 			c.streams = append(c.streams, s)
 			continue
 		}
@@ -331,6 +348,23 @@ func (e *Engine) newCVM(t Target) *cvmRun {
 		c.streams = append(c.streams, s)
 	}
 	return c
+}
+
+// validGlobResume keeps the points that name a match of glob by a path a request may carry,
+// with a file identity and an offset that could have come from a CVM, at most
+// MaxGlobMatches of them.
+func validGlobResume(glob string, points []ResumePoint) []ResumePoint {
+	var out []ResumePoint
+	for _, p := range points {
+		if len(out) == MaxGlobMatches {
+			break
+		}
+		if GlobMatches(glob, p.Path) && len(p.Path) <= maxHeader && !strings.ContainsAny(p.Path, "\x00\n") &&
+			validIdent(p.Ident) && p.Offset >= 0 && p.Offset <= maxNumber {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // launch runs c, with e.mu held. Once c is stopped (the run, or Remove), it gets StopGrace

@@ -357,6 +357,7 @@ func tailRun(ctx context.Context, opts *Options) error {
 	rep := opts.newReporter(errLog)
 	cfg := opts.engineConfig(cvms, rep)
 	cfg.Resume = p.Resume()
+	cfg.GlobResume = p.GlobResume()
 	if !cfg.Since.IsZero() {
 		// Histories start at their own pace (a connection, a compressed file's start to skip):
 		// --merge-window orders them once every CVM's has begun, or after historyStartWait.

@@ -5,7 +5,8 @@
 # it reads nothing but its arguments and stdin.
 #
 # argv: 2 follow poll_ms zone_offset, then options name=value (history=1, until=<unix>,
-# glob=<id>:<lo>:<next>:<hi>, globdone=<id>:<path>), then 7 words per stream: id path window
+# glob=<id>:<lo>:<next>:<hi>, globdone=<id>:<path>, globresume=<id>:<offset>:<dev>:<ino>:<path>),
+# then 7 words per stream: id path window
 # lines since resume_ident resume_offset
 # stdout: b"\0CVMTAIL2\n", then frames "<type> <id> <fields>\n" (D: and a payload).
 # stdin: "<id> <bytes>\n" credits, "<id> -\n" closes a stream; EOF (the channel closed): exit
@@ -46,6 +47,9 @@ def main():
         elif name == "globdone":
             sid, path = value.split(":", 1)
             agent.globdone.setdefault(int(sid), []).append(path)
+        elif name == "globresume":
+            sid, offset, dev, ino, path = value.split(":", 4)
+            agent.globresume.setdefault(int(sid), {})[fsbytes(path)] = ("%d:%d" % (int(dev), int(ino)), int(offset))
     if not words or len(words) % 7:
         sys.stderr.write("cvmtail agent: want 7 words per stream, got %d\n" % len(words))
         sys.exit(2)
@@ -98,6 +102,7 @@ class Agent(object):
         self.said_xz = False  # that .xz history cannot be read here, said once
         self.globs = {}  # glob stream id -> (lo, next, hi): the ids its matches may take
         self.globdone = {}  # glob stream id -> [paths of its matches that ended]
+        self.globresume = {}  # glob stream id -> {path (bytes): (ident, offset)} of an earlier run
 
     def add(self, s):
         self.streams.append(s)
@@ -850,9 +855,13 @@ class Glob(object):
             self.agent.emit(("N %d %d " % (sid, self.id)).encode() + p + b"\n")
             path = os.fsdecode(p) if hasattr(os, "fsdecode") else p
             # Matches of the first look start with the backlog; later ones appeared since:
-            # from their start.
-            s = Stream(self.agent, sid, path, self.window, self.lines if first else -1,
-                       self.since if first else None, "", 0)
+            # from their start. A match an earlier run captured resumes where it stopped.
+            resume = self.agent.globresume.get(self.id, {}).pop(p, None)
+            if resume is not None:
+                s = Stream(self.agent, sid, path, self.window, -1, None, resume[0], resume[1])
+            else:
+                s = Stream(self.agent, sid, path, self.window, self.lines if first else -1,
+                           self.since if first else None, "", 0)
             self.agent.add(s)
             s.start()
             if self.agent.watch is not None and not s.done:

@@ -126,6 +126,7 @@ func Main() int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
+	adaptProcs(ctx)
 
 	f := cmdutil.New(currentBuild())
 	root := NewRootCmd(f)

@@ -1,0 +1,51 @@
+//go:build unix
+
+package cli
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// Following, cvmtail runs on one processor; busy, on all the runtime would use; idle
+// again, back on one. GOMAXPROCS in the environment leaves the runtime alone.
+func TestProcsFollowTheLoad(t *testing.T) {
+	full := runtime.GOMAXPROCS(0)
+	if full < 2 {
+		t.Skip("one processor: nothing to adapt")
+	}
+	t.Setenv("GOMAXPROCS", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); time.Sleep(2 * procsEvery); runtime.GOMAXPROCS(full) })
+	adaptProcs(ctx)
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Fatalf("at the start: %d processors, want 1", n)
+	}
+	waitProcs := func(what string, want int, work func()) {
+		t.Helper()
+		deadline := time.Now().Add(20 * procsEvery)
+		for runtime.GOMAXPROCS(0) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d processors, want %d", what, runtime.GOMAXPROCS(0), want)
+			}
+			work()
+		}
+	}
+	spin := func() {
+		for end := time.Now().Add(10 * time.Millisecond); time.Now().Before(end); {
+		}
+	}
+	waitProcs("busy", full, spin)
+	waitProcs("idle", 1, func() { time.Sleep(10 * time.Millisecond) })
+
+	runtime.GOMAXPROCS(full)
+	t.Setenv("GOMAXPROCS", "3")
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	adaptProcs(ctx2)
+	if n := runtime.GOMAXPROCS(0); n != full {
+		t.Errorf("with GOMAXPROCS set: %d processors, want %d", n, full)
+	}
+}

@@ -12,10 +12,11 @@ const procsEvery = 250 * time.Millisecond
 
 // adaptProcs runs cvmtail on one processor while it mostly waits (following, a line now
 // and then from each of many CVMs), and on as many as the runtime would use while it is
-// busy (the backlogs of many CVMs at once). With several, the Go scheduler wakes another
-// thread for nearly every frame that arrives; on a virtual machine each wake is a context
-// switch that costs more than handling the frame. GOMAXPROCS in the environment overrides.
-// Where the process's CPU time is unknown (cpuTime returns false), nothing changes.
+// busy: its start (the key exchanges of many CVMs at once, so it begins there) and the
+// backlogs of many CVMs. With several, the Go scheduler wakes another thread for nearly
+// every frame that arrives; on a virtual machine each wake is a context switch that costs
+// more than handling the frame. GOMAXPROCS in the environment overrides. Where the
+// process's CPU time is unknown (cpuTime returns false), nothing changes.
 func adaptProcs(ctx context.Context) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return
@@ -25,11 +26,10 @@ func adaptProcs(ctx context.Context) {
 	if full <= 1 || !ok {
 		return
 	}
-	runtime.GOMAXPROCS(1)
 	go func() {
 		t := time.NewTicker(procsEvery)
 		defer t.Stop()
-		procs := 1
+		procs := full
 		for {
 			select {
 			case <-ctx.Done():

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Following, cvmtail runs on one processor; busy, on all the runtime would use; idle
-// again, back on one. GOMAXPROCS in the environment leaves the runtime alone.
+// Starting, cvmtail runs on all the processors the runtime would use; mostly waiting, on
+// one; busy, on all again; idle, back on one. GOMAXPROCS in the environment leaves the runtime alone.
 func TestProcsFollowTheLoad(t *testing.T) {
 	full := runtime.GOMAXPROCS(0)
 	if full < 2 {
@@ -20,8 +20,8 @@ func TestProcsFollowTheLoad(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); time.Sleep(2 * procsEvery); runtime.GOMAXPROCS(full) })
 	adaptProcs(ctx)
-	if n := runtime.GOMAXPROCS(0); n != 1 {
-		t.Fatalf("at the start: %d processors, want 1", n)
+	if n := runtime.GOMAXPROCS(0); n != full {
+		t.Fatalf("at the start: %d processors, want %d", n, full)
 	}
 	waitProcs := func(what string, want int, work func()) {
 		t.Helper()
@@ -37,8 +37,9 @@ func TestProcsFollowTheLoad(t *testing.T) {
 		for end := time.Now().Add(10 * time.Millisecond); time.Now().Before(end); {
 		}
 	}
-	waitProcs("busy", full, spin)
 	waitProcs("idle", 1, func() { time.Sleep(10 * time.Millisecond) })
+	waitProcs("busy", full, spin)
+	waitProcs("idle again", 1, func() { time.Sleep(10 * time.Millisecond) })
 
 	runtime.GOMAXPROCS(full)
 	t.Setenv("GOMAXPROCS", "3")

@@ -112,10 +112,10 @@ func (c *Capture) Name(k CaptureKey) string {
 }
 
 // CapturedIn lists the remote files of directory dir (absolute, on CVM cvm) that have a
-// capture under DIR: for each capture file in the mirrored directory whose name is the one
-// Name gives a file of dir, that file's base name. Only names are read (nothing is opened
-// or followed); at most limit of them.
-func (c *Capture) CapturedIn(cvm, dir string, limit int) []string {
+// capture under DIR and that keep takes: for each capture file in the mirrored directory
+// whose name is the one Name gives a file of dir, that file's base name. Only names are
+// read (nothing is opened or followed); at most limit of them.
+func (c *Capture) CapturedIn(cvm, dir string, keep func(base string) bool, limit int) []string {
 	rel := path.Dir(c.Name(CaptureKey{CVM: cvm, Path: path.Join(dir, "x"), ByPath: true}))
 	entries, err := os.ReadDir(filepath.Join(c.dir, filepath.FromSlash(rel)))
 	if err != nil {
@@ -131,7 +131,7 @@ func (c *Capture) CapturedIn(cvm, dir string, limit int) []string {
 			continue
 		}
 		base := strings.TrimSuffix(n, ".log")
-		if c.Name(CaptureKey{CVM: cvm, Path: path.Join(dir, base), ByPath: true}) == rel+"/"+n {
+		if c.Name(CaptureKey{CVM: cvm, Path: path.Join(dir, base), ByPath: true}) == rel+"/"+n && keep(base) {
 			out = append(out, base)
 		}
 	}

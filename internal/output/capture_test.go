@@ -293,13 +293,19 @@ func TestCapturedInListsTheCapturesOfADirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if got := strings.Join(c.CapturedIn("cvm1", "/logs", 100), ","); got != "svc.1.log,svc.2.log" {
+	all := func(string) bool { return true }
+	if got := strings.Join(c.CapturedIn("cvm1", "/logs", all, 100), ","); got != "svc.1.log,svc.2.log" {
 		t.Errorf("captured in /logs: %q", got)
 	}
-	if got := c.CapturedIn("cvm1", "/logs", 1); len(got) != 1 {
+	if got := c.CapturedIn("cvm1", "/logs", all, 1); len(got) != 1 {
 		t.Errorf("limit 1: %q", got)
 	}
-	if got := c.CapturedIn("cvm2", "/logs", 100); len(got) != 0 {
+	if got := c.CapturedIn("cvm2", "/logs", all, 100); len(got) != 0 {
 		t.Errorf("another CVM: %q", got)
+	}
+	// The limit counts what keep takes: a directory of many other captures hides no match.
+	only2 := func(base string) bool { return base == "svc.2.log" }
+	if got := strings.Join(c.CapturedIn("cvm1", "/logs", only2, 1), ","); got != "svc.2.log" {
+		t.Errorf("keep svc.2.log, limit 1: %q", got)
 	}
 }

@@ -133,12 +133,10 @@ func (p *Pipeline) GlobResume() func(glob tailer.StreamInfo) []tailer.ResumePoin
 	}
 	return func(glob tailer.StreamInfo) []tailer.ResumePoint {
 		dir := path.Dir(glob.Path)
+		matches := func(base string) bool { return tailer.GlobMatches(glob.Path, path.Join(dir, base)) }
 		var out []tailer.ResumePoint
-		for _, base := range p.capture.c.CapturedIn(glob.CVM, dir, 4*tailer.MaxGlobMatches) {
+		for _, base := range p.capture.c.CapturedIn(glob.CVM, dir, matches, tailer.MaxGlobMatches) {
 			remote := path.Join(dir, base)
-			if len(out) == tailer.MaxGlobMatches || !tailer.GlobMatches(glob.Path, remote) {
-				continue
-			}
 			cs, err := p.capture.open(p.capture.ctx, glob.CVM, base, remote)
 			if err != nil {
 				continue

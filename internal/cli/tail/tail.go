@@ -81,12 +81,12 @@ name as 'cvmtail logs --remote' lists it (genesis.out, a rotated genesis.out.<ti
 file, cassandra/system.log: that file in /home/nutanix/data/logs), or an absolute path on
 the CVM. The last component of a path may be a glob ('/home/nutanix/data/logs/stargate.*'):
 * any characters, ? one byte, [abc], [a-z], [!abc], no escapes, a leading . only by a
-leading ., and a file named as the pattern itself; it is expanded on each CVM by cvmtail's agent in that directory (never by a
-shell), and each matching file, one that matches later too, is followed as a log named by
-its base name, at most 128 per glob and CVM (a restarted --output-dir capture starts them
-with the backlog again). Without Python on a CVM such a glob is skipped
-there, with a notice. Files are followed by name, like tail -F: rotation, truncation and a file that
-appears later are all followed. A file a glob selected that a CVM does not have is no
+leading ., and a file named as the pattern itself; it is expanded on each CVM by cvmtail's
+agent in that directory (never by a shell), and each matching file, one that matches later
+too, is followed as a log named by its base name, at most 128 per glob and CVM (a
+restarted --output-dir capture resumes each where it stopped). Without Python on a CVM
+such a glob is skipped there, with a notice. Files are followed by name, like tail -F:
+rotation, truncation and a file that appears later are all followed. A file a glob selected that a CVM does not have is no
 error: it is waited for quietly when following, and with --no-follow
 skipped, with one line at the end naming what was skipped; a name given
 exactly must exist. Status and errors go to stderr; a way forward ("hint") is said once

@@ -2,7 +2,7 @@ package tailer
 
 // Globs expanded on the CVM (docs/agent-protocol.md, "Globs"): the agent matches the names
 // of a path's directory against its last component, and the client checks every match it
-// announces with the same rules. agent.py's glob_regex is the other half: change both.
+// announces with the same rules. agent.py's glob_matcher is the other half: change both.
 
 import (
 	"path"
@@ -45,7 +45,7 @@ func globMatch(pattern, name string) bool {
 	if strings.HasPrefix(name, ".") && !strings.HasPrefix(pattern, ".") {
 		return false
 	}
-	// The pattern's own name matches too (agent.py: glob_regex): a file really called
+	// The pattern's own name matches too (agent.py: glob_matcher): a file really called
 	// "app[1].log" is still followed by its path, as a shell keeps a word matching nothing.
 	return name == pattern || matchFrom(pattern, name)
 }

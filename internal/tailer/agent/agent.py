@@ -784,7 +784,7 @@ class Glob(object):
         self.path = path
         directory, pattern = os.path.split(path)
         self.dir = directory or "/"
-        self.regex = glob_regex(fsbytes(pattern))
+        self.match = glob_matcher(fsbytes(pattern))
         self.dot = pattern.startswith(".")
         self.window = window
         self.lines = lines
@@ -823,7 +823,7 @@ class Glob(object):
             return
         found = []
         for name in names:
-            if glob_name_ok(self.regex, self.dot, name):
+            if glob_name_ok(self.match, self.dot, name):
                 found.append(name)
         found.sort()
         if not found and not self.known:
@@ -903,27 +903,34 @@ class Glob(object):
         self.close()
 
 
-def glob_name_ok(regex, dot, name):
+def glob_name_ok(match, dot, name):
     """Whether a directory entry is a match: a name starting with "." only for a pattern
     starting with "." (as in the shell), and never a name with a newline (a frame header
     could not carry it)."""
-    return b"\n" not in name and (dot or name[:1] != b".") and regex.match(name) is not None
+    return b"\n" not in name and (dot or name[:1] != b".") and match(name)
 
 
-def glob_regex(pattern):
-    """The regular expression of a glob's last component, over names as bytes: * any bytes,
-    ? one byte, [abc] [a-z] [!abc] [^abc] one byte of (not of) the set, a [ without its ] is
-    itself, no escapes; the pattern's own name matches too. tailer/glob.go's globMatch checks
-    every match with the same rules."""
+def glob_matcher(pattern):
+    """The test of a glob's last component, over names as bytes: * any bytes, ? one byte,
+    [abc] [a-z] [!abc] [^abc] one byte of (not of) the set, a [ without its ] is itself, no
+    escapes; the pattern's own name matches too. tailer/glob.go's globMatch checks every
+    match with the same rules.
+
+    A CVM chooses its names, so no backtracking regular expression: one of "*a*a*a*b" tries
+    every split of a long name of a's (hours of the CVM's CPU at ten stars). The parts
+    between the stars each take a fixed number of bytes, so the first must start the name,
+    the last end it, and the others are found leftmost, in order, in what is between:
+    linear in the name for each part, whatever the pattern."""
     import re
-    out, i, n = [], 0, len(pattern)
+    parts, cur, i, n = [], [], 0, len(pattern)
     while i < n:
         c = pattern[i:i + 1]
         i += 1
         if c == b"*":
-            out.append(b".*")
+            parts.append(cur)
+            cur = []
         elif c == b"?":
-            out.append(b".")
+            cur.append(b".")
         elif c == b"[":
             j = i
             neg = j < n and pattern[j:j + 1] in (b"!", b"^")
@@ -935,7 +942,7 @@ def glob_regex(pattern):
             while j < n and pattern[j:j + 1] != b"]":
                 j += 1
             if j >= n:
-                out.append(re.escape(c))
+                cur.append(re.escape(c))
                 continue
             body, i = pattern[start:j], j + 1
             alts, k = [], 0
@@ -948,14 +955,34 @@ def glob_regex(pattern):
                     alts.append(re.escape(body[k:k + 1]))
                     k += 1
             if not alts:  # only empty ranges: no byte is in the set
-                out.append(b"." if neg else b"(?!)")
+                cur.append(b"." if neg else b"(?!)")
             else:
-                out.append(b"[" + (b"^" if neg else b"") + b"".join(alts) + b"]")
+                cur.append(b"[" + (b"^" if neg else b"") + b"".join(alts) + b"]")
         else:
-            out.append(re.escape(c))
-    # A name that is the pattern itself matches too, as a shell keeps a word that matches
-    # nothing: a file really called "app[1].log" is still followed by its own path.
-    return re.compile(b"(?s)(?:" + b"".join(out) + b"|" + re.escape(pattern) + b")\\Z")
+            cur.append(re.escape(c))
+    parts.append(cur)
+    # (regex, bytes it takes) of each part; no * inside, so no part backtracks.
+    parts = [(re.compile(b"(?s)" + b"".join(p)), len(p)) for p in parts]
+    first, last, middle = parts[0], parts[-1], [p for p in parts[1:-1] if p[1]]
+
+    def match(name):
+        # A name that is the pattern itself matches too, as a shell keeps a word that
+        # matches nothing: a file really called "app[1].log" is still followed by its path.
+        if name == pattern:
+            return True
+        if len(parts) == 1:
+            return len(name) == first[1] and first[0].match(name) is not None
+        end = len(name) - last[1]
+        if end < first[1] or first[0].match(name) is None or last[0].match(name, end) is None:
+            return False
+        pos = first[1]
+        for regex, _ in middle:
+            m = regex.search(name, pos, end)
+            if m is None:
+                return False
+            pos = m.end()
+        return True
+    return match
 
 
 # inotify(7): the directories' names (a file created, renamed, deleted: rotation and glog's

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,6 +75,41 @@ func AssignColors(names []string, palette []string) map[string]string {
 		}
 	}
 	return colors
+}
+
+// AddColor is colors with name added, for a CVM that joins the run after AssignColors (a
+// node added while --refresh-interval follows the cluster): the palette's colour that the
+// fewest CVMs have, the first of them in palette order, so that it differs from the others
+// while the palette lasts. colors is not changed (renderers and --template may be reading
+// it): the result is a new map.
+func AddColor(colors map[string]string, name string, palette []string) map[string]string {
+	if _, ok := colors[name]; ok {
+		return colors
+	}
+	if len(palette) == 0 {
+		palette = palette16
+	}
+	uses := make(map[string]int, len(palette))
+	for k, c := range colors {
+		if termsafe.String(k) == k { // not the escaped twin of another name
+			uses[c]++
+		}
+	}
+	pick := palette[0]
+	for _, c := range palette {
+		if uses[c] < uses[pick] {
+			pick = c
+		}
+	}
+	out := make(map[string]string, len(colors)+2)
+	maps.Copy(out, colors)
+	out[name] = pick
+	if shown := termsafe.String(name); shown != name {
+		if _, ok := out[shown]; !ok {
+			out[shown] = pick
+		}
+	}
+	return out
 }
 
 // hashSlot is where a name outside the run's assignment takes its colour in a palette of

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cvmtail/cvmtail/internal/termsafe"
 )
 
 // nutanixNames are CVM names as Nutanix makes them: they differ in one digit, which a hash
@@ -296,5 +298,43 @@ func TestPrefixAndCvmcolorUseTheAssignment(t *testing.T) {
 	}
 	if len(prefixes) != 4 {
 		t.Errorf("four CVMs in %d colours", len(prefixes))
+	}
+}
+
+// A CVM that joins a running follow (--refresh-interval) takes a colour no CVM has while
+// the palette lasts, then the least used one; the map the renderers read is left alone.
+func TestAddColorGivesAJoiningCVMAColourOfItsOwn(t *testing.T) {
+	names := nutanixNames(4)
+	colors := AssignColors(names, palette16)
+	before := maps.Clone(colors)
+	added := AddColor(colors, "NTNX-joined-CVM", palette16)
+	if !maps.Equal(colors, before) {
+		t.Error("AddColor changed the map it was given")
+	}
+	c := added["NTNX-joined-CVM"]
+	for _, n := range names {
+		if added[n] != colors[n] {
+			t.Errorf("%s changed colour", n)
+		}
+		if colors[n] == c {
+			t.Errorf("the joining CVM has %s's colour %q", n, c)
+		}
+	}
+	if c != palette16[len(names)] {
+		t.Errorf("joining CVM: %q, want the first unused colour %q", c, palette16[len(names)])
+	}
+	if again := AddColor(added, "NTNX-joined-CVM", palette16); again["NTNX-joined-CVM"] != c {
+		t.Error("a CVM already in the map changed colour")
+	}
+
+	// Three colours, four CVMs (the first colour twice): the fifth takes the second.
+	pal := []string{"31", "32", "33"}
+	full := AssignColors([]string{"a", "b", "c", "d"}, pal)
+	if got := AddColor(full, "e", pal)["e"]; got != "32" {
+		t.Errorf("with the palette used up: %q, want the least used %q", got, "32")
+	}
+	// An escaped name is found by --template's cvmcolor under its shown form too.
+	if got := AddColor(full, "x\x1by", pal); got["x\x1by"] != got[termsafe.String("x\x1by")] {
+		t.Error("the shown form of an escaped name has another colour")
 	}
 }

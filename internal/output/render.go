@@ -39,9 +39,13 @@ type Options struct {
 	// Template, when set, renders each line instead of Format (see NewTemplate).
 	Template *template.Template
 
-	// CVMColors is each CVM's colour (see AssignColors), decided once for the run. A CVM
-	// not in it gets its hash's colour of the 16-colour palette.
+	// CVMColors is each CVM's colour (see AssignColors), decided at the start of the run.
+	// The pipeline adds a CVM that joins later (AddColor); --template's cvmcolor gives a
+	// name not in the map it was parsed with its hash's colour of the 16-colour palette.
 	CVMColors map[string]string
+	// Palette is what CVMColors was assigned from (AssignColors): a CVM that joins the run
+	// later takes the colour the fewest CVMs have (AddColor).
+	Palette []string
 	// CVMWidth and LogWidth, when set (text on a terminal), pad the CVM and log names of
 	// the prefix to these widths (see ColumnWidths), so that the lines of every stream
 	// start in one column. Zero: one space between the fields, as into a pipe.

@@ -213,6 +213,11 @@ func (p *Pipeline) stream(info *tailer.StreamInfo) *stream {
 	defer p.mu.Unlock()
 	st, ok := p.streams[key]
 	if !ok {
+		if p.render.Color && p.render.CVMColors != nil {
+			// A CVM that joined after the start (--refresh-interval): a colour of its own
+			// rather than its name's hash, which may be another CVM's.
+			p.render.CVMColors = output.AddColor(p.render.CVMColors, info.CVM, p.render.Palette)
+		}
 		st = &stream{key: key, renderer: output.NewRenderer(p.render, info.CVM, info.Address, info.Log, info.Path)}
 		if p.filter != nil {
 			st.filter = p.filter.NewStream()

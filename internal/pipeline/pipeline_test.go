@@ -415,3 +415,23 @@ func TestSharedBackpressureOnlyWithoutCapture(t *testing.T) {
 	closeOK(t, p)
 	var _ tailer.SharedSink = p
 }
+
+// A CVM that joins a running follow (--refresh-interval adds a node) is painted in a
+// colour no other CVM has, not its name's hash, which may be another CVM's.
+func TestAJoiningCVMGetsAColourOfItsOwn(t *testing.T) {
+	palette := []string{"31", "32", "33", "34"}
+	p, out := start(t, Config{Render: output.Options{Format: output.Text, Color: true,
+		CVMColors: output.AssignColors([]string{"c1", "c2", "c3"}, palette), Palette: palette}})
+	for _, cvm := range []string{"c1", "c2", "c3", "joined"} {
+		info := &tailer.StreamInfo{CVM: cvm, Address: cvm, Log: "genesis.out", Path: "/logs/genesis.out"}
+		if err := p.Lines(info, []byte("a line\n"), received); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeOK(t, p)
+	for cvm, sgr := range map[string]string{"c1": "31", "c2": "32", "c3": "33", "joined": "34"} {
+		if want := "\x1b[" + sgr + "m" + cvm + "\x1b[0m"; !strings.Contains(out.String(), want) {
+			t.Errorf("%s is not painted %s:\n%q", cvm, sgr, out.String())
+		}
+	}
+}

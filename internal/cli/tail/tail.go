@@ -429,6 +429,7 @@ func (o *Options) pipelineConfig(ctx context.Context, errLog *stderrLog) (pipeli
 		LogTime:    r.LogTime,
 		Highlight:  r.highlight,
 		CVMColors:  output.AssignColors(cvms, palette),
+		Palette:    palette,
 	}
 	if render.Format == output.Text && o.IO.IsStdoutTTY() && r.Template == "" {
 		// On a terminal the log text starts in one column; into a pipe or a file, text

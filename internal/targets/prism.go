@@ -144,7 +144,21 @@ func Refresh(ctx context.Context, f *cmdutil.Factory, o *Options, useNAT bool) (
 	if entry.failed > 0 {
 		return nil, fmt.Errorf("prism %s: %d cluster(s) could not be listed", key.Prism, entry.failed)
 	}
+	// A --cvm that Prism no longer lists has left the cluster (a node removed): the others
+	// are refreshed and the refresher stops following it, rather than the whole refresh
+	// failing on it. Only when none of them is listed is that an error.
 	list, err := filterCVMs(entry.CVMs, want, addr, anywhere)
+	if err != nil && len(want) > 1 {
+		var still []string
+		for _, w := range want {
+			if _, werr := filterCVMs(entry.CVMs, []string{w}, addr, anywhere); !isNoSuchCVM(werr) {
+				still = append(still, w)
+			}
+		}
+		if len(still) > 0 && len(still) < len(want) {
+			list, err = filterCVMs(entry.CVMs, still, addr, anywhere)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +355,7 @@ func filterCVMs(all []prism.CVM, want []string, addr string, oneCluster bool) ([
 			}
 		}
 		if len(matched) == 0 {
-			return nil, cmdutil.UsageWithHint(fmt.Errorf("no CVM %q in the cluster(s) of prism %s", w, addr), knownCVMs(all))
+			return nil, cmdutil.UsageWithHint(&noSuchCVMError{fmt.Errorf("no CVM %q in the cluster(s) of prism %s", w, addr)}, knownCVMs(all))
 		}
 		if in := clustersOf(matched); oneCluster && len(in) > 1 {
 			var where []string
@@ -359,6 +373,16 @@ func filterCVMs(all []prism.CVM, want []string, addr string, oneCluster bool) ([
 		}
 	}
 	return out, nil
+}
+
+// noSuchCVMError is filterCVMs' error for a --cvm that matches no CVM of Prism's list.
+type noSuchCVMError struct{ error }
+
+func (e *noSuchCVMError) Unwrap() error { return e.error }
+
+func isNoSuchCVM(err error) bool {
+	var nf *noSuchCVMError
+	return errors.As(err, &nf)
 }
 
 func knownCVMs(all []prism.CVM) string {

@@ -720,6 +720,18 @@ func TestRefreshTargets(t *testing.T) {
 		t.Errorf("with --use-nat: %+v, %v", got, err)
 	}
 
+	// --cvm A,B and A left the cluster: B is still refreshed (the refresher stops following
+	// A); when none of them is listed, that is the error.
+	o.CVMs = []string{"NTNX-21AB0001-A-CVM,NTNX-21AB0001-B-CVM"}
+	if got, err := Refresh(ctx, e.f, o, false); err != nil || len(got) != 1 || got[0].Name != "NTNX-21AB0001-B-CVM" {
+		t.Errorf("--cvm A,B with A gone: %+v, %v; want B", got, err)
+	}
+	o.CVMs = []string{"NTNX-21AB0001-A-CVM"}
+	if got, err := Refresh(ctx, e.f, o, false); err == nil || !strings.Contains(err.Error(), `no CVM "NTNX-21AB0001-A-CVM"`) {
+		t.Errorf("--cvm A with A gone: %+v, %v; want an error naming A", got, err)
+	}
+	o.CVMs = nil
+
 	// A start served from the cache typed no password: refreshing cannot ask for one.
 	o2 := e.opts()
 	if _, err := Resolve(ctx, e.f, o2); err != nil {

@@ -397,3 +397,29 @@ func testHistoryHandOverLosesAndRepeatsNothing(t *testing.T, py pythons.Python) 
 		})
 	}
 }
+
+// One glog file followed by its full name, not through the symlink: its history is the
+// files of the same service and level that started before it, never the later ones. Under
+// every Python the agent runs on.
+func TestHistoryOfAGlogFileByItsFullName(t *testing.T) {
+	for _, py := range pythons.All(t) {
+		t.Run("python "+py.Name, func(t *testing.T) {
+			py.Require(t)
+			dir := t.TempDir()
+			base := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour)
+			stamp := func(ts time.Time) string { return ts.Format("I20060102 15:04:05.000000") + " 77 a.cc:1]" }
+			prefix := "stargate.ntnx-18fm57500153-a-cvm.nutanix.log.INFO."
+			all := writeHistory(t, dir, base, []generation{
+				{prefix + "20261201-010000.1001.gz", 0, 50}, {prefix + "20261201-020000.1002", 50, 100}, {prefix + "20261201-030000.1003", 100, 150}}, stamp)
+			followed := prefix + "20261201-020000.1002"
+			rec := &fileRecorder{}
+			cfg := tailer.Config{Targets: []tailer.Target{{Name: "c", Address: "c"}},
+				Files: []tailer.File{{Name: followed, Path: filepath.Join(dir, followed)}}, Events: rec.event,
+				Since: base.Add(20 * time.Minute)}
+			if _, err := tailer.Run(context.Background(), cfg, cluster{"c": &tailertest.Local{Env: py.Env}}.dialer(), rec); err != nil {
+				t.Fatal(err)
+			}
+			equal(t, "glog file by its full name", rec.get(), upTo(from(all, 20), 100))
+		})
+	}
+}

@@ -1314,17 +1314,25 @@ def history_files(path, current):
     import re
     directory, base = os.path.split(path)
     directory = directory or "."
-    looks = [(directory, re.compile(re.escape(base) + r"(?:\.\d{8}-\d{6}Z?|\.\d{1,3}|-\d{8}(?:\d{2})?)(?:\.gz|\.xz)?$"))]
+    # (directory, pattern, latest): latest, when set, is the newest glog start stamp taken.
+    looks = [(directory, re.compile(re.escape(base) + r"(?:\.\d{8}-\d{6}Z?|\.\d{1,3}|-\d{8}(?:\d{2})?)(?:\.gz|\.xz)?$"), None)]
+    glog = re.compile(r"(.+\.(?:INFO|WARNING|ERROR|FATAL))\.(\d{8}-\d{6})\.\d+$")
     try:
         target = os.path.join(directory, os.readlink(path))
     except (OSError, IOError):
         target = None
     if target is not None:
-        m = re.match(r"(.+\.(?:INFO|WARNING|ERROR|FATAL))\.\d{8}-\d{6}\.\d+$", os.path.basename(target))
+        m = glog.match(os.path.basename(target))
         if m:
-            looks.append((os.path.dirname(target), re.compile(re.escape(m.group(1)) + r"\.\d{8}-\d{6}\.\d+(?:\.gz|\.xz)?$")))
+            looks.append((os.path.dirname(target), re.compile(re.escape(m.group(1)) + r"\.(\d{8}-\d{6})\.\d+(?:\.gz|\.xz)?$"), None))
+    else:
+        # One glog file followed by its full name: the files of the same service and level
+        # that started before it; the later ones are its successors, not its history.
+        m = glog.match(base)
+        if m:
+            looks.append((directory, re.compile(re.escape(m.group(1)) + r"\.(\d{8}-\d{6})\.\d+(?:\.gz|\.xz)?$"), m.group(2)))
     found, seen = [], set([current])
-    for d, pattern in looks:
+    for d, pattern, latest in looks:
         try:
             names = os.listdir(d)
         except (OSError, IOError):
@@ -1333,7 +1341,10 @@ def history_files(path, current):
         for name in names:
             # A name with a newline could not travel in a frame header; a compressed copy
             # next to its plain original is being written (xz, gzip): the original is whole.
-            if "\n" in name or not pattern.match(name) or name[-3:] in (".gz", ".xz") and name[:-3] in present:
+            if "\n" in name or name[-3:] in (".gz", ".xz") and name[:-3] in present:
+                continue
+            m = pattern.match(name)
+            if m is None or latest is not None and m.group(1) > latest:
                 continue
             p = os.path.join(d, name)
             try:

@@ -423,3 +423,65 @@ func TestHistoryOfAGlogFileByItsFullName(t *testing.T) {
 		})
 	}
 }
+
+// blockedRecorder holds its first Lines call until released: the agent, out of credit,
+// waits with the history listed and its first file open.
+type blockedRecorder struct {
+	fileRecorder
+	once             sync.Once
+	started, release chan struct{}
+}
+
+func (r *blockedRecorder) Lines(info *tailer.StreamInfo, data []byte, at time.Time) error {
+	r.once.Do(func() { close(r.started); <-r.release })
+	return r.fileRecorder.Lines(info, data, at)
+}
+
+// Two logrotate rotations while the history is read: the names of the listing then hold
+// other files (g.out.1 the file created by the first rotation, g.out.2 the followed one).
+// Each listed generation is found again by its identity, so every line comes once and in
+// order, none from a newer generation read as an older one. Under every Python.
+func TestHistorySurvivesTwoRotationsWhileRead(t *testing.T) {
+	for _, py := range pythons.All(t) {
+		t.Run("python "+py.Name, func(t *testing.T) {
+			py.Require(t)
+			dir := t.TempDir()
+			base := time.Now().UTC().Add(-50 * time.Hour).Truncate(time.Hour)
+			all := writeHistory(t, dir, base, []generation{{"g.out.2", 0, 1000}, {"g.out.1", 1000, 2000}, {"g.out", 2000, 3000}}, isoStamp)
+			rec := &blockedRecorder{started: make(chan struct{}), release: make(chan struct{})}
+			cfg := tailer.Config{Targets: []tailer.Target{{Name: "c", Address: "c"}},
+				Files: []tailer.File{{Name: "g.out", Path: filepath.Join(dir, "g.out")}}, Events: rec.event,
+				Since: base, Window: 4096}
+			done := make(chan error, 1)
+			go func() {
+				_, err := tailer.Run(context.Background(), cfg, cluster{"c": &tailertest.Local{Env: py.Env}}.dialer(), rec)
+				done <- err
+			}()
+			select {
+			case <-rec.started:
+			case err := <-done:
+				t.Fatalf("the run ended before its first lines: %v", err)
+			}
+			for r := range 2 {
+				for _, mv := range [][2]string{{"g.out.3", "g.out.4"}, {"g.out.2", "g.out.3"}, {"g.out.1", "g.out.2"}, {"g.out", "g.out.1"}} {
+					if err := os.Rename(filepath.Join(dir, mv[0]), filepath.Join(dir, mv[1])); err != nil && !os.IsNotExist(err) {
+						t.Fatal(err)
+					}
+				}
+				writeHistory(t, dir, base, []generation{{"g.out", 3000 + 100*r, 3100 + 100*r}}, isoStamp)
+			}
+			close(rec.release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			text := func(ls []string) []string {
+				out := make([]string, len(ls))
+				for i, l := range ls {
+					_, out[i], _ = strings.Cut(l, " ")
+				}
+				return out
+			}
+			equal(t, "history across two rotations", text(rec.get()), text(upTo(all, 3000)))
+		})
+	}
+}

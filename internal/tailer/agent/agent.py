@@ -282,7 +282,7 @@ class Stream(object):
         # held while its rotated predecessors are read, oldest first, so that a rotation in
         # the meantime loses nothing; then it is read as without history.
         self.in_history = False
-        self.queue = []  # history files still to read: paths, oldest first
+        self.queue = []  # history files still to read: (path, identity), oldest first
         self.held = None  # the followed file's fd, read once the history is done
         self.src = None  # Unpacked: the compressed history file being read
         self.src_name = None  # its path and stat, for its H frame
@@ -395,7 +395,7 @@ class Stream(object):
         files = history_files(self.path, current)
         # A rotated file was last written at its mtime (gzip and xz keep it): one older
         # than since has nothing at or after since, and is not even opened.
-        self.queue = [p for mtime, p in files if mtime >= self.since]
+        self.queue = [(p, ident) for mtime, p, ident in files if mtime >= self.since]
         self.check_start = len(self.queue) == len(files)
         self.in_history = True
         return self.next_history()
@@ -413,19 +413,16 @@ class Stream(object):
             if current == self.resume_ident:
                 os.close(held)
                 return None
-        files = [p for mtime, p in history_files(self.path, current)]
-        for i, p in enumerate(files):
-            try:
-                if ident_of(os.stat(p)) == self.resume_ident:
-                    break
-            except (OSError, IOError):
-                pass
+        files = [(p, ident) for mtime, p, ident in history_files(self.path, current)]
+        for i, (p, ident) in enumerate(files):
+            if ident == self.resume_ident:
+                break
         else:
             if held is not None:
                 os.close(held)
             return None
         self.held, self.queue, self.in_history = held, files[i + 1:], True
-        if self.open_history(p, self.resume_offset):
+        if self.open_history(p, ident, self.resume_offset):
             return True
         return self.next_history()
 
@@ -433,7 +430,8 @@ class Stream(object):
         """Open the next history file that can be read, else hand over to the followed file.
         True when a file is open."""
         while self.queue:
-            if self.open_history(self.queue.pop(0)):
+            p, ident = self.queue.pop(0)
+            if self.open_history(p, ident):
                 return True
         self.in_history = False
         held, self.held = self.held, None
@@ -445,9 +443,31 @@ class Stream(object):
             self.limit = os.fstat(self.fd).st_size
         return opened
 
-    def open_history(self, path, resume=None):
+    def open_history(self, path, ident, resume=None):
+        """Open the history file listed as path with identity ident. Rotated since the
+        listing (once or more), the name holds another file: the listed one is found by its
+        identity, else (compressed meanwhile, or gone) it is said and skipped, never read
+        under its old name, whose content may be a newer generation or the followed file."""
         try:
             fd = os.open(path, os.O_RDONLY)
+            if ident_of(os.fstat(fd)) != ident:
+                os.close(fd)
+                fd = None
+                moved = find_by_ident(os.path.dirname(path) or ".", ident)
+                if moved is not None:
+                    try:
+                        fd = os.open(moved, os.O_RDONLY)
+                    except (OSError, IOError):
+                        pass
+                    else:
+                        if ident_of(os.fstat(fd)) == ident:
+                            path = moved
+                        else:
+                            os.close(fd)
+                            fd = None
+                if fd is None:
+                    self.frame("W", text("history file %s: rotated away while the history was read, and not found again; skipped" % path))
+                    return False
         except (OSError, IOError) as e:
             fd = None
             if e.errno == errno.ENOENT:  # compressed since it was listed?
@@ -1306,7 +1326,7 @@ def fsbytes(name):
 
 
 def history_files(path, current):
-    """[(mtime, path)] of the rotated generations of path in its directory, oldest first,
+    """[(mtime, path, identity)] of the rotated generations of path in its directory, oldest first,
     leaving out the file whose identity is current. The schemes: genesis.out.20261201-101500
     (and Z), messages-20261201, messages.1, each maybe .gz or .xz; behind a glog symlink
     (stargate.INFO -> stargate.ntnx-X-cvm.nutanix.log.INFO.20261201-101500.3103) the other
@@ -1355,9 +1375,9 @@ def history_files(path, current):
             if st.st_mode & 0o170000 != 0o100000 or ident in seen:
                 continue
             seen.add(ident)
-            found.append((st.st_mtime, name, p))
+            found.append((st.st_mtime, name, p, ident))
     found.sort()
-    return [(mtime, p) for mtime, name, p in found]
+    return [(mtime, p, ident) for mtime, name, p, ident in found]
 
 
 def find_program(name):

@@ -244,13 +244,9 @@ func testHistoryAcrossNewYear(t *testing.T, py pythons.Python) {
 // to it under the names of their start and pid.
 func TestHistoryBehindAGlogSymlink(t *testing.T) {
 	dir := t.TempDir()
-	base := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour)
-	stamp := func(ts time.Time) string { return ts.Format("I20060102 15:04:05.000000") + " 77 a.cc:1]" }
-	prefix := "stargate.ntnx-18fm57500153-a-cvm.nutanix.log.INFO."
-	all := writeHistory(t, dir, base, []generation{
-		{prefix + "20261201-010000.1001.gz", 0, 50}, {prefix + "20261201-020000.1002", 50, 100}, {prefix + "20261201-030000.1003", 100, 150}}, stamp)
+	base, all, stamp := glogHistory(t, dir)
 	writeHistory(t, dir, base, []generation{{"stargate.ntnx-18fm57500153-a-cvm.nutanix.log.WARNING.20261201-010000.1001", 0, 5}}, stamp)
-	if err := os.Symlink(prefix+"20261201-030000.1003", filepath.Join(dir, "stargate.INFO")); err != nil {
+	if err := os.Symlink(glogPrefix+"20261201-030000.1003", filepath.Join(dir, "stargate.INFO")); err != nil {
 		t.Fatal(err)
 	}
 	rec := &fileRecorder{}
@@ -264,11 +260,24 @@ func TestHistoryBehindAGlogSymlink(t *testing.T) {
 	// The live file's lines are labelled with the followed name.
 	wantLines := from(all, 20)
 	for i, l := range wantLines {
-		if strings.HasPrefix(l, prefix+"20261201-030000.1003 ") {
-			wantLines[i] = "stargate.INFO " + strings.TrimPrefix(l, prefix+"20261201-030000.1003 ")
+		if strings.HasPrefix(l, glogPrefix+"20261201-030000.1003 ") {
+			wantLines[i] = "stargate.INFO " + strings.TrimPrefix(l, glogPrefix+"20261201-030000.1003 ")
 		}
 	}
 	equal(t, "glog history", got, wantLines)
+}
+
+// glogPrefix names stargate's INFO files; glogHistory writes three of them into dir,
+// records 0-49 (gzipped), 50-99 and 100-149, started at 01:00, 02:00 and 03:00.
+const glogPrefix = "stargate.ntnx-18fm57500153-a-cvm.nutanix.log.INFO."
+
+func glogHistory(t *testing.T, dir string) (base time.Time, all []string, stamp func(time.Time) string) {
+	t.Helper()
+	base = time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour)
+	stamp = func(ts time.Time) string { return ts.Format("I20060102 15:04:05.000000") + " 77 a.cc:1]" }
+	all = writeHistory(t, dir, base, []generation{{glogPrefix + "20261201-010000.1001.gz", 0, 50},
+		{glogPrefix + "20261201-020000.1002", 50, 100}, {glogPrefix + "20261201-030000.1003", 100, 150}}, stamp)
+	return base, all, stamp
 }
 
 // A history file that cannot be read is said and skipped; the rest goes on.
@@ -402,26 +411,21 @@ func testHistoryHandOverLosesAndRepeatsNothing(t *testing.T, py pythons.Python) 
 // files of the same service and level that started before it, never the later ones. Under
 // every Python the agent runs on.
 func TestHistoryOfAGlogFileByItsFullName(t *testing.T) {
-	for _, py := range pythons.All(t) {
-		t.Run("python "+py.Name, func(t *testing.T) {
-			py.Require(t)
-			dir := t.TempDir()
-			base := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour)
-			stamp := func(ts time.Time) string { return ts.Format("I20060102 15:04:05.000000") + " 77 a.cc:1]" }
-			prefix := "stargate.ntnx-18fm57500153-a-cvm.nutanix.log.INFO."
-			all := writeHistory(t, dir, base, []generation{
-				{prefix + "20261201-010000.1001.gz", 0, 50}, {prefix + "20261201-020000.1002", 50, 100}, {prefix + "20261201-030000.1003", 100, 150}}, stamp)
-			followed := prefix + "20261201-020000.1002"
-			rec := &fileRecorder{}
-			cfg := tailer.Config{Targets: []tailer.Target{{Name: "c", Address: "c"}},
-				Files: []tailer.File{{Name: followed, Path: filepath.Join(dir, followed)}}, Events: rec.event,
-				Since: base.Add(20 * time.Minute)}
-			if _, err := tailer.Run(context.Background(), cfg, cluster{"c": &tailertest.Local{Env: py.Env}}.dialer(), rec); err != nil {
-				t.Fatal(err)
-			}
-			equal(t, "glog file by its full name", rec.get(), upTo(from(all, 20), 100))
-		})
+	eachPython(t, testHistoryOfAGlogFileByItsFullName)
+}
+
+func testHistoryOfAGlogFileByItsFullName(t *testing.T, py pythons.Python) {
+	dir := t.TempDir()
+	base, all, _ := glogHistory(t, dir)
+	followed := glogPrefix + "20261201-020000.1002"
+	rec := &fileRecorder{}
+	cfg := tailer.Config{Targets: []tailer.Target{{Name: "c", Address: "c"}},
+		Files: []tailer.File{{Name: followed, Path: filepath.Join(dir, followed)}}, Events: rec.event,
+		Since: base.Add(20 * time.Minute)}
+	if _, err := tailer.Run(context.Background(), cfg, cluster{"c": &tailertest.Local{Env: py.Env}}.dialer(), rec); err != nil {
+		t.Fatal(err)
 	}
+	equal(t, "glog file by its full name", rec.get(), upTo(from(all, 20), 100))
 }
 
 // blockedRecorder holds its first Lines call until released: the agent, out of credit,
@@ -442,46 +446,45 @@ func (r *blockedRecorder) Lines(info *tailer.StreamInfo, data []byte, at time.Ti
 // Each listed generation is found again by its identity, so every line comes once and in
 // order, none from a newer generation read as an older one. Under every Python.
 func TestHistorySurvivesTwoRotationsWhileRead(t *testing.T) {
-	for _, py := range pythons.All(t) {
-		t.Run("python "+py.Name, func(t *testing.T) {
-			py.Require(t)
-			dir := t.TempDir()
-			base := time.Now().UTC().Add(-50 * time.Hour).Truncate(time.Hour)
-			all := writeHistory(t, dir, base, []generation{{"g.out.2", 0, 1000}, {"g.out.1", 1000, 2000}, {"g.out", 2000, 3000}}, isoStamp)
-			rec := &blockedRecorder{started: make(chan struct{}), release: make(chan struct{})}
-			cfg := tailer.Config{Targets: []tailer.Target{{Name: "c", Address: "c"}},
-				Files: []tailer.File{{Name: "g.out", Path: filepath.Join(dir, "g.out")}}, Events: rec.event,
-				Since: base, Window: 4096}
-			done := make(chan error, 1)
-			go func() {
-				_, err := tailer.Run(context.Background(), cfg, cluster{"c": &tailertest.Local{Env: py.Env}}.dialer(), rec)
-				done <- err
-			}()
-			select {
-			case <-rec.started:
-			case err := <-done:
-				t.Fatalf("the run ended before its first lines: %v", err)
-			}
-			for r := range 2 {
-				for _, mv := range [][2]string{{"g.out.3", "g.out.4"}, {"g.out.2", "g.out.3"}, {"g.out.1", "g.out.2"}, {"g.out", "g.out.1"}} {
-					if err := os.Rename(filepath.Join(dir, mv[0]), filepath.Join(dir, mv[1])); err != nil && !os.IsNotExist(err) {
-						t.Fatal(err)
-					}
-				}
-				writeHistory(t, dir, base, []generation{{"g.out", 3000 + 100*r, 3100 + 100*r}}, isoStamp)
-			}
-			close(rec.release)
-			if err := <-done; err != nil {
+	eachPython(t, testHistorySurvivesTwoRotationsWhileRead)
+}
+
+func testHistorySurvivesTwoRotationsWhileRead(t *testing.T, py pythons.Python) {
+	dir := t.TempDir()
+	base := time.Now().UTC().Add(-50 * time.Hour).Truncate(time.Hour)
+	all := writeHistory(t, dir, base, []generation{{"g.out.2", 0, 1000}, {"g.out.1", 1000, 2000}, {"g.out", 2000, 3000}}, isoStamp)
+	rec := &blockedRecorder{started: make(chan struct{}), release: make(chan struct{})}
+	cfg := tailer.Config{Targets: []tailer.Target{{Name: "c", Address: "c"}},
+		Files: []tailer.File{{Name: "g.out", Path: filepath.Join(dir, "g.out")}}, Events: rec.event,
+		Since: base, Window: 4096}
+	done := make(chan error, 1)
+	go func() {
+		_, err := tailer.Run(context.Background(), cfg, cluster{"c": &tailertest.Local{Env: py.Env}}.dialer(), rec)
+		done <- err
+	}()
+	select {
+	case <-rec.started:
+	case err := <-done:
+		t.Fatalf("the run ended before its first lines: %v", err)
+	}
+	for r := range 2 {
+		for _, mv := range [][2]string{{"g.out.3", "g.out.4"}, {"g.out.2", "g.out.3"}, {"g.out.1", "g.out.2"}, {"g.out", "g.out.1"}} {
+			if err := os.Rename(filepath.Join(dir, mv[0]), filepath.Join(dir, mv[1])); err != nil && !os.IsNotExist(err) {
 				t.Fatal(err)
 			}
-			text := func(ls []string) []string {
-				out := make([]string, len(ls))
-				for i, l := range ls {
-					_, out[i], _ = strings.Cut(l, " ")
-				}
-				return out
-			}
-			equal(t, "history across two rotations", text(rec.get()), text(upTo(all, 3000)))
-		})
+		}
+		writeHistory(t, dir, base, []generation{{"g.out", 3000 + 100*r, 3100 + 100*r}}, isoStamp)
 	}
+	close(rec.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	text := func(ls []string) []string {
+		out := make([]string, len(ls))
+		for i, l := range ls {
+			_, out[i], _ = strings.Cut(l, " ")
+		}
+		return out
+	}
+	equal(t, "history across two rotations", text(rec.get()), text(upTo(all, 3000)))
 }

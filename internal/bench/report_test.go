@@ -87,43 +87,60 @@ func (r *report) ratio(b bulkRow, checker bool) float64 {
 type verdict struct {
 	what, got, target string
 	ok                bool
+	// report: a figure the issue asks to be shown, not judged (the fan-out on sshd CVMs
+	// that share this machine's cores: its target is the emulated row's).
+	report bool
+}
+
+func judged(what, got, target string, ok bool) verdict {
+	return verdict{what: what, got: got, target: target, ok: ok}
+}
+
+func (v verdict) status() string {
+	if v.report {
+		return "REPORT"
+	}
+	return passFail(v.ok)
 }
 
 func (r *report) verdicts() []verdict {
 	var v []verdict
 	if b, ok := r.cvmtailBulk(); ok {
 		rn, rc := r.ratio(b, false), r.ratio(b, true)
-		v = append(v, verdict{"bulk throughput, /dev/null", fmt.Sprintf("%.2f× raw ssh", rn), fmt.Sprintf("≥ %.1f×", targetThroughput), rn >= targetThroughput})
-		v = append(v, verdict{"bulk throughput, checker", fmt.Sprintf("%.2f× raw ssh", rc), fmt.Sprintf("≥ %.1f×", targetThroughput), rc >= targetThroughput})
-		v = append(v, verdict{"corrupted or missing lines", fmt.Sprintf("%d corrupted, %d missing", b.check.corrupt, b.lines-b.check.good), "0", b.check.corrupt == 0 && b.check.good == b.lines})
+		v = append(v, judged("bulk throughput, /dev/null", fmt.Sprintf("%.2f× raw ssh", rn), fmt.Sprintf("≥ %.1f×", targetThroughput), rn >= targetThroughput))
+		v = append(v, judged("bulk throughput, checker", fmt.Sprintf("%.2f× raw ssh", rc), fmt.Sprintf("≥ %.1f×", targetThroughput), rc >= targetThroughput))
+		v = append(v, judged("corrupted or missing lines", fmt.Sprintf("%d corrupted, %d missing", b.check.corrupt, b.lines-b.check.good), "0", b.check.corrupt == 0 && b.check.good == b.lines))
 	}
 	for _, l := range r.latency {
-		v = append(v, verdict{"follow latency p99, " + l.kind, fmt.Sprintf("%.1f ms (%d/%d lines)", ms(l.p99), l.n, l.expected),
-			fmt.Sprintf("< %d ms, every line", targetP99/time.Millisecond), l.n > 0 && l.p99 < targetP99 && l.n >= l.expected})
+		v = append(v, judged("follow latency p99, "+l.kind, fmt.Sprintf("%.1f ms (%d/%d lines)", ms(l.p99), l.n, l.expected),
+			fmt.Sprintf("< %d ms, every line", targetP99/time.Millisecond), l.n > 0 && l.p99 < targetP99 && l.n >= l.expected))
 	}
 	if r.fan.one > 0 {
 		fr := r.fan.many.Seconds() / r.fan.one.Seconds()
-		v = append(v, verdict{fmt.Sprintf("fan-out %d CVMs vs 1, sshd CVMs sharing this machine's %d cores", fanCVMs, numCPU()),
-			fmt.Sprintf("%.2f× (the cores' floor: %.2f×)", fr, r.fan.floor().Seconds()/r.fan.one.Seconds()), fmt.Sprintf("≤ %.1f×", targetFanout), fr <= targetFanout})
+		sshd := judged(fmt.Sprintf("fan-out %d CVMs vs 1, sshd CVMs sharing this machine's %d cores", fanCVMs, numCPU()),
+			fmt.Sprintf("%.2f× (the cores' floor: %.2f×)", fr, r.fan.floor().Seconds()/r.fan.one.Seconds()),
+			fmt.Sprintf("reported with its floor (≤ %.1f× is wanted of the emulated CVMs)", targetFanout), fr <= targetFanout)
+		sshd.report = true
+		v = append(v, sshd)
 	}
 	if r.fan.emuOne > 0 {
 		fr := r.fan.emuMany.Seconds() / r.fan.emuOne.Seconds()
-		v = append(v, verdict{fmt.Sprintf("fan-out %d CVMs vs 1, CVMs with their own CPU (emulated)", fanCVMs), fmt.Sprintf("%.2f×", fr), fmt.Sprintf("≤ %.1f×", targetFanout), fr <= targetFanout})
+		v = append(v, judged(fmt.Sprintf("fan-out %d CVMs vs 1, CVMs with their own CPU (emulated)", fanCVMs), fmt.Sprintf("%.2f×", fr), fmt.Sprintf("≤ %.1f×", targetFanout), fr <= targetFanout))
 	}
 	if rr := r.remote; rr != nil {
-		v = append(v, verdict{fmt.Sprintf("on the CVM, following %d files: processes besides sshd, memory", remoteFiles),
+		v = append(v, judged(fmt.Sprintf("on the CVM, following %d files: processes besides sshd, memory", remoteFiles),
 			fmt.Sprintf("%d, %s (GNU tail -F: %d, %s)", rr.procs, mib(rr.rss), rr.tailProcs, mib(rr.tailRSS)),
-			fmt.Sprintf("≤ %d, ≤ %d MiB", targetRemoteProcs, targetRemoteRSS>>20), rr.procs <= targetRemoteProcs && rr.rss <= targetRemoteRSS})
+			fmt.Sprintf("≤ %d, ≤ %d MiB", targetRemoteProcs, targetRemoteRSS>>20), rr.procs <= targetRemoteProcs && rr.rss <= targetRemoteRSS))
 		a, tl := perHundredMB(rr.agentCPU, rr.delivered), perHundredMB(rr.tailCPU, rr.tailGot)
 		ratio := a.Seconds() / max(tl.Seconds(), 1e-9)
-		v = append(v, verdict{"on the CVM: agent CPU per 100 MB delivered, × tail -F",
-			fmt.Sprintf("%.2f× (%.0f ms vs %.0f ms)", ratio, ms(a), ms(tl)), fmt.Sprintf("≤ %.1f×", targetRemoteCPU), a > 0 && ratio <= targetRemoteCPU})
+		v = append(v, judged("on the CVM: agent CPU per 100 MB delivered, × tail -F",
+			fmt.Sprintf("%.2f× (%.0f ms vs %.0f ms)", ratio, ms(a), ms(tl)), fmt.Sprintf("≤ %.1f×", targetRemoteCPU), a > 0 && ratio <= targetRemoteCPU))
 	}
 	if len(r.history) > 0 {
 		h := r.history[0]
-		v = append(v, verdict{"--since 2h over a rotation history: time to the first line (plain files)",
+		v = append(v, judged("--since 2h over a rotation history: time to the first line (plain files)",
 			fmt.Sprintf("%.0f ms", ms(h.firstLine)), fmt.Sprintf("< %.0f s", targetHistoryFirstLine.Seconds()),
-			h.firstLine > 0 && h.firstLine < targetHistoryFirstLine && h.got == h.want})
+			h.firstLine > 0 && h.firstLine < targetHistoryFirstLine && h.got == h.want))
 	}
 	for _, m := range r.many {
 		kind := "reading"
@@ -132,15 +149,15 @@ func (r *report) verdicts() []verdict {
 		}
 		if !m.stalled {
 			perM := time.Duration(float64(m.cpu) * 1e6 / float64(max(m.lines, 1)))
-			v = append(v, verdict{fmt.Sprintf("cvmtail CPU per million lines, %d×%d streams", manyCVMs, manyFiles),
-				fmt.Sprintf("%.2f s", perM.Seconds()), fmt.Sprintf("≤ %.0f s", targetCPUPerM.Seconds()), m.lines > 0 && perM <= targetCPUPerM})
-			v = append(v, verdict{fmt.Sprintf("on each CVM at %d×%d streams: processes besides sshd, memory", manyCVMs, manyFiles),
+			v = append(v, judged(fmt.Sprintf("cvmtail CPU per million lines, %d×%d streams", manyCVMs, manyFiles),
+				fmt.Sprintf("%.2f s", perM.Seconds()), fmt.Sprintf("≤ %.0f s", targetCPUPerM.Seconds()), m.lines > 0 && perM <= targetCPUPerM))
+			v = append(v, judged(fmt.Sprintf("on each CVM at %d×%d streams: processes besides sshd, memory", manyCVMs, manyFiles),
 				fmt.Sprintf("%d, %s (the CVM with most)", m.remoteProcs, mib(m.remoteRSS)),
-				fmt.Sprintf("≤ %d, ≤ %d MiB", targetRemoteProcs, targetRemoteRSS>>20), m.remoteProcs <= targetRemoteProcs && m.remoteRSS <= targetRemoteRSS})
+				fmt.Sprintf("≤ %d, ≤ %d MiB", targetRemoteProcs, targetRemoteRSS>>20), m.remoteProcs <= targetRemoteProcs && m.remoteRSS <= targetRemoteRSS))
 		}
-		v = append(v, verdict{fmt.Sprintf("peak RSS %d×%d streams, %s", manyCVMs, manyFiles, kind), mib(m.maxRSS), fmt.Sprintf("< %d MiB", targetRSS>>20), m.maxRSS < targetRSS})
-		v = append(v, verdict{"teardown after SIGINT, " + kind, fmt.Sprintf("%.0f ms, exit %d, %d remote processes left", ms(m.teardown), m.exit, m.left),
-			"< 1 s, exit 130, none left", m.teardown < targetTeardown && m.left == 0 && m.exit == 130})
+		v = append(v, judged(fmt.Sprintf("peak RSS %d×%d streams, %s", manyCVMs, manyFiles, kind), mib(m.maxRSS), fmt.Sprintf("< %d MiB", targetRSS>>20), m.maxRSS < targetRSS))
+		v = append(v, judged("teardown after SIGINT, "+kind, fmt.Sprintf("%.0f ms, exit %d, %d remote processes left", ms(m.teardown), m.exit, m.left),
+			"< 1 s, exit 130, none left", m.teardown < targetTeardown && m.left == 0 && m.exit == 130))
 	}
 	return v
 }
@@ -229,7 +246,7 @@ func (r *report) markdown() string {
 	}
 	b.WriteString("\n### Targets\n\n| target | got | wanted | |\n|---|---|---|---|\n")
 	for _, v := range r.verdicts() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", v.what, v.got, v.target, passFail(v.ok))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", v.what, v.got, v.target, v.status())
 	}
 	if len(r.notes) > 0 {
 		b.WriteString("\nNotes:\n")

@@ -218,7 +218,7 @@ class Agent(object):
             r, _, _ = select.select(fds, [], [], timeout)
             now = time.time()
             if self.watch is not None:
-                self.dispatch(self.watch.events(), now)
+                self.dispatch(self.watch.events(self.watch.fd in r), now)
             if 0 in r:
                 self.read_stdin(now)
                 if all(s.done for s in self.streams):
@@ -1011,6 +1011,8 @@ IN_MODIFY, IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO = 0x2, 0x4, 0x40, 0x80
 IN_CREATE, IN_DELETE, IN_DELETE_SELF, IN_MOVE_SELF = 0x100, 0x200, 0x400, 0x800
 IN_IGNORED = 0x8000
 IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
+EVENTS_READ = 16384  # bytes of events read at once
+EVENT_MAX = 16 + 256  # the largest event: its header and a name of NAME_MAX bytes and a NUL
 DIR_MASK = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
 FILE_MASK = IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF
 
@@ -1108,12 +1110,17 @@ class Watch(object):
             return self.dir_streams.get(wd, {}).get(name, []) + self.file_streams.get(wd, []) + self.dir_globs.get(wd, [])
         return self.file_streams.get(wd, [])
 
-    def events(self):
-        """(wd, mask, name or None) of every event waiting; wd -1 when events were lost."""
+    def events(self, ready):
+        """(wd, mask, name or None) of every event waiting; wd -1 when events were lost.
+        ready: select said the descriptor is readable. Without that, a select that does not
+        wait asks first: a read that finds nothing raises, and that costs more, at every
+        look of a busy log."""
         out = []
+        if not ready and not select.select([self.fd], [], [], 0)[0]:
+            return out
         while True:
             try:
-                buf = os.read(self.fd, 65536)
+                buf = os.read(self.fd, EVENTS_READ)
             except (OSError, IOError):
                 return out  # EAGAIN: nothing more
             if not buf:
@@ -1124,6 +1131,8 @@ class Watch(object):
                 name = buf[off + 16:off + 16 + n].rstrip(b"\0") if n else None
                 out.append((wd, mask, name))
                 off += 16 + n
+            if len(buf) <= EVENTS_READ - EVENT_MAX:
+                return out  # the kernel gives all it has that fits: there was no more
 
 
 def backlog_start(fd, size, n):

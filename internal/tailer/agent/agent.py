@@ -79,6 +79,7 @@ def main():
     agent.run()
 
 
+
 def tick(now, period):
     """The first multiple of period after now."""
     return (now // period + 1) * period
@@ -194,14 +195,26 @@ class Agent(object):
         watch_at = time.time() + WATCH_DELAY if self.follow else None
         while True:
             now = time.time()
+            # One pass looks at the streams that are due and finds the next look: it runs
+            # for every packet a busy log sends. A glob's look appends its new matches to
+            # the list, and the pass goes on to them.
+            wake = NEVER
+            alive = False
             for s in self.streams:
-                if not s.done and s.next_look <= now:
+                if s.done:
+                    continue
+                if s.next_look <= now:
                     if s.unchanged(now):
                         s.schedule(now, False)  # inotify said nothing: no need to look
                     else:
                         s.look(now)
+                    if s.done:
+                        continue
+                alive = True
+                if s.next_look < wake:
+                    wake = s.next_look
             self.flush()
-            if all(s.done for s in self.streams):
+            if not alive:
                 os._exit(0)  # every backlog sent (no-follow), or the client closed every stream
             if watch_at is not None and now >= watch_at:
                 watch_at = None
@@ -212,10 +225,6 @@ class Agent(object):
                         s.changed = True  # and look again: a change before the watch began raised no event
                         s.next_look = now
                 continue
-            wake = NEVER
-            for s in self.streams:
-                if not s.done:
-                    wake = min(wake, s.next_look)
             timeout = None if wake == NEVER else max(0.0, wake - time.time())
             fds = [0]
             # A look due within poll/4 drains the watch anyway: the events of a busy log must
@@ -233,11 +242,14 @@ class Agent(object):
 
     def dispatch(self, events, now):
         """inotify events only tell which streams to look at; the look decides."""
+        if not events:
+            return
+        grid = tick(now, self.poll / 4)  # a busy stream's next look
         for wd, mask, name in events:
             if wd < 0:  # IN_Q_OVERFLOW: events were lost
                 for s in self.streams:
                     s.name_changed = s.changed = True
-                    s.wake(now)
+                    s.wake(now, grid)
                 continue
             if mask & IN_IGNORED:
                 self.watch.forget(wd)
@@ -245,7 +257,7 @@ class Agent(object):
                 if name is not None:
                     s.name_changed = True
                 s.changed = True
-                s.wake(now)
+                s.wake(now, grid)
 
 
 class Stream(object):
@@ -304,17 +316,19 @@ class Stream(object):
         """True when inotify watches the file and its name and said nothing since the last
         look: a busy log's looks every poll/4 then cost no system call."""
         return (not self.changed and not self.in_history and self.fd is not None and self.file_wd >= 0 and self.switch_to is None
-                and self.gone_since is None and now - self.last_look < WATCH_POLL and self.watched())
+                and self.gone_since is None and now - self.last_look < WATCH_POLL and self.dir_watched)
 
-    def wake(self, now):
+    def wake(self, now, grid):
         """An event named the stream: look now if it was quiet, so that the first line after
-        a pause travels at once; if busy, at the next poll/4, with whatever else came."""
+        a pause travels at once; if busy, at the next poll/4 (grid), with whatever else
+        came."""
         if self.done or self.blocked:
             return
         if now < self.busy_until:
-            self.next_look = min(self.next_look, tick(now, self.agent.poll / 4))
-        else:
-            self.next_look = min(self.next_look, now)
+            if grid < self.next_look:
+                self.next_look = grid
+        elif now < self.next_look:
+            self.next_look = now
 
     def close(self):
         if self.fd is not None:
@@ -687,7 +701,7 @@ class Stream(object):
         # frames leave in one write, one SSH packet, not one each.
         if progressed:
             self.busy_until = now + BUSY
-        if self.watched() and (self.file_wd >= 0 or self.fd is None):
+        if self.dir_watched and (self.file_wd >= 0 or self.fd is None):
             self.next_look = tick(now, WATCH_POLL)
             if self.gone_since is not None and not self.gone:
                 self.next_look = min(self.next_look, self.gone_since + GONE_GRACE)
@@ -913,7 +927,7 @@ class Glob(object):
         if self.agent.until is not None:
             self.next_look = min(self.next_look, self.agent.until)
 
-    def wake(self, now):
+    def wake(self, now, grid):
         if not self.done:
             self.next_look = min(self.next_look, now)
 

@@ -25,6 +25,7 @@ WATCH_DELAY = 1.0  # seconds after the start before inotify is set up
 GONE_GRACE = 1.0  # seconds a followed name may be missing before the agent says so
 NEVER = float("inf")
 WRITEV = getattr(os, "writev", None)  # Python 3.3+
+F_SETPIPE_SZ = 1031  # fcntl(2), Linux 2.6.35+; Python's fcntl names it from 3.10 only
 
 
 def main():
@@ -76,8 +77,27 @@ def main():
     # 40 % more CPU). Freeing one such block raises the threshold past it, for good.
     warm = bytearray(MAX_CHUNK + 65536)
     del warm
+    widen_stdout()
     agent.run()
 
+
+def widen_stdout():
+    """A pipe to sshd holds 64 KiB; a batch of frames is up to OUT_FLUSH and a chunk, and
+    a busy loop writes one or two: each write that found the pipe full slept until sshd
+    had read, a second wake-up for every batch (14 busy files at 10 MB/s measured: 3925
+    against 2057 in 10 s, 0.15 against 0.12 s of CPU). 1 MiB is the most an unprivileged
+    process may ask (pipe-max-size); a user at its pipe limit gets less, or none, and the
+    agent goes on with what it has. Not a pipe (a socket, a file): nothing changes."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    for size in (1 << 20, 256 << 10):
+        try:
+            fcntl.fcntl(1, F_SETPIPE_SZ, size)
+            return
+        except (OSError, IOError):
+            pass
 
 
 def tick(now, period):

@@ -124,9 +124,7 @@ func TestGlobMatchAgreesWithTheAgent(t *testing.T) {
 	for _, c := range cases {
 		fmt.Fprintf(&in, "%s %s\n", hex.EncodeToString([]byte(c.pattern)), hex.EncodeToString([]byte(c.name)))
 	}
-	const probe = `import sys, binascii
-g = {"__name__": "agent"}
-exec(open(sys.argv[1]).read(), g)
+	const probe = agentProbe + `import binascii
 for line in sys.stdin.read().splitlines():
     p, n = [binascii.unhexlify(x) for x in line.split(" ")]
     ok = g["glob_name_ok"](g["glob_matcher"](p), p[:1] == b".", n)

@@ -38,7 +38,7 @@ func NewWriter(w io.Writer) *Writer {
 	}
 	// Small to start with: every stream may hold one while it waits for the queue.
 	wr.pool.New = func() any { b := make([]byte, 0, 16<<10); return &b }
-	go wr.loop(w)
+	go wr.loop(pipeOut(w))
 	return wr
 }
 
@@ -113,8 +113,11 @@ func (w *Writer) fail(err error) {
 // of one SSH read, of several CVMs) queue theirs and share the write. It flushes at once
 // rather than after a delay: a timer would wake the process a second time for every burst,
 // which costs more than the write (on a virtual machine, far more).
-func (w *Writer) loop(out io.Writer) {
+func (w *Writer) loop(out io.Writer, release func() error) {
 	defer close(w.done)
+	if release != nil {
+		defer func() { _ = release() }()
+	}
 	bw := bufio.NewWriterSize(out, 64<<10)
 	for {
 		var b []byte

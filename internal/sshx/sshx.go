@@ -348,7 +348,7 @@ func (d *Dialer) dialOne(parent context.Context, hc HostConfig, via *ssh.Client)
 		var nd net.Dialer
 		conn, err = nd.DialContext(ctx, "tcp", addr)
 		if err == nil {
-			conn = quickAck(conn)
+			conn = tcpConn(conn)
 		}
 	} else {
 		conn, err = via.DialContext(ctx, "tcp", addr)

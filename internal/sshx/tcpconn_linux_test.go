@@ -4,6 +4,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // quickAckOn reports whether the kernel would acknowledge the next data at once
@@ -12,7 +13,7 @@ func quickAckOn(t *testing.T, c net.Conn) bool {
 	t.Helper()
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
-		tc = c.(*quickAckConn).TCPConn
+		tc = c.(*linuxConn).TCPConn
 	}
 	raw, err := tc.SyscallConn()
 	if err != nil {
@@ -85,7 +86,36 @@ func TestQuickAckAfterShortReads(t *testing.T) {
 	if pingPong(t, func(c net.Conn) net.Conn { return c }) {
 		t.Skip("this kernel did not enter delayed-ACK mode in a request-reply exchange; nothing to observe")
 	}
-	if !pingPong(t, quickAck) {
+	if !pingPong(t, tcpConn) {
 		t.Fatal("after a short read the connection is in delayed-ACK mode: sshd's second small message would wait 40 ms for our ACK")
+	}
+}
+
+// Errors read as net.Conn's: "read tcp A->B: i/o timeout", a timeout, not the raw
+// connection's "raw-read".
+func TestTCPConnErrorsReadAsNetConns(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		s, err := ln.Accept()
+		if err == nil {
+			defer s.Close()
+			time.Sleep(2 * time.Second)
+		}
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tcpConn(raw)
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	_, err = c.Read(make([]byte, 10))
+	want := "read tcp " + c.LocalAddr().String() + "->" + c.RemoteAddr().String() + ": i/o timeout"
+	if err == nil || err.Error() != want || !isTimeout(err) {
+		t.Fatalf("read past the deadline: %v, want %q, a timeout", err, want)
 	}
 }

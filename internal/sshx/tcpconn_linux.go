@@ -1,9 +1,30 @@
 package sshx
 
 import (
+	"errors"
+	"io"
 	"net"
 	"syscall"
+	"unsafe"
+
+	"github.com/cvmtail/cvmtail/internal/rawio"
 )
+
+// tcpConn is a connection to a CVM as cvmtail reads it on Linux. Its reads and writes
+// (non-blocking, as every socket of the net package) go through rawio, which keeps the Go
+// runtime's monitor thread asleep between bursts (see there), and it acknowledges what the
+// CVM sends at once while the connection starts (quickAck, below).
+func tcpConn(c net.Conn) net.Conn {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	return &linuxConn{TCPConn: tc, raw: raw, left: quickAckReads}
+}
 
 // quickAck makes the kernel acknowledge what the CVM sends as soon as cvmtail has read it.
 //
@@ -21,16 +42,13 @@ import (
 // Only while the connection starts (its first quickAckReads small reads): once the streams
 // run, cvmtail's credits flow back and carry the acknowledgements, so a syscall per line
 // read would buy nothing (follow latency in the bench was the same with and without it).
-func quickAck(c net.Conn) net.Conn {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return c
-	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return c
-	}
-	return &quickAckConn{TCPConn: tc, raw: raw, left: quickAckReads}
+func (c *linuxConn) quickAck() {
+	one := int32(1)
+	_ = c.raw.Control(func(fd uintptr) {
+		// Direct, as rawio's reads and writes: setsockopt does not block.
+		_, _, _ = syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK,
+			uintptr(unsafe.Pointer(&one)), unsafe.Sizeof(one), 0)
+	})
 }
 
 const (
@@ -41,19 +59,38 @@ const (
 	quickAckReads = 256
 )
 
-type quickAckConn struct {
+type linuxConn struct {
 	*net.TCPConn
 	raw  syscall.RawConn
 	left int // small reads still to acknowledge at once; only the connection's reader uses it
 }
 
-func (c *quickAckConn) Read(b []byte) (int, error) {
-	n, err := c.TCPConn.Read(b)
+func (c *linuxConn) Read(b []byte) (int, error) {
+	n, err := rawio.Read(c.raw, b)
+	if err != nil && err != io.EOF { // io.EOF bare, as net.Conn's Read returns it
+		err = c.opError("read", err)
+	}
 	if n > 0 && n < quickAckBelow && c.left > 0 {
 		c.left--
-		_ = c.raw.Control(func(fd uintptr) {
-			_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
-		})
+		c.quickAck()
 	}
 	return n, err
+}
+
+func (c *linuxConn) Write(b []byte) (int, error) {
+	n, err := rawio.Write(c.raw, b)
+	if err != nil {
+		err = c.opError("write", err)
+	}
+	return n, err
+}
+
+// opError says err as net.Conn's Read and Write do ("read tcp A->B: i/o timeout"); the
+// poller's errors come as the raw connection's ("raw-read tcp A->B: ...").
+func (c *linuxConn) opError(op string, err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		err = oe.Err
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }

@@ -577,6 +577,11 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 	}()
 
 	fr := newFrameReader(br, wires)
+	// Inline, a D payload is read into scratch, which the sink has done with when it
+	// returns: the same few pages for every frame of every stream, rather than a ring of the
+	// window's size for each (224 streams: up to 56 MiB, and a page fault for every 4 KiB
+	// that arrives until the rings wrap).
+	var scratch []byte
 	for {
 		if inline && br.Buffered() == 0 {
 			// What this read brought is handed over: before waiting for more, the credits.
@@ -619,7 +624,17 @@ func (g *agentGroup) demux(br *bufio.Reader, ch *channel, live []*stream) (end s
 				}
 				continue
 			}
-			a, b, err := ss.store(fr, f.n)
+			var a, b []byte
+			var err error
+			if inline {
+				// Handed over before the next frame is read: one buffer for every stream.
+				if cap(scratch) < f.n {
+					scratch = make([]byte, f.n)
+				}
+				a, err = scratch[:f.n], fr.readPayload(scratch[:f.n])
+			} else {
+				a, b, err = ss.store(fr, f.n)
+			}
 			if err != nil {
 				return g.ended(byID, err), wait, err
 			}
@@ -653,8 +668,9 @@ type sessionStream struct {
 	sawEnd  atomic.Bool // a Z frame arrived
 	stopped bool        // the deliverer hands nothing more over (failed, or the sink refused)
 
-	// ring holds the payloads on their way to the deliverer: the reader writes at wpos, the
-	// deliverer reads in the same order. The agent never has more than the window in
+	// ring holds the payloads on their way to the deliverer (not inline: a stream that may
+	// block alone has a goroutine of its own): the reader writes at wpos, the deliverer reads
+	// in the same order. The agent never has more than the window in
 	// flight, so a ring of the window's size never overflows, and no frame allocates.
 	window int
 	ring   []byte

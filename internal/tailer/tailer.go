@@ -98,8 +98,9 @@ type ResumePoint struct {
 // Sink receives whole lines. Lines of one stream come in order from one goroutine; lines of
 // different streams come concurrently (a SharedSink's: those of one CVM one after another).
 // data holds one or more lines, each ending in '\n' (a last line without newline gets one at
-// stream end). Blocking is backpressure. An error stops the stream; the sink's owner decides
-// what it means for the run.
+// stream end). data is the sink's only during the call: the engine reads the next frames
+// into it afterwards. Blocking is backpressure. An error stops the stream; the sink's owner
+// decides what it means for the run.
 type Sink interface {
 	Lines(info *StreamInfo, data []byte, received time.Time) error
 }

@@ -670,8 +670,8 @@ type sessionStream struct {
 
 	// ring holds the payloads on their way to the deliverer (not inline: a stream that may
 	// block alone has a goroutine of its own): the reader writes at wpos, the deliverer reads
-	// in the same order. The agent never has more than the window in
-	// flight, so a ring of the window's size never overflows, and no frame allocates.
+	// in the same order. The agent never has more than the window in flight, so a ring of
+	// the window's size never overflows, and no frame allocates.
 	window int
 	ring   []byte
 	wpos   int
